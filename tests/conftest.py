@@ -1,0 +1,46 @@
+"""Shared fixtures. The database comes from DATABASE_URL (SQLite when unset)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import factories
+
+
+def pytest_report_header(config):
+    import django
+    import wagtail
+
+    import wagtail_batchcomms
+
+    return (
+        f"wagtail-batchcomms from {os.path.dirname(wagtail_batchcomms.__file__)}; "
+        f"Django {django.get_version()}, Wagtail {wagtail.__version__}; "
+        f"database {os.environ.get('DATABASE_URL', 'sqlite (default)')}"
+    )
+
+
+def pytest_sessionstart(session):
+    # CI installs the built wheel and sets this: the tests must then exercise the wheel, not
+    # the source tree, so that a template or migration missing from the package fails here.
+    if os.environ.get("BATCHCOMMS_EXPECT_INSTALLED") == "1":
+        import wagtail_batchcomms
+
+        if "site-packages" not in wagtail_batchcomms.__file__:
+            raise pytest.UsageError(
+                f"wagtail_batchcomms was imported from {wagtail_batchcomms.__file__}, "
+                "not from the installed wheel"
+            )
+
+
+@pytest.fixture
+def superuser(db):
+    return factories.user("admin", superuser=True)
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client

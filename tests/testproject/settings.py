@@ -1,0 +1,132 @@
+"""The one settings module of the test suite.
+
+DATABASE_URL picks the database (SQLite in a file under the temp dir by default, so that a
+``qcluster`` subprocess started by a test sees the same data); the rest mirrors what a host
+project would set.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+SECRET_KEY = "tests-only"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+
+# One folder per test run, inherited by the worker processes the tests start.
+TEST_VAR_DIR = Path(
+    os.environ.setdefault("BATCHCOMMS_TEST_DIR", tempfile.mkdtemp(prefix="batchcomms-tests-"))
+)
+
+INSTALLED_APPS = [
+    "wagtail_batchcomms",
+    "wagtail.contrib.settings",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "django_q",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "testproject.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+
+def _database() -> dict:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        import dj_database_url
+
+        config = dj_database_url.parse(url)
+    else:
+        TEST_VAR_DIR.mkdir(parents=True, exist_ok=True)
+        config = {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(TEST_VAR_DIR / "db.sqlite3"),
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+            # A file, not :memory:, so a qcluster subprocess can open the same test database.
+            "TEST": {"NAME": str(TEST_VAR_DIR / "test-db.sqlite3")},
+        }
+    # Worker processes started by the tests point straight at the test database.
+    if os.environ.get("BATCHCOMMS_TEST_DB_NAME"):
+        config["NAME"] = os.environ["BATCHCOMMS_TEST_DB_NAME"]
+    return config
+
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+USE_TZ = True
+TIME_ZONE = "America/Chicago"
+LANGUAGE_CODE = "en-us"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = str(TEST_VAR_DIR / "static")
+MEDIA_URL = "/media/"
+MEDIA_ROOT = str(TEST_VAR_DIR / "media")
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+WAGTAIL_SITE_NAME = "Test utility"
+WAGTAILADMIN_BASE_URL = "http://testserver"
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+
+# The broker is the test database; tests that need another broker start their own processes
+# with their own settings (django-q2 reads Q_CLUSTER once, at import).
+Q_CLUSTER = {
+    "name": os.environ.get("BATCHCOMMS_Q_NAME", "batchcomms-tests"),
+    "orm": "default",
+    "workers": 2,
+    "timeout": 120,
+    "retry": 400,
+    "max_attempts": 2,
+    "queue_limit": 4,
+    "catch_up": False,
+    "poll": 0.2,
+    "ack_failures": True,
+}
+if os.environ.get("BATCHCOMMS_Q_REDIS"):
+    del Q_CLUSTER["orm"]
+    Q_CLUSTER["redis"] = os.environ["BATCHCOMMS_Q_REDIS"]
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = "Test Utility <backflow@utility.example>"
+
+WAGTAIL_BATCHCOMMS = {"PRIVATE_ROOT": str(TEST_VAR_DIR / "private")}

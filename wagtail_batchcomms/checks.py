@@ -1,0 +1,128 @@
+"""System checks. Every check has a stable id and a hint that says what to change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+from .conf import SETTING_NAME, batchcomms_settings
+
+#: django-q2 broker keys; without one of these django-q2 silently falls back to Redis.
+BROKER_KEYS = ("orm", "redis", "django_redis", "sqs", "iron_mq", "mongo", "disque")
+
+Q_CLUSTER_EXAMPLE = (
+    "Q_CLUSTER = {'name': 'batchcomms', 'orm': 'default', 'workers': 2, "
+    "'timeout': 600, 'retry': 1800, 'queue_limit': 4, 'catch_up': False}"
+)
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    """batchcomms.E001: WAGTAIL_BATCHCOMMS has unknown keys or bad values."""
+    batchcomms_settings.reload()
+    try:
+        problems = batchcomms_settings.validate()
+    except Exception as error:  # a non-dict value
+        problems = [str(error)]
+    return [
+        Error(
+            problem,
+            hint=f"Fix {SETTING_NAME} in your settings; the README lists every key.",
+            id="batchcomms.E001",
+        )
+        for problem in problems
+    ]
+
+
+@register(Tags.compatibility)
+def check_q_cluster(app_configs: Any = None, **kwargs: Any) -> list:
+    """batchcomms.E002-E004, W005: the django-q2 cluster the background work runs on."""
+    q_cluster = getattr(settings, "Q_CLUSTER", None)
+    if q_cluster is None:
+        return [
+            Error(
+                "Q_CLUSTER is not set: generation, sending and letters run as django-q2 tasks.",
+                hint=f"Add to your settings, e.g. {Q_CLUSTER_EXAMPLE}",
+                id="batchcomms.E002",
+            )
+        ]
+    if not isinstance(q_cluster, dict):
+        return [
+            Error(
+                f"Q_CLUSTER must be a dict, not {type(q_cluster).__name__}.",
+                hint=f"For example: {Q_CLUSTER_EXAMPLE}",
+                id="batchcomms.E003",
+            )
+        ]
+    errors: list = []
+    if not any(key in q_cluster for key in BROKER_KEYS):
+        errors.append(
+            Error(
+                "Q_CLUSTER names no broker, so django-q2 would quietly try Redis on localhost.",
+                hint="Add 'orm': 'default' to use your database as the broker, or 'redis': "
+                "{...} / 'django_redis': '<cache alias>' for Redis.",
+                id="batchcomms.E004",
+            )
+        )
+    timeout = q_cluster.get("timeout")
+    retry = q_cluster.get("retry", 60)
+    if timeout is None:
+        errors.append(
+            Warning(
+                "Q_CLUSTER has no 'timeout': a hung task (an SMTP server that never answers, "
+                "a huge PDF) would hold a worker for ever.",
+                hint="Set 'timeout' (seconds), e.g. 600, and 'retry' well above it, e.g. 1800.",
+                id="batchcomms.W005",
+            )
+        )
+    elif retry is None or retry < timeout * 1.5 + 30:
+        errors.append(
+            Warning(
+                f"Q_CLUSTER 'retry' ({retry}) is not well above 'timeout' ({timeout}): the "
+                "broker would hand a task that is still running to a second worker.",
+                hint=f"Set 'retry' to at least {int(timeout * 1.5 + 30)}, e.g. "
+                f"{int(timeout * 3)}.",
+                id="batchcomms.W006",
+            )
+        )
+    if q_cluster.get("catch_up", True):
+        errors.append(
+            Warning(
+                "Q_CLUSTER 'catch_up' is on: after downtime every missed run of the scheduled "
+                "purge of expired letter downloads would run at once.",
+                hint="Set 'catch_up': False.",
+                id="batchcomms.W007",
+            )
+        )
+    return errors
+
+
+def weasyprint_problem() -> str | None:
+    """Why WeasyPrint cannot run here, or None when it can."""
+    try:
+        import weasyprint  # noqa: F401
+    except OSError as error:  # Pango or its friends missing
+        return str(error).splitlines()[0]
+    except ImportError as error:
+        return f"weasyprint is not installed ({error})"
+    return None
+
+
+@register(Tags.compatibility)
+def check_weasyprint(app_configs: Any = None, **kwargs: Any) -> list:
+    """batchcomms.E008: WeasyPrint's system libraries (Pango) are missing."""
+    problem = weasyprint_problem()
+    if problem is None:
+        return []
+    return [
+        Error(
+            f"WeasyPrint cannot load its system libraries, so letters cannot be rendered: "
+            f"{problem}",
+            hint="Install Pango and HarfBuzz, e.g. on Debian/Ubuntu: apt-get install "
+            "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; see "
+            "https://doc.courtbouillon.org/weasyprint/stable/first_steps.html",
+            id="batchcomms.E008",
+        )
+    ]

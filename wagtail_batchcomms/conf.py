@@ -1,0 +1,132 @@
+"""The app's settings: one ``WAGTAIL_BATCHCOMMS`` dict in the host's settings.
+
+Read values through ``batchcomms_settings``::
+
+    from wagtail_batchcomms.conf import batchcomms_settings
+    batchcomms_settings.LETTER_DOWNLOAD_EXPIRY_DAYS
+
+The object is rebuilt whenever Django's ``setting_changed`` signal fires, so
+``override_settings(WAGTAIL_BATCHCOMMS={...})`` works in tests. Unknown keys are
+rejected with a message that names the key and the keys that exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+
+SETTING_NAME = "WAGTAIL_BATCHCOMMS"
+
+#: Every key, its default and what it means (the README's settings table follows this).
+DEFAULTS: dict[str, Any] = {
+    # Letter PDFs and mailing lists are removed this many days after they were rendered.
+    "LETTER_DOWNLOAD_EXPIRY_DAYS": 7,
+    # Storage alias (settings.STORAGES) for letter files. None: a private FileSystemStorage
+    # under PRIVATE_ROOT, never served by the web server, only through the permission-checked view.
+    "LETTER_STORAGE": None,
+    # Folder of the default private storage; None means <BASE of MEDIA_ROOT>/../batchcomms-private.
+    "PRIVATE_ROOT": None,
+    # "letter" (US Letter, 8.5 x 11 in) or "a4".
+    "PAGE_SIZE": "letter",
+    # Letters rendered per WeasyPrint document; bounds a worker's memory.
+    "LETTER_CHUNK_SIZE": 250,
+    # Emails per second sent by one send task; 0 means as fast as the server accepts.
+    "EMAIL_RATE_LIMIT": 0,
+    # Sender address for notices; None uses DEFAULT_FROM_EMAIL.
+    "FROM_EMAIL": None,
+    # Reply-To header for notices; None sends none.
+    "REPLY_TO": None,
+    # Domain used in Message-ID headers; None uses the domain of the sender address.
+    "MESSAGE_ID_DOMAIN": None,
+    # Emails claimed per round trip by the send task.
+    "SEND_CLAIM_SIZE": 50,
+    # A "sending" row older than this (seconds) is treated as left by a dead worker.
+    "SENDING_STALE_AFTER": 900,
+    # Locations per transaction when generating communications (progress is saved between).
+    "GENERATION_CHUNK_SIZE": 5000,
+    # django-q2 cluster name tasks are sent to; None uses the default cluster.
+    "TASK_CLUSTER": None,
+    # Upper bound on the size of one rendered notice (characters), against runaway templates.
+    "MAX_RENDERED_LENGTH": 200_000,
+    # Upper bound on loop iterations inside one template render.
+    "MAX_LOOP_ITERATIONS": 10_000,
+    # Largest image (bytes) accepted in the letterhead settings.
+    "MAX_LETTERHEAD_IMAGE_BYTES": 2 * 1024 * 1024,
+    # Rows per page on the assembly and communication listings.
+    "LISTING_PAGE_SIZE": 50,
+}
+
+CHOICES: dict[str, tuple[str, ...]] = {"PAGE_SIZE": ("letter", "a4")}
+
+
+class BatchcommsSettings:
+    """Attribute access to ``WAGTAIL_BATCHCOMMS`` with defaults filled in."""
+
+    def __init__(self, user_settings: dict[str, Any] | None = None) -> None:
+        self._user_settings = user_settings
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        if self._user_settings is None:
+            value = getattr(settings, SETTING_NAME, {}) or {}
+            if not isinstance(value, dict):
+                raise ImproperlyConfigured(
+                    f"{SETTING_NAME} must be a dict, not {type(value).__name__}."
+                )
+            self._user_settings = value
+        return self._user_settings
+
+    def validate(self) -> list[str]:
+        """Return a list of problems with the configured values (empty when all is well)."""
+        problems = []
+        unknown = sorted(set(self.user_settings) - set(DEFAULTS))
+        for key in unknown:
+            problems.append(
+                f"{SETTING_NAME}[{key!r}] is not a setting of wagtail-batchcomms; "
+                f"known keys: {', '.join(sorted(DEFAULTS))}."
+            )
+        for key, allowed in CHOICES.items():
+            value = self.user_settings.get(key, DEFAULTS[key])
+            if value not in allowed:
+                problems.append(
+                    f"{SETTING_NAME}[{key!r}] is {value!r}; use one of {', '.join(allowed)}."
+                )
+        for key, default in DEFAULTS.items():
+            if isinstance(default, int) and key in self.user_settings:
+                value = self.user_settings[key]
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    problems.append(
+                        f"{SETTING_NAME}[{key!r}] must be a whole number of 0 or more, "
+                        f"not {value!r}."
+                    )
+        return problems
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"wagtail-batchcomms has no setting {name!r}")
+        problems = self.validate()
+        if problems:
+            raise ImproperlyConfigured(" ".join(problems))
+        value = self.user_settings.get(name, DEFAULTS[name])
+        # Cache on the instance; reload() throws the instance's cache away.
+        self.__dict__[name] = value
+        return value
+
+    def reload(self) -> None:
+        for key in DEFAULTS:
+            self.__dict__.pop(key, None)
+        self._user_settings = None
+
+
+batchcomms_settings = BatchcommsSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        batchcomms_settings.reload()
+
+
+setting_changed.connect(_reload)

@@ -1,0 +1,211 @@
+"""FilterSets of the admin listings.
+
+The assembly filters are also what "Add To Batch Communication" and the bulk action's
+"select all" apply, so a batch holds exactly what the admin saw in the listing.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.widgets import BooleanRadioSelect
+
+from .models import (
+    Assembly,
+    AssemblyStatus,
+    AssemblyType,
+    Batch,
+    BatchStatus,
+    Channel,
+    Communication,
+    CommunicationStatus,
+    ComplianceStatus,
+    Contact,
+    Hazard,
+    Location,
+    LocationContact,
+    PropertyType,
+    ServiceArea,
+    ServiceType,
+    TestResult,
+)
+
+
+class AssemblyFilterSet(WagtailFilterSet):
+    service_area = django_filters.ModelMultipleChoiceFilter(
+        label=_("Service area"),
+        field_name="location__service_area",
+        queryset=ServiceArea.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    property_type = django_filters.MultipleChoiceFilter(
+        label=_("Property type"),
+        field_name="location__property_type",
+        choices=PropertyType.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    assembly_type = django_filters.MultipleChoiceFilter(
+        label=_("Assembly type"),
+        choices=AssemblyType.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    hazard = django_filters.ChoiceFilter(
+        label=_("Hazard"), choices=Hazard.choices, widget=forms.RadioSelect, empty_label=_("All")
+    )
+    service_type = django_filters.MultipleChoiceFilter(
+        label=_("Service type"), choices=ServiceType.choices, widget=forms.CheckboxSelectMultiple
+    )
+    status = django_filters.MultipleChoiceFilter(
+        label=_("Assembly status"),
+        choices=AssemblyStatus.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    compliance = django_filters.MultipleChoiceFilter(
+        label=_("Compliance status"),
+        choices=ComplianceStatus.choices,
+        widget=forms.CheckboxSelectMultiple,
+        method="filter_compliance",
+    )
+    next_test_due = django_filters.DateFromToRangeFilter(
+        label=_("Next test due"), widget=DateRangePickerWidget
+    )
+    last_test_result = django_filters.MultipleChoiceFilter(
+        label=_("Last test result"), choices=TestResult.choices, widget=forms.CheckboxSelectMultiple
+    )
+    location_active = django_filters.BooleanFilter(
+        label=_("Location active"), field_name="location__is_active", widget=BooleanRadioSelect
+    )
+    city = django_filters.CharFilter(
+        label=_("City"), field_name="location__city", lookup_expr="iexact"
+    )
+    postal_code = django_filters.CharFilter(
+        label=_("Postal code"),
+        field_name="location__postal_code",
+        lookup_expr="istartswith",
+        help_text=_("Matches codes that start with this, e.g. 6270."),
+    )
+
+    class Meta:
+        model = Assembly
+        fields: list[str] = []
+
+    def filter_compliance(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        if not value:
+            return queryset
+        return queryset.in_compliance_status(*value)
+
+
+def search_assemblies(queryset: QuerySet, query: str) -> QuerySet:
+    """The Assemblies listing's search: serial number, account number, address, contact name.
+
+    A contact name matches through an ``EXISTS`` subquery, so an assembly with two matching
+    contacts still appears once and the listing needs no ``DISTINCT``.
+    """
+    query = query.strip()
+    if not query:
+        return queryset
+    contact_match = LocationContact.objects.filter(
+        location_id=OuterRef("location_id"), contact__name__icontains=query
+    )
+    return queryset.filter(
+        Q(serial_number__icontains=query)
+        | Q(location__account_number__icontains=query)
+        | Q(location__address_line1__icontains=query)
+        | Q(location__name__icontains=query)
+        | Exists(contact_match)
+    )
+
+
+class LocationFilterSet(WagtailFilterSet):
+    service_area = django_filters.ModelMultipleChoiceFilter(
+        label=_("Service area"),
+        queryset=ServiceArea.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    property_type = django_filters.MultipleChoiceFilter(
+        label=_("Property type"), choices=PropertyType.choices, widget=forms.CheckboxSelectMultiple
+    )
+    is_active = django_filters.BooleanFilter(label=_("Active"), widget=BooleanRadioSelect)
+    city = django_filters.CharFilter(label=_("City"), lookup_expr="iexact")
+    postal_code = django_filters.CharFilter(label=_("Postal code"), lookup_expr="istartswith")
+
+    class Meta:
+        model = Location
+        fields: list[str] = []
+
+
+class ContactFilterSet(WagtailFilterSet):
+    has_email = django_filters.BooleanFilter(
+        label=_("Has email"), method="filter_has_email", widget=BooleanRadioSelect
+    )
+    prefers_paper = django_filters.BooleanFilter(label=_("Prefers paper"), widget=BooleanRadioSelect)
+    role = django_filters.MultipleChoiceFilter(
+        label=_("Role at a location"),
+        choices=LocationContact._meta.get_field("role").choices,
+        method="filter_role",
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Contact
+        fields: list[str] = []
+
+    def filter_has_email(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.exclude(email="") if value else queryset.filter(email="")
+
+    def filter_role(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        if not value:
+            return queryset
+        roles = LocationContact.objects.filter(contact_id=OuterRef("pk"), role__in=value)
+        return queryset.filter(Exists(roles))
+
+
+class BatchFilterSet(WagtailFilterSet):
+    status = django_filters.MultipleChoiceFilter(
+        label=_("State"),
+        choices=BatchStatus.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Archived batches are hidden unless you pick Archived."),
+    )
+
+    class Meta:
+        model = Batch
+        fields: list[str] = []
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("status"):
+            queryset = queryset.exclude(status=BatchStatus.ARCHIVED)
+        return queryset
+
+
+class CommunicationFilterSet(WagtailFilterSet):
+    batch = django_filters.ModelChoiceFilter(
+        label=_("Batch"), queryset=Batch.objects.all(), widget=forms.Select
+    )
+    channel = django_filters.ChoiceFilter(
+        label=_("Channel"), choices=Channel.choices, widget=forms.RadioSelect, empty_label=_("All")
+    )
+    status = django_filters.MultipleChoiceFilter(
+        label=_("Status"), choices=CommunicationStatus.choices, widget=forms.CheckboxSelectMultiple
+    )
+    created_at = django_filters.DateFromToRangeFilter(
+        label=_("Created"), widget=DateRangePickerWidget
+    )
+    location = django_filters.CharFilter(
+        label=_("Location account number"),
+        field_name="location__account_number",
+        lookup_expr="iexact",
+    )
+    contact = django_filters.CharFilter(
+        label=_("Contact name"), field_name="recipient_name", lookup_expr="icontains"
+    )
+
+    class Meta:
+        model = Communication
+        fields: list[str] = []

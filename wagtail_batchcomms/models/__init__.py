@@ -1,0 +1,71 @@
+"""The app's models; import them from here."""
+
+from .assemblies import (
+    SIZE_CHOICES,
+    Assembly,
+    AssemblyQuerySet,
+    Contact,
+    Location,
+    LocationContact,
+    ServiceArea,
+)
+from .batches import (
+    Batch,
+    BatchAssembly,
+    Communication,
+    LetterChunk,
+    LetterDownload,
+    SkippedRecipient,
+)
+from .choices import (
+    AssemblyStatus,
+    AssemblyType,
+    BatchStatus,
+    Channel,
+    CommunicationStatus,
+    ComplianceStatus,
+    ContactMethods,
+    ContactRole,
+    DownloadStatus,
+    Grouping,
+    Hazard,
+    PropertyType,
+    ServiceType,
+    SkipReason,
+    TestResult,
+)
+from .letterhead import Letterhead
+from .notices import NoticeTemplate
+
+__all__ = [
+    "SIZE_CHOICES",
+    "Assembly",
+    "AssemblyQuerySet",
+    "AssemblyStatus",
+    "AssemblyType",
+    "Batch",
+    "BatchAssembly",
+    "BatchStatus",
+    "Channel",
+    "Communication",
+    "CommunicationStatus",
+    "ComplianceStatus",
+    "Contact",
+    "ContactMethods",
+    "ContactRole",
+    "DownloadStatus",
+    "Grouping",
+    "Hazard",
+    "LetterChunk",
+    "LetterDownload",
+    "Letterhead",
+    "Location",
+    "LocationContact",
+    "NoticeTemplate",
+    "PropertyType",
+    "ServiceArea",
+    "ServiceType",
+    "SkipReason",
+    "SkippedRecipient",
+    "TestResult",
+]

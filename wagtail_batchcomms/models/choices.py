@@ -1,0 +1,155 @@
+"""Choice lists shared by the models, services and filters."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class PropertyType(models.TextChoices):
+    RESIDENTIAL = "residential", _("Residential")
+    COMMERCIAL = "commercial", _("Commercial")
+    INDUSTRIAL = "industrial", _("Industrial")
+    MULTI_FAMILY = "multi_family", _("Multi-family")
+    INSTITUTIONAL = "institutional", _("Institutional")
+    IRRIGATION = "irrigation", _("Irrigation only")
+
+
+class ContactRole(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    TENANT = "tenant", _("Tenant")
+    PROPERTY_MANAGER = "property_manager", _("Property manager")
+    BILLING = "billing", _("Billing")
+    SITE_CONTACT = "site_contact", _("Site contact")
+    TESTER = "tester", _("Tester")
+
+
+class AssemblyType(models.TextChoices):
+    RP = "RP", _("RP: reduced pressure principle")
+    RPDA = "RPDA", _("RPDA: reduced pressure detector assembly")
+    DC = "DC", _("DC: double check valve")
+    DCDA = "DCDA", _("DCDA: double check detector assembly")
+    PVB = "PVB", _("PVB: pressure vacuum breaker")
+    SVB = "SVB", _("SVB: spill-resistant vacuum breaker")
+    AVB = "AVB", _("AVB: atmospheric vacuum breaker")
+    AG = "AG", _("AG: air gap")
+
+
+class Hazard(models.TextChoices):
+    HEALTH = "health", _("Health hazard")
+    NON_HEALTH = "non_health", _("Non-health hazard")
+
+
+class ServiceType(models.TextChoices):
+    DOMESTIC = "domestic", _("Domestic")
+    FIRE = "fire", _("Fire")
+    IRRIGATION = "irrigation", _("Irrigation")
+    PROCESS = "process", _("Process")
+
+
+class AssemblyStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    INACTIVE = "inactive", _("Inactive")
+    REMOVED = "removed", _("Removed")
+
+
+class TestResult(models.TextChoices):
+    PASS = "pass", _("Pass")
+    FAIL = "fail", _("Fail")
+    NONE = "none", _("No result")
+
+
+class ComplianceStatus(models.TextChoices):
+    """Where an assembly stands against its test due date, computed in the database."""
+
+    OVERDUE = "overdue", _("Overdue")
+    DUE_30 = "due_30", _("Due within 30 days")
+    DUE_60 = "due_60", _("Due in 31 to 60 days")
+    DUE_90 = "due_90", _("Due in 61 to 90 days")
+    COMPLIANT = "compliant", _("Compliant")
+    NEVER_TESTED = "never_tested", _("Never tested")
+    INACTIVE = "inactive", _("Inactive")
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        return [choice.value for choice in cls].index(value)
+
+    @classmethod
+    def condition(cls, value: str, today: datetime.date | None = None) -> Q:
+        """A ``Q`` on indexed columns that selects the assemblies in status ``value``.
+
+        The same rules as ``AssemblyQuerySet.with_compliance()`` but written as plain
+        comparisons, so that a filter on compliance status can use the indexes.
+        """
+        today = today or timezone.localdate()
+        active = Q(status=AssemblyStatus.ACTIVE)
+        tested = active & Q(last_tested_on__isnull=False)
+        days = datetime.timedelta
+        conditions = {
+            cls.INACTIVE: ~active,
+            cls.NEVER_TESTED: active & Q(last_tested_on__isnull=True),
+            cls.OVERDUE: tested & (Q(next_test_due__lt=today) | Q(next_test_due__isnull=True)),
+            cls.DUE_30: tested & Q(next_test_due__gte=today, next_test_due__lte=today + days(30)),
+            cls.DUE_60: tested
+            & Q(next_test_due__gt=today + days(30), next_test_due__lte=today + days(60)),
+            cls.DUE_90: tested
+            & Q(next_test_due__gt=today + days(60), next_test_due__lte=today + days(90)),
+            cls.COMPLIANT: tested & Q(next_test_due__gt=today + days(90)),
+        }
+        return conditions[cls(value)]
+
+
+class ContactMethods(models.TextChoices):
+    EMAIL = "email", _("Email only")
+    LETTER = "letter", _("Letter only")
+    BOTH = "both", _("Email and letter")
+
+
+class Grouping(models.TextChoices):
+    LOCATION = "location", _("One notice per location, listing its assemblies")
+    ASSEMBLY = "assembly", _("One notice per assembly")
+
+
+class BatchStatus(models.TextChoices):
+    """The states of the user's document, in its order."""
+
+    OPEN = "open", _("Open")
+    GENERATING = "generating", _("Generating")
+    GENERATED = "generated", _("Generated")
+    PARTIALLY_SENT = "partially_sent", _("Partially sent")
+    COMPLETE = "complete", _("Complete")
+    ARCHIVED = "archived", _("Archived")
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    LETTER = "letter", _("Letter")
+
+
+class CommunicationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    # Claimed by a worker that died before it could record the outcome: the message may or
+    # may not have left. Never re-sent without an admin's explicit retry.
+    UNKNOWN = "unknown", _("Delivery unknown")
+
+
+class SkipReason(models.TextChoices):
+    INACTIVE_LOCATION = "inactive_location", _("Location is inactive")
+    NO_CONTACT = "no_contact", _("No contact with the template's roles")
+    NO_EMAIL = "no_email", _("No email address, and letters are not allowed")
+    NO_ADDRESS = "no_address", _("No mailing address, and email is not allowed or not available")
+
+
+class DownloadStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RENDERING = "rendering", _("Rendering")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")

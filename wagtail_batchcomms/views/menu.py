@@ -1,0 +1,16 @@
+"""The sidebar group "Communications"."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.viewsets.base import ViewSetGroup
+
+from .notices import NoticeTemplateViewSet
+
+
+class CommunicationsViewSetGroup(ViewSetGroup):
+    menu_label = _("Communications")
+    menu_icon = "mail"
+    menu_name = "batchcomms-communications"
+    menu_order = 220
+    items = (NoticeTemplateViewSet,)
