@@ -44,3 +44,17 @@ def superuser(db):
 def admin_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on 127.0.0.1 (tests/smtp.py) that Django's email is sent to.
+
+    Stops at teardown. Pass options with ``smtp_server.configure(refuse=..., delay=...)``.
+    """
+    from smtp import SMTPTestServer
+
+    with SMTPTestServer() as server:
+        for name, value in server.django_settings().items():
+            setattr(settings, name, value)
+        yield server

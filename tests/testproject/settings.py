@@ -7,6 +7,7 @@ project would set.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -128,5 +129,14 @@ if os.environ.get("BATCHCOMMS_Q_REDIS"):
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = "Test Utility <backflow@utility.example>"
+# Worker processes started by a test send to that test's SMTP server (tests/smtp.py), which
+# always listens on 127.0.0.1; only its port is passed.
+if os.environ.get("BATCHCOMMS_TEST_SMTP_PORT"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = "127.0.0.1"
+    EMAIL_PORT = int(os.environ["BATCHCOMMS_TEST_SMTP_PORT"])
 
 WAGTAIL_BATCHCOMMS = {"PRIVATE_ROOT": str(TEST_VAR_DIR / "private")}
+# Worker processes get the starting test's overrides as a JSON object (override_settings
+# does not reach another process).
+WAGTAIL_BATCHCOMMS.update(json.loads(os.environ.get("BATCHCOMMS_TEST_SETTINGS") or "{}"))
