@@ -37,7 +37,11 @@ def _has_assemblies(batch: Batch) -> bool:
 
 
 def _nothing_sent(batch: Batch) -> bool:
-    return not batch.communications.exclude(status=CommunicationStatus.PENDING).exists()
+    # Failed notices never reached anyone, so they do not block a regeneration; a notice
+    # being sent, sent, or of unknown delivery does.
+    return not batch.communications.exclude(
+        status__in=[CommunicationStatus.PENDING, CommunicationStatus.FAILED]
+    ).exists()
 
 
 # Human-readable reasons for the conditions above, shown when a transition is refused.
@@ -354,14 +358,16 @@ class Communication(models.Model):
         verbose_name = _("communication")
         verbose_name_plural = _("communications")
         constraints = [
-            # Generation is idempotent: re-running it cannot add a second notice.
+            # Generation is idempotent: re-running it cannot add a second notice. Role is not
+            # part of the key: a contact holding two of the template's roles at a location
+            # gets one notice per channel, not one per role.
             models.UniqueConstraint(
-                fields=["batch", "location", "contact", "role", "channel"],
+                fields=["batch", "location", "contact", "channel"],
                 condition=Q(assembly__isnull=True),
                 name="batchcomms_comm_unique_per_location",
             ),
             models.UniqueConstraint(
-                fields=["batch", "assembly", "contact", "role", "channel"],
+                fields=["batch", "assembly", "contact", "channel"],
                 condition=Q(assembly__isnull=False),
                 name="batchcomms_comm_unique_per_assembly",
             ),
