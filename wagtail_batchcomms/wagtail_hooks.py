@@ -2,6 +2,7 @@
 
 from wagtail import hooks
 
+from .log_actions import register_batch_log_actions
 from .views.menu import CommunicationsViewSetGroup
 from .views.register import RegisterViewSetGroup
 
@@ -9,3 +10,8 @@ from .views.register import RegisterViewSetGroup
 @hooks.register("register_admin_viewset")
 def register_viewsets():
     return [RegisterViewSetGroup(), CommunicationsViewSetGroup()]
+
+
+@hooks.register("register_log_actions")
+def register_log_actions(actions):
+    register_batch_log_actions(actions)

@@ -1,0 +1,184 @@
+"""The batch's history: log actions with readable labels and messages.
+
+Registered through Wagtail's ``register_log_actions`` hook (see ``wagtail_hooks.py``); the
+services write them with ``wagtail.log_actions.log(instance=batch, action=..., data=...)``.
+Messages read their figures from the entry's ``data`` and fall back to a plain sentence when
+a key is missing, so an old entry never breaks the history page.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from wagtail.log_actions import LogActionRegistry, LogFormatter
+
+PREFIX = "wagtail_batchcomms"
+
+
+def number(value) -> str:
+    """1234 -> "1,234" (history messages are read at a glance)."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _notices(count) -> str:
+    return ngettext("%(n)s notice", "%(n)s notices", int(count or 0)) % {"n": number(count)}
+
+
+def _unsent_removed(count) -> str:
+    return ngettext(
+        "%(n)s unsent notice removed", "%(n)s unsent notices removed", int(count or 0)
+    ) % {"n": number(count)}
+
+
+class CreateFormatter(LogFormatter):
+    label = _("Create batch")
+
+    def format_message(self, log_entry):
+        try:
+            count = log_entry.data["assemblies"]
+        except KeyError:
+            return _("Created")
+        return ngettext(
+            "Created with %(n)s assembly", "Created with %(n)s assemblies", int(count)
+        ) % {"n": number(count)}
+
+
+class AddAssembliesFormatter(LogFormatter):
+    label = _("Add assemblies")
+
+    def format_message(self, log_entry):
+        try:
+            count = log_entry.data["added"]
+        except KeyError:
+            return _("Added assemblies")
+        return ngettext(
+            "Added %(n)s assembly to the working list",
+            "Added %(n)s assemblies to the working list",
+            int(count),
+        ) % {"n": number(count)}
+
+
+class GenerateFormatter(LogFormatter):
+    label = _("Generate")
+
+    def format_message(self, log_entry):
+        revision = log_entry.data.get("revision_id")
+        if revision:
+            return _("Started generating from template revision %(id)s") % {"id": revision}
+        return _("Started generating")
+
+
+class RegenerateFormatter(LogFormatter):
+    label = _("Regenerate")
+
+    def format_message(self, log_entry):
+        removed = log_entry.data.get("removed")
+        if removed is None:
+            return _("Started regenerating")
+        return _("Started regenerating: %(removed)s") % {"removed": _unsent_removed(removed)}
+
+
+class GeneratedFormatter(LogFormatter):
+    label = _("Generation finished")
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        try:
+            emails, letters, skipped = data["emails"], data["letters"], data["skipped"]
+        except KeyError:
+            return _("Generated")
+        return _(
+            "Generated %(notices)s: %(emails)s emails and %(letters)s letters, %(skipped)s skipped"
+        ) % {
+            "notices": _notices(emails + letters),
+            "emails": number(emails),
+            "letters": number(letters),
+            "skipped": number(skipped),
+        }
+
+
+class GenerationFailedFormatter(LogFormatter):
+    label = _("Generation failed")
+
+    def format_message(self, log_entry):
+        error = log_entry.data.get("error")
+        if error:
+            return _("Generation failed, back to Open: %(error)s") % {"error": error}
+        return _("Generation failed, back to Open")
+
+
+class CompleteFormatter(LogFormatter):
+    label = _("Complete")
+
+    def format_message(self, log_entry):
+        removed = log_entry.data.get("removed")
+        if removed is None:
+            return _("Completed")
+        return _("Completed: %(removed)s") % {"removed": _unsent_removed(removed)}
+
+
+class ArchiveFormatter(LogFormatter):
+    label = _("Archive")
+
+    def format_message(self, log_entry):
+        removed = log_entry.data.get("removed")
+        if removed is None:
+            return _("Archived")
+        return _("Archived: %(removed)s") % {"removed": _unsent_removed(removed)}
+
+
+class CloneFormatter(LogFormatter):
+    """On the new batch: where it came from."""
+
+    label = _("Clone")
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        try:
+            source = data["source"]["name"]
+        except (KeyError, TypeError):
+            return _("Created as a clone")
+        if data.get("reapplied_filter"):
+            return _(
+                "Cloned from '%(source)s', with its filter re-applied to today's register "
+                "(%(n)s assemblies)"
+            ) % {"source": source, "n": number(data.get("assemblies"))}
+        return _("Cloned from '%(source)s' (%(n)s assemblies)") % {
+            "source": source,
+            "n": number(data.get("assemblies")),
+        }
+
+
+class ClonedFormatter(LogFormatter):
+    """On the original batch: that a clone was made."""
+
+    label = _("Cloned")
+
+    def format_message(self, log_entry):
+        try:
+            return _("Cloned as '%(name)s'") % {"name": log_entry.data["clone"]["name"]}
+        except (KeyError, TypeError):
+            return _("Cloned")
+
+
+FORMATTERS: dict[str, type[LogFormatter]] = {
+    f"{PREFIX}.create": CreateFormatter,
+    f"{PREFIX}.add_assemblies": AddAssembliesFormatter,
+    f"{PREFIX}.generate": GenerateFormatter,
+    f"{PREFIX}.regenerate": RegenerateFormatter,
+    f"{PREFIX}.generated": GeneratedFormatter,
+    f"{PREFIX}.generation_failed": GenerationFailedFormatter,
+    f"{PREFIX}.complete": CompleteFormatter,
+    f"{PREFIX}.archive": ArchiveFormatter,
+    f"{PREFIX}.clone": CloneFormatter,
+    f"{PREFIX}.cloned": ClonedFormatter,
+}
+
+
+def register_batch_log_actions(actions: LogActionRegistry) -> None:
+    """Called by the ``register_log_actions`` hook."""
+    for action, formatter in FORMATTERS.items():
+        actions.register_action(action)(formatter)
