@@ -5,3 +5,21 @@ die half way. The services they call are written so that running them again is h
 """
 
 from __future__ import annotations
+
+# --- sending emails (services.sending) ------------------------------------------------------
+
+
+def send_batch_emails(batch_id: int) -> dict:
+    """Send the batch's pending emails; safe to run twice or in parallel (rows are claimed)."""
+    from dataclasses import asdict
+
+    from .services.sending import run_send_task
+
+    return asdict(run_send_task(batch_id))
+
+
+def reap_stale_sending() -> int:
+    """Scheduled: emails a dead worker left in "sending" become "delivery unknown"."""
+    from .services.sending import reap_stale_sending
+
+    return reap_stale_sending()

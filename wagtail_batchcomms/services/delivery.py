@@ -1,0 +1,236 @@
+"""Handing one email to the mail server and saying exactly what happened to it.
+
+``Mailer`` keeps ONE connection from ``django.core.mail.get_connection()`` open and sends one
+message at a time, so a refused recipient fails that message alone (Django's SMTP backend
+would abort a whole ``send_messages()`` call). For Django's SMTP backend it runs the SMTP
+transaction itself, on the backend's open ``smtplib`` connection, to know how far it got:
+
+- before the message body was handed over (connect, MAIL, RCPT, DATA command) a lost
+  connection means the server cannot have accepted the message: ``Outcome.RETRY``;
+- after the body and its final dot were sent, while waiting for the reply, a lost connection
+  means the server may have queued it: ``Outcome.UNKNOWN`` (never re-sent automatically);
+- a refusal with a code (5xx/4xx on MAIL, RCPT of the main recipient, DATA): ``Outcome.FAILED``
+  with the code and text. A refused CC/BCC address does not stop the message; it is noted.
+  ``421`` ("closing the channel") on a command is treated as a lost connection.
+
+Other backends (locmem, console, API backends) get ``send_messages([message])``; a network
+error from them is ``UNKNOWN`` because we cannot tell whether the request arrived.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import re
+import smtplib
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import sanitize_address
+
+#: Used when the host leaves EMAIL_TIMEOUT unset: a hung server must not hang a worker.
+DEFAULT_TIMEOUT = 30
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+_CRLF = b"\r\n"
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    FAILED = "failed"  # refused with a code: the server did not take it
+    UNKNOWN = "unknown"  # the server may have taken it: never re-send automatically
+    RETRY = "retry"  # the connection failed before the server could take it
+
+
+@dataclass
+class Delivery:
+    """What happened to one message."""
+
+    outcome: Outcome
+    code: str = ""
+    text: str = ""
+
+    @property
+    def connection_lost(self) -> bool:
+        """The connection broke (rather than the server answering with a refusal)."""
+        return self.outcome in (Outcome.RETRY, Outcome.UNKNOWN)
+
+
+class _Lost(Exception):
+    """The connection dropped; ``accepted_possible`` says whether the body had been sent."""
+
+    def __init__(self, error: BaseException, accepted_possible: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.accepted_possible = accepted_possible
+
+
+def _text(response: bytes | str) -> str:
+    if isinstance(response, bytes):
+        return response.decode("utf-8", "replace")
+    return str(response)
+
+
+class Mailer:
+    """One open connection, one message at a time, with an optional rate limit.
+
+    ``rate`` is messages per second (0: no limit). Use as a context manager, or call
+    ``close()``.
+    """
+
+    def __init__(self, rate: float = 0) -> None:
+        self.connection = get_connection()
+        self.is_smtp = isinstance(self.connection, SMTPBackend)
+        if self.is_smtp and self.connection.timeout is None:
+            self.connection.timeout = DEFAULT_TIMEOUT
+        self.interval = 1.0 / rate if rate else 0.0
+        self._next_at = 0.0
+        self.reconnects = 0
+
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- connection --------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open the connection if it is not open; raises OSError/SMTPException on failure."""
+        if self.is_smtp:
+            if self.connection.connection is None:
+                self.connection.open()
+        else:
+            self.connection.open()
+
+    def reset(self) -> None:
+        """Forget a broken connection; the next ``send`` opens a new one."""
+        self.close()
+        self.reconnects += 1
+
+    def close(self) -> None:
+        # Closing a connection that already broke may raise; there is nothing left to do.
+        with contextlib.suppress(Exception):
+            self.connection.close()
+        if self.is_smtp:
+            self.connection.connection = None
+
+    # --- sending -----------------------------------------------------------------------
+
+    def wait_for_rate(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        if self._next_at > now:
+            time.sleep(self._next_at - now)
+            now = self._next_at
+        self._next_at = max(self._next_at + self.interval, now)
+
+    def send(self, message: EmailMessage) -> Delivery:
+        """Send ``message`` and classify the result; never raises for mail-server trouble."""
+        self.wait_for_rate()
+        try:
+            self.open()
+        except (OSError, smtplib.SMTPException) as error:
+            self.reset()
+            return Delivery(Outcome.RETRY, text=f"Cannot connect to the mail server: {error}")
+        if not self.is_smtp:
+            return self._send_other(message)
+        try:
+            note = self._smtp_transaction(message)
+        except _Lost as lost:
+            self.reset()
+            if lost.accepted_possible:
+                return Delivery(
+                    Outcome.UNKNOWN,
+                    text=f"The connection was lost after the message was handed over: {lost.error}",
+                )
+            return Delivery(Outcome.RETRY, text=f"The connection was lost: {lost.error}")
+        except smtplib.SMTPResponseException as error:
+            return Delivery(Outcome.FAILED, str(error.smtp_code), _text(error.smtp_error))
+        except smtplib.SMTPRecipientsRefused as error:
+            code, response = next(iter(error.recipients.values()))
+            return Delivery(Outcome.FAILED, str(code), _text(response))
+        return Delivery(Outcome.SENT, text=note)
+
+    def _send_other(self, message: EmailMessage) -> Delivery:
+        try:
+            sent = self.connection.send_messages([message])
+        except smtplib.SMTPResponseException as error:
+            return Delivery(Outcome.FAILED, str(error.smtp_code), _text(error.smtp_error))
+        except OSError as error:
+            self.reset()
+            return Delivery(Outcome.UNKNOWN, text=f"{type(error).__name__}: {error}")
+        except Exception as error:
+            return Delivery(Outcome.FAILED, text=f"{type(error).__name__}: {error}")
+        if not sent:
+            return Delivery(Outcome.FAILED, text="The email backend did not send the message.")
+        return Delivery(Outcome.SENT)
+
+    def _smtp_transaction(self, message: EmailMessage) -> str:
+        """One SMTP transaction on the open connection, as ``smtplib.SMTP.sendmail`` does it
+        but knowing whether the body was handed over when the connection fails.
+
+        Returns a note about refused CC/BCC addresses ("" when none).
+        """
+        smtp = self.connection.connection
+        encoding = message.encoding or settings.DEFAULT_CHARSET
+        sender = sanitize_address(message.from_email, encoding)
+        main = [sanitize_address(address, encoding) for address in message.to]
+        copies = [sanitize_address(address, encoding) for address in [*message.cc, *message.bcc]]
+        data = message.message().as_bytes(linesep="\r\n")
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            options = [f"size={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+            code, response = smtp.mail(sender, options)
+            self._check(smtp, code, response, 250)
+            refused_copies = {}
+            for address in main + copies:
+                code, response = smtp.rcpt(address)
+                if code == 421:
+                    raise smtplib.SMTPServerDisconnected(_text(response))
+                if code not in (250, 251):
+                    if address in main:
+                        # The notice's own recipient: nobody gets a copy of a notice that
+                        # did not reach its addressee.
+                        self._rset(smtp)
+                        raise smtplib.SMTPRecipientsRefused({address: (code, response)})
+                    refused_copies[address] = (code, _text(response))
+            code, response = smtp.docmd("data")
+            self._check(smtp, code, response, 354)
+            body = _LEADING_DOT.sub(b"..", data)
+            if not body.endswith(_CRLF):
+                body += _CRLF
+            smtp.send(body + b"." + _CRLF)
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            raise _Lost(error, accepted_possible=False) from error
+        try:
+            # From here on the server has the whole message and may have queued it.
+            code, response = smtp.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            raise _Lost(error, accepted_possible=True) from error
+        if code == 421:
+            # "Closing the channel" in answer to the data: not accepted; try again later.
+            raise _Lost(smtplib.SMTPServerDisconnected(_text(response)), accepted_possible=False)
+        if code != 250:
+            self._rset(smtp)
+            raise smtplib.SMTPDataError(code, response)
+        return "; ".join(
+            f"copy to {address} refused: {code} {text}"
+            for address, (code, text) in refused_copies.items()
+        )
+
+    def _check(self, smtp: smtplib.SMTP, code: int, response: bytes, expected: int) -> None:
+        if code == expected:
+            return
+        if code == 421 or code == -1:
+            raise smtplib.SMTPServerDisconnected(_text(response))
+        self._rset(smtp)
+        raise smtplib.SMTPResponseException(code, response)
+
+    @staticmethod
+    def _rset(smtp: smtplib.SMTP) -> None:
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            smtp.rset()

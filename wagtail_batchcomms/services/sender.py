@@ -1,0 +1,262 @@
+"""The send task's machinery: claiming rows, and the loop that renders a claimed chunk, sends
+it and records every outcome.
+
+Used by ``services.sending.send_pending_emails``; see that module for the guarantees.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.db import connections, router, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_fsm import ConcurrentTransition
+from wagtail.log_actions import log
+
+from ..conf import batchcomms_settings
+from ..models import Batch, BatchStatus, Channel, Communication, CommunicationStatus
+from .delivery import Delivery, Mailer, Outcome
+from .messages import MessageBuilder
+
+logger = logging.getLogger(__name__)
+
+ST = CommunicationStatus
+SENDABLE_STATES = (BatchStatus.GENERATED, BatchStatus.PARTIALLY_SENT)
+#: A send task gives up after this many connection failures in a row (server down).
+MAX_CONNECTION_FAILURES = 3
+LOG_PARTIALLY_SENT = "wagtail_batchcomms.partially_sent"
+
+
+def claim_emails(batch_id: int, worker: str, limit: int) -> list[Communication]:
+    """Claim up to ``limit`` pending emails of a sendable batch for ``worker``; return them.
+
+    One short transaction. Claimed rows are ``sending`` with ``claimed_by=worker``, a fresh
+    ``claimed_at`` and one more attempt; each gets its stable Message-ID on its first claim.
+    """
+    now = timezone.now()
+    claim = {
+        "status": ST.SENDING,
+        "claimed_at": now,
+        "claimed_by": worker,
+        "attempts": F("attempts") + 1,
+    }
+    candidates = Communication.objects.filter(
+        batch_id=batch_id,
+        batch__status__in=SENDABLE_STATES,
+        channel=Channel.EMAIL,
+        status=ST.PENDING,
+    ).order_by("pk")
+    db = router.db_for_write(Communication)
+    with transaction.atomic(using=db):
+        if connections[db].features.has_select_for_update_skip_locked:
+            # Rows another task is claiming right now are skipped, not waited for.
+            ids = list(
+                candidates.select_for_update(skip_locked=True, of=("self",)).values_list(
+                    "pk", flat=True
+                )[:limit]
+            )
+            if not ids:
+                return []
+            Communication.objects.filter(pk__in=ids, status=ST.PENDING).update(**claim)
+        else:
+            # SQLite: one statement, and writers are serialised, so the second of two racing
+            # tasks sees the first one's rows as no longer pending.
+            Communication.objects.filter(
+                pk__in=candidates.values("pk")[:limit], status=ST.PENDING
+            ).update(**claim)
+        rows = list(
+            Communication.objects.filter(
+                batch_id=batch_id, status=ST.SENDING, claimed_by=worker, claimed_at=now
+            ).order_by("pk")
+        )
+        missing = [row for row in rows if not row.message_id]
+        if missing:
+            builder = MessageBuilder()
+            for row in missing:
+                row.message_id = builder.new_message_id(row)
+            Communication.objects.bulk_update(missing, ["message_id"])
+    return rows
+
+
+def release_claimed(worker: str, ids: list[int]) -> int:
+    """Put claimed rows that were never handed to the mail server back to pending."""
+    if not ids:
+        return 0
+    return Communication.objects.filter(pk__in=ids, claimed_by=worker, status=ST.SENDING).update(
+        status=ST.PENDING, claimed_at=None, claimed_by=""
+    )
+
+
+def mark_partially_sent(batch_id: int) -> bool:
+    """Generated -> Partially Sent for the send task (a system action: no user, logged).
+
+    Returns whether this call moved it. Safe against a concurrent move (another task, an
+    admin completing the batch): the FSM's concurrent-transition check refuses a stale save.
+    """
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None or batch.status != BatchStatus.GENERATED:
+        return False
+    try:
+        with transaction.atomic():
+            batch.mark_partially_sent()
+            batch.save()
+            log(batch, LOG_PARTIALLY_SENT, data={"by": "send task"})
+    except ConcurrentTransition:
+        return False
+    return True
+
+
+class ChunkSender:
+    """Sends claimed chunks of one batch for one worker, keeping state across chunks."""
+
+    def __init__(self, batch_id: int, worker: str, mailer: Mailer, result) -> None:
+        self.batch_id = batch_id
+        self.worker = worker
+        self.mailer = mailer
+        self.result = result
+        self.builder = MessageBuilder()
+        self.batch = Batch.objects.select_related("template_revision").get(pk=batch_id)
+        self.template = self.builder.template_for(self.batch)
+        self.moved_batch = False
+        self.failures_in_a_row = 0
+        self.stale_after = batchcomms_settings.SENDING_STALE_AFTER
+        self.last_heartbeat = time.monotonic()
+        self.seconds_per_message = 0.0
+
+    # --- sizing and liveness -------------------------------------------------------------
+
+    def claim_size(self, deadline: float | None) -> int:
+        """How many rows to claim: the setting, bounded so that a chunk finishes well before
+        its rows could look stale and before the deadline."""
+        size = max(1, batchcomms_settings.SEND_CLAIM_SIZE)
+        rate = batchcomms_settings.EMAIL_RATE_LIMIT
+        per_message = max(self.seconds_per_message, 1.0 / rate if rate else 0.0)
+        if per_message:
+            size = min(size, max(1, int(self.stale_after / 4 / per_message)))
+            if deadline is not None:
+                size = min(size, max(1, int((deadline - time.monotonic()) / per_message)))
+        return size
+
+    def heartbeat(self) -> None:
+        """Refresh ``claimed_at`` of this worker's rows, so the reaper knows it is alive."""
+        now = time.monotonic()
+        if now - self.last_heartbeat < self.stale_after / 4:
+            return
+        self.last_heartbeat = now
+        Communication.objects.filter(claimed_by=self.worker, status=ST.SENDING).update(
+            claimed_at=timezone.now()
+        )
+
+    # --- the chunk ---------------------------------------------------------------------
+
+    def send_chunk(self, rows: list[Communication]) -> bool:
+        """Send ``rows`` (claimed by this worker). Returns False when the task should stop
+        because the mail server cannot be reached; unsent rows are then back to pending."""
+        started = time.monotonic()
+        rendered = self.render(rows)
+        untouched = [row.pk for row in rows]
+        try:
+            for row, notice in zip(rows, rendered, strict=True):
+                self.heartbeat()
+                untouched.remove(row.pk)
+                if isinstance(notice, Exception):
+                    self.record(row, Delivery(Outcome.FAILED, text=str(notice)), None)
+                    continue
+                delivery = self.deliver(row, notice)
+                self.record(row, delivery, notice)
+                if delivery.connection_lost:
+                    self.failures_in_a_row += 1
+                    self.result.error = delivery.text
+                    if self.failures_in_a_row >= MAX_CONNECTION_FAILURES:
+                        return False
+                    time.sleep(min(2.0, 0.2 * self.failures_in_a_row))
+                else:
+                    self.failures_in_a_row = 0
+        finally:
+            # Claimed rows never handed to the server go back to pending, whatever stopped us.
+            self.result.released += release_claimed(self.worker, untouched)
+            self.seconds_per_message = (time.monotonic() - started) / max(1, len(rows))
+        return True
+
+    def render(self, rows: list[Communication]) -> list:
+        """Rendered notices in row order; a row that cannot render gets its ``RenderError``."""
+        from .rendering import RenderError, render_communication, render_communications
+
+        try:
+            return list(render_communications(rows))
+        except RenderError:
+            # One bad row spoils the batch call; render one by one to fail only that one.
+            results: list = []
+            for row in rows:
+                try:
+                    results.append(render_communication(row))
+                except RenderError as error:
+                    results.append(error)
+            return results
+
+    def deliver(self, row: Communication, notice) -> Delivery:
+        try:
+            attachment = self.attachment(row)
+            message = self.builder.build(
+                row,
+                subject=notice.subject,
+                text=notice.text,
+                html=notice.html,
+                template=self.template,
+                attachment=attachment,
+                connection=self.mailer.connection,
+            )
+            message.message()  # header problems surface here, before any network traffic
+        except Exception as error:
+            logger.exception("cannot build the email of communication %s", row.pk)
+            return Delivery(Outcome.FAILED, text=f"Cannot build the message: {error}")
+        try:
+            return self.mailer.send(message)
+        except Exception as error:
+            # Not a mail-server answer: a bug or an unexpected backend error. The message
+            # may have left; record that, then let the task fail loudly.
+            self.record(row, Delivery(Outcome.UNKNOWN, text=repr(error)), notice)
+            raise
+
+    def attachment(self, row: Communication) -> bytes | None:
+        if not (self.template and self.template.attach_pdf):
+            return None
+        from .letters import letter_pdf
+
+        return letter_pdf(row)
+
+    def record(self, row: Communication, delivery: Delivery, notice) -> None:
+        """Write the outcome of one message at once (the row is this worker's claim)."""
+        status = {
+            Outcome.SENT: ST.SENT,
+            Outcome.FAILED: ST.FAILED,
+            Outcome.UNKNOWN: ST.UNKNOWN,
+            Outcome.RETRY: ST.PENDING,
+        }[delivery.outcome]
+        fields: dict = {"status": status, "error_code": delivery.code[:20], "error": delivery.text}
+        if notice is not None and delivery.outcome in (Outcome.SENT, Outcome.UNKNOWN):
+            # The record of what was (or may have been) sent.
+            fields.update(
+                subject=notice.subject[:500], body_html=notice.html, body_text=notice.text
+            )
+        if delivery.outcome == Outcome.SENT:
+            fields["sent_at"] = timezone.now()
+        if delivery.outcome == Outcome.RETRY:
+            fields.update(claimed_at=None, claimed_by="")
+        updated = Communication.objects.filter(
+            pk=row.pk, claimed_by=self.worker, status__in=[ST.SENDING, ST.UNKNOWN]
+        ).update(**fields)
+        if not updated:
+            logger.warning("communication %s changed hands while being sent", row.pk)
+        counter = {
+            Outcome.SENT: "sent",
+            Outcome.FAILED: "failed",
+            Outcome.UNKNOWN: "unknown",
+            Outcome.RETRY: "released",
+        }[delivery.outcome]
+        setattr(self.result, counter, getattr(self.result, counter) + 1)
+        if delivery.outcome == Outcome.SENT and not self.moved_batch:
+            self.moved_batch = True
+            mark_partially_sent(self.batch_id)
