@@ -419,11 +419,22 @@ class LetterDownload(models.Model):
     ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True, db_index=True)
     purged_at = models.DateTimeField(null=True, blank=True)
+    # The worker merging the finished chunks into the one PDF; a stale claim can be taken over.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
         verbose_name = _("letter download")
         verbose_name_plural = _("letter downloads")
+        constraints = [
+            # A double click (or two admins) cannot queue a second render of the same letters.
+            models.UniqueConstraint(
+                fields=["batch"],
+                condition=Q(status__in=[DownloadStatus.QUEUED, DownloadStatus.RENDERING]),
+                name="batchcomms_one_active_download",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Letters for {self.batch} ({self.requested_at:%Y-%m-%d %H:%M})"
@@ -442,6 +453,10 @@ class LetterChunk(models.Model):
     index = models.PositiveIntegerField()
     first_id = models.PositiveBigIntegerField(help_text="First communication id in the chunk.")
     last_id = models.PositiveBigIntegerField(help_text="Last communication id in the chunk.")
+    # The chunk's letters in print (mailing) order. Explicit because that order (postal code,
+    # name) is not id order, and because the download is a snapshot of the letters unsent
+    # when it was requested.
+    communication_ids = models.JSONField(default=list)
     letter_count = models.PositiveIntegerField(default=0)
     status = models.CharField(
         max_length=10, choices=DownloadStatus.choices, default=DownloadStatus.QUEUED
