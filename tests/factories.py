@@ -15,6 +15,7 @@ from wagtail_batchcomms.models import (
     Contact,
     Location,
     LocationContact,
+    NoticeTemplate,
     ServiceArea,
 )
 
@@ -73,6 +74,30 @@ def assembly(location: Location | None = None, **fields) -> Assembly:
     }
     defaults.update(fields)
     return Assembly.objects.create(**defaults)
+
+
+def notice_template(*, publish: bool = True, **fields) -> NoticeTemplate:
+    """A notice template with a one-paragraph body, published unless ``publish=False``.
+
+    Pass contact rules as fields: ``contact_roles``, ``primary_only``, ``contact_methods``,
+    ``first_available_only``, ``grouping``.
+    """
+    n = next(_seq)
+    defaults = {
+        "name": f"Notice {n}",
+        "subject": "Backflow test due {{ batch.due_date }}",
+        "body": [("paragraph", "<p>Dear {{ contact.name }},</p>")],
+        "contact_roles": ["owner"],
+        "contact_methods": "both",
+        "first_available_only": True,
+    }
+    defaults.update(fields)
+    template = NoticeTemplate(live=False, **defaults)
+    template.save()
+    if publish:
+        template.save_revision().publish()
+        template.refresh_from_db()
+    return template
 
 
 def user(username: str = "user", *, superuser: bool = False, perms: list[str] = (), **fields):
