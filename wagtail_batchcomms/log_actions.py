@@ -164,6 +164,71 @@ class ClonedFormatter(LogFormatter):
             return _("Cloned")
 
 
+# --- sending emails (services.sending) ---
+
+
+def _emails(count) -> str:
+    return ngettext("%(n)s email", "%(n)s emails", int(count or 0)) % {"n": number(count)}
+
+
+class SendFormatter(LogFormatter):
+    label = _("Send emails")
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        if "queued" not in data:
+            return _("Started sending emails")
+        if data.get("retried"):
+            return _("Started sending: %(queued)s queued, %(retried)s of them retried") % {
+                "queued": _emails(data["queued"]),
+                "retried": number(data["retried"]),
+            }
+        return _("Started sending: %(queued)s queued") % {"queued": _emails(data["queued"])}
+
+
+class SendRetryFormatter(LogFormatter):
+    label = _("Retry emails")
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        if "count" not in data:
+            return _("Emails put back in the queue")
+        return _(
+            "%(emails)s put back in the queue (%(failed)s failed, %(unknown)s delivery unknown)"
+        ) % {
+            "emails": _emails(data["count"]),
+            "failed": number(data.get("failed", 0)),
+            "unknown": number(data.get("unknown", 0)),
+        }
+
+
+class PartiallySentFormatter(LogFormatter):
+    label = _("Partially sent")
+
+    def format_message(self, log_entry):
+        return _("The first email was sent: the batch is Partially sent")
+
+
+class SendStoppedFormatter(LogFormatter):
+    label = _("Sending stopped")
+
+    def format_message(self, log_entry):
+        error = log_entry.data.get("error")
+        if error:
+            return _("Sending stopped, the rest stays queued: %(error)s") % {"error": error}
+        return _("Sending stopped, the rest stays queued")
+
+
+class DeliveryUnknownFormatter(LogFormatter):
+    label = _("Delivery unknown")
+
+    def format_message(self, log_entry):
+        return _(
+            "%(emails)s marked delivery unknown: the worker sending them stopped before "
+            "recording the outcome. They are not sent again unless retried."
+        ) % {"emails": _emails(log_entry.data.get("count", 0))}
+
+
 FORMATTERS: dict[str, type[LogFormatter]] = {
     f"{PREFIX}.create": CreateFormatter,
     f"{PREFIX}.add_assemblies": AddAssembliesFormatter,
@@ -175,6 +240,11 @@ FORMATTERS: dict[str, type[LogFormatter]] = {
     f"{PREFIX}.archive": ArchiveFormatter,
     f"{PREFIX}.clone": CloneFormatter,
     f"{PREFIX}.cloned": ClonedFormatter,
+    f"{PREFIX}.send": SendFormatter,
+    f"{PREFIX}.send_retry": SendRetryFormatter,
+    f"{PREFIX}.partially_sent": PartiallySentFormatter,
+    f"{PREFIX}.send_stopped": SendStoppedFormatter,
+    f"{PREFIX}.delivery_unknown": DeliveryUnknownFormatter,
 }
 
 

@@ -101,7 +101,7 @@ def user_can_send(batch: Batch, user) -> bool:
     if batch.status == BatchStatus.GENERATED:
         return has_transition_perm(batch.mark_partially_sent, user)
     if batch.status == BatchStatus.PARTIALLY_SENT:
-        return ModelPermissionPolicy(Batch).user_has_permission(user, "send_batch")
+        return ModelPermissionPolicy(Batch).user_has_permission(user, "send")
     return False
 
 
