@@ -23,3 +23,14 @@ def reap_stale_sending() -> int:
     from .services.sending import reap_stale_sending
 
     return reap_stale_sending()
+
+
+def generate_batch(batch_id: int, token: str) -> str:
+    """Generate a batch's communications (``services.generation.generate``).
+
+    ``token`` is the batch's ``task_token`` when the task was queued: a task that no longer
+    owns the batch (regenerated since, or already finished) does nothing.
+    """
+    from .services.generation import generate
+
+    return generate(batch_id, token)

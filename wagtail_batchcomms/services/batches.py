@@ -1,24 +1,79 @@
 """Batch use cases: create, generate, complete, archive, clone, delete.
 
-CONTRACT (bodies are being written; signatures are fixed so the admin views can rely on them).
 Every function takes ids or instances plus the acting user, checks the user's permission with
 ``django_fsm.has_transition_perm`` (transitions) or the model permission policy, runs in one
-transaction, records the change in the batch's Wagtail history (``wagtail.log_actions.log``)
-and raises ``BatchActionError`` with a message fit to show the admin when refused.
+transaction with the batch row locked (``select_for_update``), records the change in the
+batch's Wagtail history (``wagtail.log_actions.log``) and raises ``BatchActionError`` with a
+message fit to show the admin when refused. A repeated request (a double click) finds the
+state already moved and is refused with a message; it never acts twice.
 """
 
 from __future__ import annotations
 
 import datetime
+import uuid
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+from django.db.models import Count, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition
+from wagtail.log_actions import log
 
-from ..models import Assembly, Batch, NoticeTemplate
+from ..models import (
+    Assembly,
+    Batch,
+    BatchAssembly,
+    BatchStatus,
+    Channel,
+    CommunicationStatus,
+    NoticeTemplate,
+    SkippedRecipient,
+)
+from . import generation
+from .queue import enqueue
+from .transitions import (
+    BatchActionError,
+    check_transition,
+    lock_batch,
+    require_permission,
+    state_error,
+)
 
+__all__ = [
+    "ACTIONS",
+    "BatchActionError",
+    "GenerationPreview",
+    "add_assemblies",
+    "allowed_actions",
+    "archive_batch",
+    "assemblies_from_filter_query",
+    "clone_batch",
+    "complete_batch",
+    "create_batch",
+    "delete_batch",
+    "preview_generation",
+    "start_generation",
+]
 
-class BatchActionError(Exception):
-    """A refused action; ``str(error)`` is the message for the admin."""
+S = BatchStatus
+
+#: Every action name ``allowed_actions`` can return, in the order of the batch page's buttons.
+ACTIONS = [
+    "edit",
+    "generate",
+    "regenerate",
+    "send",
+    "download_letters",
+    "mark_mailed",
+    "complete",
+    "archive",
+    "clone",
+    "delete",
+]
 
 
 @dataclass
@@ -32,6 +87,52 @@ class GenerationPreview:
     skipped: dict[str, int] = field(default_factory=dict)  # SkipReason value -> count
 
 
+# --- creating and filling a batch ------------------------------------------------------------
+
+
+def _validate(name: str, template: NoticeTemplate | None, due_date: datetime.date | None) -> str:
+    name = (name or "").strip()
+    max_length = Batch._meta.get_field("name").max_length
+    if not name:
+        raise BatchActionError(_("Give the batch a name."))
+    if len(name) > max_length:
+        raise BatchActionError(
+            _("The name is too long: %(n)s characters at most.") % {"n": max_length}
+        )
+    if template is not None and not (template.live and template.live_revision_id):
+        raise BatchActionError(
+            _("The notice template '%(name)s' is not published; pick a published template.")
+            % {"name": template}
+        )
+    if due_date is not None and due_date < timezone.localdate():
+        raise BatchActionError(_("The due date cannot be in the past."))
+    return name
+
+
+def _snapshot(batch: Batch, assemblies: QuerySet[Assembly]) -> int:
+    """Copy the assemblies (and their current location) into the working list, set-based.
+
+    One ``INSERT ... SELECT`` over the queryset's own SQL (ordering stripped); assemblies
+    already in the working list are skipped. Returns the number added.
+    """
+    if assemblies.model is not Assembly:
+        raise TypeError(f"expected a queryset of Assembly, not {assemblies.model.__name__}")
+    query = assemblies.order_by().values_list("pk", "location_id").query
+    try:
+        sub_sql, sub_params = query.sql_with_params()
+    except EmptyResultSet:  # e.g. Assembly.objects.none()
+        return 0
+    table = connection.ops.quote_name(BatchAssembly._meta.db_table)
+    # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the FROM clause.
+    sql = (
+        f"INSERT INTO {table} (batch_id, assembly_id, location_id) "  # noqa: S608 (names only)
+        f"SELECT %s, s.* FROM ({sub_sql}) s WHERE true ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [batch.pk, *sub_params])
+        return max(cursor.rowcount, 0)
+
+
 def create_batch(
     *,
     user,
@@ -41,36 +142,289 @@ def create_batch(
     assemblies: QuerySet[Assembly],
     filter_query: str = "",
 ) -> Batch:
-    raise NotImplementedError
+    """A new Open batch whose working list is exactly ``assemblies`` (one set-based insert).
+
+    Needs the "add" permission. ``template`` must be published if given; ``due_date`` not in
+    the past. An empty selection is refused. ``filter_query`` (the listing's query string) is
+    kept so the batch can be cloned with its filter re-applied later.
+    """
+    require_permission(user, "add", _("You do not have permission to create batches."))
+    name = _validate(name, template, due_date)
+    with transaction.atomic():
+        batch = Batch.objects.create(
+            name=name,
+            template=template,
+            due_date=due_date,
+            filter_query=filter_query or "",
+            created_by=user,
+        )
+        batch.assembly_count = _snapshot(batch, assemblies)
+        if not batch.assembly_count:
+            transaction.set_rollback(True)
+            raise BatchActionError(
+                _("No assemblies match, so there is nothing to put in the batch.")
+            )
+        batch.save(update_fields=["assembly_count"])
+        log(
+            instance=batch,
+            action="wagtail_batchcomms.create",
+            user=user,
+            data={"assemblies": batch.assembly_count, "filter_query": batch.filter_query},
+        )
+    return batch
 
 
 def add_assemblies(batch_id: int, assemblies: QuerySet[Assembly], *, user) -> int:
-    raise NotImplementedError
+    """Add assemblies to an Open batch's working list; returns how many were new.
+
+    Needs the "change" permission. Assemblies already in the list are skipped.
+    """
+    require_permission(user, "change", _("You do not have permission to change batches."))
+    with transaction.atomic():
+        batch = lock_batch(batch_id)
+        if batch.status != S.OPEN:
+            raise state_error(batch, [S.OPEN], _("changed"))
+        added = _snapshot(batch, assemblies)
+        if added:
+            batch.assembly_count = batch.batch_assemblies.count()
+            batch.save(update_fields=["assembly_count", "updated_at"])
+            log(
+                instance=batch,
+                action="wagtail_batchcomms.add_assemblies",
+                user=user,
+                data={"added": added, "assemblies": batch.assembly_count},
+            )
+    return added
+
+
+def assemblies_from_filter_query(query: str) -> QuerySet[Assembly]:
+    """Today's assemblies matching a saved Assemblies-listing query string.
+
+    The same FilterSet and search (``q``) as the listing. Raises ``BatchActionError`` when
+    the saved filter no longer validates (e.g. a service area was deleted).
+    """
+    from ..filters import AssemblyFilterSet, search_assemblies
+
+    data = QueryDict(query or "")
+    filterset = AssemblyFilterSet(data, queryset=Assembly.objects.all())
+    if not filterset.is_valid():
+        problems = "; ".join(
+            f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()
+        )
+        raise BatchActionError(
+            _("The saved filter no longer applies to the register (%(problems)s).")
+            % {"problems": problems}
+        )
+    return search_assemblies(filterset.qs, data.get("q", ""))
+
+
+# --- generation --------------------------------------------------------------------------------
 
 
 def start_generation(batch_id: int, *, user) -> Batch:
-    raise NotImplementedError
+    """Open -> Generating (or Generated -> Generating while nothing is sent) and queue the task.
+
+    Pins the template's live revision and a fresh task token; on regeneration the batch's
+    notices (all unsent, or the transition is refused) and skipped report are removed first.
+    The task is queued when the transaction commits; the request returns at once.
+    """
+    with transaction.atomic():
+        batch = lock_batch(batch_id)
+        if batch.status == S.GENERATING:
+            raise BatchActionError(_("This batch is already being generated."))
+        if batch.status not in (S.OPEN, S.GENERATED):
+            raise state_error(batch, [S.OPEN, S.GENERATED], _("generated"))
+        regenerating = batch.status == S.GENERATED
+        transition = "regenerate" if regenerating else "generate"
+        check_transition(batch, transition, user)
+        removed = 0
+        if regenerating:
+            removed = batch.communications.unsent().delete()[0]
+            SkippedRecipient.objects.filter(batch=batch).delete()
+        getattr(batch, transition)()
+        batch.task_token = uuid.uuid4().hex
+        _save(batch)
+        data = {"revision_id": batch.template_revision_id}
+        if regenerating:
+            data["removed"] = removed
+        log(instance=batch, action=f"wagtail_batchcomms.{transition}", user=user, data=data)
+        enqueue(
+            "wagtail_batchcomms.tasks.generate_batch",
+            batch.pk,
+            batch.task_token,
+            name=f"Generate batch {batch.pk}",
+        )
+    return batch
 
 
 def preview_generation(batch: Batch) -> GenerationPreview:
-    raise NotImplementedError
+    """The counts generating now would give, from the template's current live revision.
+
+    Inserts nothing. Without a published template only the working list is counted.
+    """
+    counts = BatchAssembly.objects.filter(batch=batch).aggregate(
+        assemblies=Count("id"), locations=Count("location_id", distinct=True)
+    )
+    preview = GenerationPreview(assemblies=counts["assemblies"], locations=counts["locations"])
+    # Fresh from the database: the editor may have published since ``batch`` was loaded.
+    template = NoticeTemplate.objects.filter(pk=batch.template_id).first()
+    if template is None or not template.live or template.live_revision is None:
+        return preview
+    rules = generation.ContactRules.from_template(template.live_revision.as_object())
+    channels, skipped = generation.preview_counts(batch.pk, rules)
+    preview.emails = channels[Channel.EMAIL]
+    preview.letters = channels[Channel.LETTER]
+    preview.skipped = skipped
+    return preview
+
+
+# --- closing out -------------------------------------------------------------------------------
+
+
+def _close(batch_id: int, user, transition: str) -> Batch:
+    with transaction.atomic():
+        batch = lock_batch(batch_id)
+        check_transition(batch, transition, user)
+        # Pending and failed only: a notice being sent right now, sent, or of unknown
+        # delivery is the record of what happened and stays.
+        removed = batch.communications.unsent().delete()[0]
+        getattr(batch, transition)()
+        _save(batch)
+        log(
+            instance=batch,
+            action=f"wagtail_batchcomms.{transition}",
+            user=user,
+            data={"removed": removed},
+        )
+    return batch
 
 
 def complete_batch(batch_id: int, *, user) -> Batch:
-    raise NotImplementedError
+    """Generated/Partially Sent -> Complete; unsent notices removed in the same transaction."""
+    return _close(batch_id, user, "complete")
 
 
 def archive_batch(batch_id: int, *, user) -> Batch:
-    raise NotImplementedError
+    """Open/Generated/Partially Sent/Complete -> Archived; unsent notices removed."""
+    return _close(batch_id, user, "archive")
 
 
 def clone_batch(batch_id: int, *, user, reapply_filter: bool = False, name: str = "") -> Batch:
-    raise NotImplementedError
+    """A new Open batch from any batch: same template and due date, "<name> (copy)".
+
+    The working list is the source's assemblies (set-based copy), or, with
+    ``reapply_filter``, the source's saved filter applied to today's register. The due date
+    is kept even if past (the admin changes it before generating). Needs ``clone_batch``.
+    """
+    require_permission(
+        user, "clone", _("You do not have permission to clone batches."), custom=True
+    )
+    with transaction.atomic():
+        source = lock_batch(batch_id)
+        if reapply_filter:
+            if not source.filter_query:
+                raise BatchActionError(
+                    _(
+                        "This batch was not made from a filtered listing, so there is no "
+                        "filter to re-apply; clone its working list instead."
+                    )
+                )
+            assemblies = assemblies_from_filter_query(source.filter_query)
+        else:
+            assemblies = Assembly.objects.filter(batch_memberships__batch=source)
+        max_length = Batch._meta.get_field("name").max_length
+        suffix = _(" (copy)")
+        new_name = (name or "").strip() or source.name[: max_length - len(suffix)] + suffix
+        clone = Batch.objects.create(
+            name=new_name[:max_length],
+            template=source.template,
+            due_date=source.due_date,
+            filter_query=source.filter_query,
+            created_by=user,
+            cloned_from=source,
+        )
+        clone.assembly_count = _snapshot(clone, assemblies)
+        if reapply_filter and not clone.assembly_count:
+            transaction.set_rollback(True)
+            raise BatchActionError(
+                _("The saved filter matches no assemblies in the register today.")
+            )
+        clone.save(update_fields=["assembly_count"])
+        log(
+            instance=clone,
+            action="wagtail_batchcomms.clone",
+            user=user,
+            data={
+                "source": {"id": source.pk, "name": source.name},
+                "reapplied_filter": reapply_filter,
+                "assemblies": clone.assembly_count,
+            },
+        )
+        log(
+            instance=source,
+            action="wagtail_batchcomms.cloned",
+            user=user,
+            data={"clone": {"id": clone.pk, "name": clone.name}},
+        )
+    return clone
 
 
 def delete_batch(batch_id: int, *, user) -> None:
-    raise NotImplementedError
+    """Delete an Open batch (needs the "delete" permission); other states are refused."""
+    require_permission(user, "delete", _("You do not have permission to delete batches."))
+    with transaction.atomic():
+        batch = lock_batch(batch_id)
+        if batch.status != S.OPEN:
+            raise state_error(batch, [S.OPEN], _("deleted"))
+        log(instance=batch, action="wagtail.delete", user=user, deleted=True)
+        batch.delete()
+
+
+# --- what the batch page offers ----------------------------------------------------------------
 
 
 def allowed_actions(batch: Batch, user) -> list[str]:
-    raise NotImplementedError
+    """The actions (names from ``ACTIONS``) this user may use on this batch now.
+
+    State, conditions and permissions together: the batch page shows these buttons and no
+    others, and each action view refuses anything not in this list.
+    """
+    from django_fsm import has_transition_perm
+    from wagtail.permissions import policy_registry
+
+    policy = policy_registry.get_by_type(Batch)
+    allowed = []
+    is_open = batch.status == S.OPEN
+    if is_open and policy.user_has_permission(user, "change"):
+        allowed.append("edit")
+    for name in ("generate", "regenerate"):
+        if has_transition_perm(getattr(batch, name), user):
+            allowed.append(name)
+    if batch.can_send and user.has_perm("wagtail_batchcomms.send_batch"):
+        pending = set(
+            batch.communications.filter(status=CommunicationStatus.PENDING)
+            .order_by()
+            .values_list("channel", flat=True)
+            .distinct()
+        )
+        if Channel.EMAIL in pending:
+            allowed.append("send")
+        if Channel.LETTER in pending:
+            allowed += ["download_letters", "mark_mailed"]
+    for name in ("complete", "archive"):
+        if has_transition_perm(getattr(batch, name), user):
+            allowed.append(name)
+    if user.has_perm("wagtail_batchcomms.clone_batch"):
+        allowed.append("clone")
+    if is_open and policy.user_has_permission(user, "delete"):
+        allowed.append("delete")
+    return allowed
+
+
+def _save(batch: Batch) -> None:
+    try:
+        batch.save()
+    except ConcurrentTransition as error:
+        raise BatchActionError(
+            _("Someone else changed this batch at the same moment; reload the page.")
+        ) from error

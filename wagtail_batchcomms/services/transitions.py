@@ -1,0 +1,91 @@
+"""Guarding the batch's state machine: state, permission and conditions, with messages.
+
+``check_transition`` is the one gate every service passes before calling a transition
+method: the state (``can_proceed`` without conditions), the user's permission (the
+transition's ``permission``), the conditions (``can_proceed``, each failure explained with
+``CONDITION_MESSAGES``), and finally ``has_transition_perm``, which checks all three again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.utils.text import get_text_list
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_fsm import can_proceed, has_transition_perm
+
+from ..models import Batch, BatchStatus
+from ..models.batches import CONDITION_MESSAGES
+
+
+class BatchActionError(Exception):
+    """A refused action; ``str(error)`` is the message for the admin."""
+
+
+#: transition name -> (participle for "only ... batches can be <participle>", verb).
+TRANSITIONS = {
+    "generate": (gettext_lazy("generated"), gettext_lazy("generate")),
+    "regenerate": (gettext_lazy("regenerated"), gettext_lazy("regenerate")),
+    "complete": (gettext_lazy("completed"), gettext_lazy("complete")),
+    "archive": (gettext_lazy("archived"), gettext_lazy("archive")),
+}
+
+
+def lock_batch(batch_id: int) -> Batch:
+    """The batch row, locked until the transaction ends (``select_for_update``)."""
+    batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
+    if batch is None:
+        raise BatchActionError(_("This batch no longer exists."))
+    return batch
+
+
+def state_error(batch: Batch, sources: Iterable[str], participle: str) -> BatchActionError:
+    """The wrong-state refusal.
+
+    E.g. "This batch is Complete; only Open batches can be generated."
+    """
+    labels = [str(BatchStatus(source).label) for source in BatchStatus if source in sources]
+    return BatchActionError(
+        _("This batch is %(state)s; only %(sources)s batches can be %(done)s.")
+        % {
+            "state": batch.get_status_display(),
+            "sources": get_text_list(labels, _("or")),
+            "done": participle,
+        }
+    )
+
+
+def require_permission(user, action: str, message: str, *, custom: bool = False) -> None:
+    """Refuse unless the user has the model permission (``custom``: ``<action>_batch``)."""
+    if custom:
+        allowed = user.has_perm(f"wagtail_batchcomms.{action}_batch")
+    else:
+        from wagtail.permissions import policy_registry
+
+        allowed = policy_registry.get_by_type(Batch).user_has_permission(user, action)
+    if not allowed:
+        raise BatchActionError(message)
+
+
+def check_transition(batch: Batch, name: str, user) -> None:
+    """Raise ``BatchActionError`` unless ``user`` may run transition ``name`` on ``batch`` now."""
+    participle, verb = TRANSITIONS[name]
+    method = getattr(batch, name)
+    meta = method._django_fsm
+    if not can_proceed(method, check_conditions=False):
+        raise state_error(batch, meta.transitions.keys(), participle)
+    transition = meta.get_transition(batch.status)
+    if not transition.has_perm(batch, user):
+        raise BatchActionError(
+            _("You do not have permission to %(verb)s batch communications.") % {"verb": verb}
+        )
+    if not can_proceed(method):
+        failed = [
+            str(CONDITION_MESSAGES.get(condition, _("A condition for this action is not met.")))
+            for condition in transition.conditions
+            if not condition(batch)
+        ]
+        raise BatchActionError(" ".join(failed))
+    if not has_transition_perm(method, user):
+        raise BatchActionError(_("This action is not allowed on this batch now."))
