@@ -101,7 +101,8 @@ def mark_partially_sent(batch_id: int) -> bool:
     try:
         with transaction.atomic():
             batch.mark_partially_sent()
-            batch.save()
+            # Only the state: a concurrent edit of other fields must not be overwritten.
+            batch.save(update_fields=["status", "updated_at"])
             log(batch, LOG_PARTIALLY_SENT, data={"by": "send task"})
     except ConcurrentTransition:
         return False
