@@ -117,7 +117,9 @@ def _snapshot(batch: Batch, assemblies: QuerySet[Assembly]) -> int:
     """
     if assemblies.model is not Assembly:
         raise TypeError(f"expected a queryset of Assembly, not {assemblies.model.__name__}")
-    query = assemblies.order_by().values_list("pk", "location_id").query
+    if not assemblies.query.is_sliced:  # a slice's ordering decides what it holds
+        assemblies = assemblies.order_by()
+    query = assemblies.values_list("pk", "location_id").query
     try:
         sub_sql, sub_params = query.sql_with_params()
     except EmptyResultSet:  # e.g. Assembly.objects.none()
