@@ -157,9 +157,10 @@ class NoticeTemplate(
             errors.setdefault("attach_pdf", []).append(
                 _("Attaching the letter to the email needs email allowed.")
             )
-        from ..services.templating import template_errors
+        from ..services.templating import template_validation_errors
 
-        for field, messages in template_errors(self).items():
+        # Drafts too: every revision is a template that renders (see services.templating).
+        for field, messages in template_validation_errors(self).items():
             errors.setdefault(field, []).extend(messages)
         if errors:
             raise ValidationError(errors)

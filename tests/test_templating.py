@@ -1,0 +1,275 @@
+"""The Jinja2 sandbox of notice templates: rendering, limits, escapes refused, validation."""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+import factories
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import override_settings
+from jinja2 import TemplateError
+from jinja2.sandbox import SecurityError
+
+from wagtail_batchcomms.models import NoticeTemplate
+from wagtail_batchcomms.services import templating
+from wagtail_batchcomms.services.merge_fields import (
+    CATALOGUE,
+    MERGE_FIELDS,
+    builtin_sample,
+    catalogue_rows,
+)
+from wagtail_batchcomms.services.templating import (
+    TemplateLimitError,
+    prepare_rich_text,
+    render,
+    template_errors,
+    validate_source,
+)
+
+TODAY = datetime.date(2025, 3, 3)
+
+
+@pytest.fixture
+def data():
+    return builtin_sample(TODAY)
+
+
+def test_merge_fields_render(data):
+    out = render(
+        "{{ contact.name }} / {{ location.account_number }} / {{ batch.due_date }} / "
+        "{{ batch.due_date|date('j F Y') }} / {{ today }} / {{ assembly.serial_number }}",
+        data,
+        html=True,
+    )
+    assert out == (
+        "Dana Whitfield / ACC-004521 / May 2, 2025 / 2 May 2025 / March 3, 2025 / 4521-RP-0087"
+    )
+
+
+def test_loop_over_assemblies(data):
+    out = render(
+        "{% for a in assemblies %}{{ loop.index }}. {{ a.serial_number }} ({{ a.type }}) "
+        "due {{ a.next_test_due }}; {% endfor %}",
+        data,
+        html=True,
+    )
+    assert out == (
+        "1. 4521-RP-0087 (RP) due March 28, 2025; 2. 4521-DC-0112 (DC) due February 16, 2025; "
+    )
+
+
+def test_html_parts_escape_and_subject_does_not(data):
+    data["contact"]["name"] = "<script>alert(1)</script> & Co"
+    assert render("{{ contact.name }}", data, html=True) == (
+        "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"
+    )
+    assert render("{{ contact.name }}", data, html=False) == "<script>alert(1)</script> & Co"
+
+
+def test_none_prints_empty_and_unknown_key_fails_at_render(data):
+    data["assembly"]["last_tested_on"] = None
+    assert render("[{{ assembly.last_tested_on }}]", data, html=True) == "[]"
+    with pytest.raises(TemplateError):
+        render("{{ contact.nmae }}", data, html=True)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ''.__class__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ x.__init__.__globals__ }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ joiner.__init__.__globals__ }}",
+        "{{ namespace }}",
+        "{{ self }}",
+        "{{ self.__dict__ }}",
+        "{{ lipsum.__globals__ }}",
+        "{{ range.__globals__ }}",
+        "{{ contact._foo }}",
+        "{{ contact['__class__'] }}",
+        "{{ contact.name.mro }}",
+        "{{ ''.mro() }}",
+        "{{ contact.name.format }}",
+        "{{ '{0.__class__}'.format(contact) }}",
+        "{{ '{0:>999999999}'.format(1) }}",
+        "{{ '%s' % contact }}",
+        "{{ contact|attr('__class__') }}",
+        "{{ contact.name|safe }}",
+        "{% autoescape false %}{{ contact.name }}{% endautoescape %}",
+        "{% include 'x.html' %}",
+        "{% import 'x.html' as x %}",
+        "{% extends 'x.html' %}",
+        "{{ contact.items.__self__ }}",
+        "{{ assemblies.append(1) }}",
+        "{{ contact.update({'name': 'x'}) }}",
+        "{{ today.strftime('%Y') }}",
+        "{{ loop.__class__ }}",
+        "{% for a in assemblies recursive %}{{ loop(a) }}{% endfor %}",
+    ],
+)
+def test_sandbox_escapes_are_refused(source, data):
+    with pytest.raises((SecurityError, TemplateError)):
+        render(source, data, html=True)
+    # ... and validation refuses them before anything is saved.
+    assert validate_source(source, html=True)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% for i in range(10**9) %}x{% endfor %}",
+        "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}",
+        "{% for c in 'x' * 150000 %}{% endfor %}",
+        "{{ 'x' * 10**9 }}",
+        "{{ [1] * 10**9 }}",
+        "{{ 7 ** 999999 }}",
+        "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(60) }}",
+        "{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f('x' * 1000) }}",
+        "{{ range(5000)|join('x' * 100000) }}",
+        "{{ ('ab' * 1000)|replace('', 'x' * 100000) }}",
+        "{% for i in range(5000) %}{{ 'y' * 1000 }}{% endfor %}",
+    ],
+)
+def test_runaway_templates_are_stopped_quickly(source, data):
+    started = time.monotonic()
+    with pytest.raises(TemplateLimitError):
+        render(source, data, html=True)
+    assert time.monotonic() - started < 2
+
+
+@override_settings(WAGTAIL_BATCHCOMMS={"MAX_LOOP_ITERATIONS": 5})
+def test_loop_limit_follows_the_setting(data):
+    assert render("{% for i in range(5) %}{{ i }}{% endfor %}", data, html=True) == "01234"
+    with pytest.raises(TemplateLimitError):
+        render(
+            "{% for i in range(3) %}{% for j in range(2) %}{% endfor %}{% endfor %}",
+            data,
+            html=True,
+        )
+
+
+def test_budget_is_shared_by_a_notices_parts(data):
+    source = "{% for i in range(6000) %}{% endfor %}"
+    render(source, data, html=True)  # each render alone is within the budget
+    with templating.render_budget(), pytest.raises(TemplateLimitError):
+        render(source, data, html=True)
+        render(source, data, html=True)
+
+
+def test_rich_text_entities_and_markup_inside_merge_fields(data):
+    source = (
+        '<p data-block-key="a1">Due {{ batch.due_date|date(&quot;j F&quot;) }}, '
+        "dear {{ <b>contact.name</b> }}{{&nbsp;contact.role&nbsp;}}</p>"
+        "<p>{% if assemblies|length &gt; 1 %}several{% endif %}</p>"
+    )
+    out = render(prepare_rich_text(source), data, html=True)
+    assert "Due 2 May, dear Dana WhitfieldOwner</p>" in out
+    assert "<p>several</p>" in out
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def _template(subject="Test due {{ batch.due_date }}", body=None) -> NoticeTemplate:
+    return NoticeTemplate(
+        name="Validation",
+        subject=subject,
+        body=body or [("paragraph", "<p>Dear {{ contact.name }},</p>")],
+        contact_roles=["owner"],
+    )
+
+
+def test_valid_template_has_no_errors():
+    body = [
+        (
+            "paragraph",
+            "<p>Dear {{ contact.name }}{% if contact.organisation %}, "
+            "{{ contact.organisation }}{% endif %},</p>",
+        ),
+        ("assemblies_table", {"heading": "Your assemblies", "columns": ["serial_number"]}),
+        (
+            "paragraph",
+            "<ul><li>{% for a in assemblies %}{{ a.serial_number }} "
+            "{{ a.next_test_due|date(&quot;M j&quot;) }}{% endfor %}</li></ul>"
+            "<p>{{ organisation.phone }} {{ today }} {{ assembly.placement }}</p>",
+        ),
+        ("signature", {"closing": "Sincerely,", "use_letterhead": True}),
+    ]
+    assert template_errors(_template(body=body)) == {}
+
+
+def test_unknown_field_is_named_with_its_place():
+    body = [
+        ("paragraph", "<p>Hello {{ contact.name }}</p>"),
+        ("assemblies_table", {"heading": "", "columns": ["serial_number"]}),
+        ("paragraph", "<p>Dear {{ contact.nmae }},</p>"),
+    ]
+    errors = template_errors(_template(body=body))
+    assert errors == {
+        "body": [
+            "Body, paragraph 2, line 1: unknown merge field 'contact.nmae' "
+            "(did you mean 'contact.name'?)"
+        ]
+    }
+
+
+def test_syntax_error_is_named_with_its_place_and_line():
+    body = [("paragraph", "<p>First line</p><p>Second {{ contact.name </p>")]
+    errors = template_errors(_template(subject="Due {% if %}", body=body))
+    assert errors["subject"][0].startswith("Subject: syntax error:")
+    assert errors["body"][0].startswith("Body, paragraph 1, line 2: syntax error:")
+
+
+def test_loop_variables_know_their_items_fields():
+    assert (
+        validate_source(
+            "{% for a in assemblies %}{{ a.serial_number }}{{ a.hazard }}{% endfor %}", html=True
+        )
+        == []
+    )
+    problems = validate_source("{% for a in assemblies %}{{ a.serial }}{% endfor %}", html=True)
+    assert problems == [(1, "unknown merge field 'a.serial' (did you mean 'a.serial_number'?)")]
+    problems = validate_source("{{ a.serial_number }}", html=True)
+    assert problems == [(1, "unknown merge field 'a'")]
+    problems = validate_source("{{ assemblies.serial_number }}", html=True)
+    assert "'assemblies' is a list" in problems[0][1]
+
+
+def test_unknown_filter_and_unclosed_loop():
+    assert validate_source("{{ contact.name|shout }}", html=True) == [(1, "unknown filter 'shout'")]
+    ((_line, message),) = validate_source("{% for a in assemblies %}{{ a.type }}", html=True)
+    assert "same paragraph block" in message
+
+
+def test_catalogue_lists_every_field_the_data_has():
+    data = builtin_sample(TODAY)
+    for field in MERGE_FIELDS:
+        if field.name == "organisation":
+            continue  # added from the letterhead by rendering
+        assert field.name in data
+        if field.fields and field.kind == "object":
+            assert set(data[field.name]) == set(field.child_names), field.name
+    assert set(data["assemblies"][0]) == set(CATALOGUE.child("assemblies").child_names)
+    codes = [row["code"] for row in catalogue_rows()]
+    assert "{{ contact.name }}" in codes and "{{ a.serial_number }}" in codes
+
+
+@pytest.mark.django_db
+def test_saving_a_template_with_an_error_is_refused():
+    template = factories.notice_template()
+    template.body = [("paragraph", "<p>Dear {{ contact.nmae }}</p>")]
+    with pytest.raises(ValidationError) as raised:
+        template.full_clean()
+    assert "body" in raised.value.error_dict
+    assert "Body, paragraph 1, line 1: unknown merge field 'contact.nmae'" in str(raised.value)
+
+
+@pytest.mark.django_db
+def test_live_templates_are_the_published_ones():
+    published = factories.notice_template()
+    draft = factories.notice_template(publish=False)
+    live = list(templating.live_templates())
+    assert published in live and draft not in live
