@@ -1,28 +1,61 @@
 """Rendering notices: merge data, email (HTML + text), letter HTML, previews.
 
-CONTRACT (the signatures are fixed; helpers "letters" and "sending" build on them):
+CONTRACT (helpers "letters" and "sending" build on these signatures):
 
 - ``render_communication(communication) -> RenderedNotice``
 - ``render_communications(communications) -> list[RenderedNotice]`` in the same order, with a
   constant number of queries whatever the number of communications.
 - ``letters_html(communications) -> str``: ONE HTML document holding one letter per
-  communication (a chunk of up to ``LETTER_CHUNK_SIZE``), with the print stylesheet, ready for
-  ``weasyprint.HTML(string=..., base_url=LETTERS_BASE_URL, url_fetcher=...)``. Every letter
-  starts on a new page and numbers its own pages ("Page 1 of 2"). Images are referenced by
-  ``STATIC_URL``/``MEDIA_URL`` paths (absolute paths such as ``/media/images/logo.png``), which
-  the letters URL fetcher resolves from storage.
-- ``preview_email_html(communication) -> str``: the complete email HTML document as it will be
-  sent (for the batch page's "preview email").
+  communication (a chunk of up to ``LETTER_CHUNK_SIZE``), with the print stylesheet inlined,
+  ready for ``weasyprint.HTML(string=..., url_fetcher=...)``. Every letter starts on a new page
+  and numbers its own pages ("Page 1 of 2"). Images (logo, signature) are referenced by the
+  storage URL of the original file (``/media/original_images/...`` with the default storage),
+  which the letters URL fetcher resolves from storage.
+- ``preview_email_html(communication) -> str``: the email HTML document as it will be sent.
 - ``preview_context(template, mode) -> dict``: context for ``NoticeTemplate`` previews.
 
-A communication's template is its batch's PINNED revision (``batch.template_revision``), never
-the template's current draft. Rendering raises ``RenderError`` (a message fit for the admin and
-for ``Communication.error``) when a template cannot render, e.g. it exceeds the sandbox limits.
+A communication renders with its batch's PINNED revision (``batch.template_revision``), never
+the template's current draft. ``RenderError`` (a message fit for the admin and for
+``Communication.error``) is raised when a notice cannot render, e.g. it exceeds the sandbox's
+limits or a merge field is missing.
 """
 
 from __future__ import annotations
 
+import datetime
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from jinja2 import TemplateError
+
+from . import letter_document
+from .email_format import html_to_text, inline_styles
+from .merge_data import build_merge_data_many, letterhead_data, load_communications
+from .templating import prepare_rich_text, render, render_budget
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "RenderError",
+    "RenderedNotice",
+    "build_merge_data",
+    "build_merge_data_many",
+    "letterhead_data",
+    "letters_html",
+    "pinned_template",
+    "preview_context",
+    "preview_email_html",
+    "render_communication",
+    "render_communications",
+    "render_notice",
+]
 
 
 @dataclass(frozen=True)
@@ -30,15 +63,16 @@ class RenderedNotice:
     """One notice rendered for one recipient.
 
     ``subject``: plain text, one line. ``html``: a complete email HTML document with inlined
-    styles. ``text``: the plain-text alternative. ``letter_html_fragment``: the letter's body
-    (address block, date, body, table, signature) as a ``<section class="letter">`` element to
-    be placed in the document made by ``letters_html``.
+    styles. ``text``: the plain-text alternative. ``letter_html_fragment``: the letter (address
+    block, date, body, table, signature) as a ``<section class="letter">`` for
+    ``letter_document.document()``; ``letter_id`` names it (a communication's pk).
     """
 
     subject: str
     html: str
     text: str
     letter_html_fragment: str
+    letter_id: str = "preview"
 
 
 class RenderError(Exception):
@@ -48,44 +82,207 @@ class RenderError(Exception):
 def build_merge_data(communication) -> dict:
     """The plain data (dicts, lists, str, date) a template sees for ``communication``.
 
-    Keys: ``contact``, ``location``, ``batch``, ``assemblies``, ``assembly``, ``organisation``,
-    ``today`` (see ``services.templating.MERGE_FIELDS``). Never model instances.
+    Keys: ``contact``, ``location``, ``batch``, ``assemblies``, ``assembly``,
+    ``organisation``, ``today`` (see ``merge_fields.MERGE_FIELDS``). Never model instances.
     """
-    raise NotImplementedError
+    return build_merge_data_many([communication])[0]
 
 
-def build_merge_data_many(communications) -> list[dict]:
-    """``build_merge_data`` for many communications, in order, with a constant number of
-    queries (one for the communications with their locations and batches, one for the
-    assemblies, one for the letterhead)."""
-    raise NotImplementedError
+@lru_cache(maxsize=64)
+def pinned_template(revision_id: int):
+    """The ``NoticeTemplate`` as it was in revision ``revision_id`` (revisions never change)."""
+    from wagtail.models import Revision
+
+    return Revision.objects.select_related("content_type").get(pk=revision_id).as_object()
 
 
-def render_notice(template, data: dict) -> RenderedNotice:
-    """Render ``template`` (a ``NoticeTemplate``, e.g. ``revision.as_object()``) over ``data``."""
-    raise NotImplementedError
+def render_notice(
+    template, data: dict, *, letterhead: dict | None = None, letter_id: object = "preview"
+) -> RenderedNotice:
+    """Render ``template`` (a ``NoticeTemplate``, e.g. a pinned revision's object) over ``data``.
+
+    ``letterhead`` is ``letterhead_data()`` (loaded when not given; pass it when rendering many).
+    All parts of the notice share one sandbox budget.
+    """
+    if letterhead is None:
+        letterhead = letterhead_data()
+    try:
+        with render_budget():
+            subject = " ".join(render(template.subject or "", data, html=False).split())
+            email_body, letter_body = _render_body(template, data, letterhead)
+    except (TemplateError, RecursionError) as error:
+        raise RenderError(
+            _("The notice could not be rendered: %(error)s")
+            % {"error": getattr(error, "message", None) or str(error) or type(error).__name__}
+        ) from error
+    reference = _reference(data)
+    email_html = render_to_string(
+        "wagtail_batchcomms/emails/notice.html",
+        {
+            "subject": subject,
+            "preheader": subject,
+            "body_html": inline_styles(email_body),
+            "letterhead": letterhead,
+            "reference": reference,
+            "language_code": get_language() or "en",
+        },
+    )
+    text = _text_part(email_body, letterhead, reference)
+    name = letter_document.page_name(letter_id)
+    letter = render_to_string(
+        "wagtail_batchcomms/letters/letter.html",
+        {
+            "page_name": name,
+            "subject": subject,
+            "reference": reference,
+            "body_html": letter_body,
+            "letterhead": letterhead,
+            "contact": data.get("contact", {}),
+            "today": data.get("today") or timezone.localdate(),
+        },
+    )
+    return RenderedNotice(subject, email_html, text, letter, str(letter_id))
+
+
+def _render_body(template, data: dict, letterhead: dict) -> tuple[str, str]:
+    """The body's blocks as HTML for the email and for the letter (images differ)."""
+    from wagtail.rich_text import expand_db_html
+
+    email_parts, letter_parts = [], []
+    for block in template.body or []:
+        if block.block_type == "paragraph":
+            source = prepare_rich_text(getattr(block.value, "source", str(block.value)))
+            html = expand_db_html(render(source, data, html=True))
+            email_parts.append(_absolute_links(html))
+            letter_parts.append(html)
+        elif block.block_type == "assemblies_table":
+            html = _assemblies_table(block.value, data.get("assemblies") or [])
+            email_parts.append(html)
+            letter_parts.append(html)
+        elif block.block_type == "signature":
+            email_parts.append(_signature(block.value, letterhead, "email"))
+            letter_parts.append(_signature(block.value, letterhead, "letter"))
+    return "\n".join(email_parts), "\n".join(letter_parts)
+
+
+def _assemblies_table(value, assemblies: list[dict]) -> str:
+    from ..blocks import ASSEMBLY_COLUMNS, DEFAULT_COLUMNS
+
+    columns = [c for c in (value.get("columns") or DEFAULT_COLUMNS) if c in ASSEMBLY_COLUMNS]
+    rows = [[_cell(assembly.get(column)) for column in columns] for assembly in assemblies]
+    return render_to_string(
+        "wagtail_batchcomms/blocks/assemblies_table.html",
+        {
+            "heading": value.get("heading"),
+            "labels": [ASSEMBLY_COLUMNS[column] for column in columns],
+            "rows": rows,
+            "empty_label": _("No assemblies"),
+        },
+    )
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime.date):
+        from django.utils import dateformat
+
+        return dateformat.format(value, "M j, Y")
+    return str(value)
+
+
+def _signature(value, letterhead: dict, medium: str) -> str:
+    use_letterhead = value.get("use_letterhead")
+    name = value.get("name") or (letterhead.get("signature_name") if use_letterhead else "")
+    title = value.get("title") or (letterhead.get("signature_title") if use_letterhead else "")
+    image = letterhead.get(f"signature_{medium}_url") if use_letterhead else ""
+    return render_to_string(
+        "wagtail_batchcomms/blocks/signature.html",
+        {
+            "closing": value.get("closing"),
+            "name": name,
+            "title": title,
+            "organisation": letterhead.get("name") if use_letterhead else "",
+            "image_url": image,
+        },
+    )
+
+
+def _reference(data: dict) -> str:
+    location = data.get("location") or {}
+    parts = [location.get("account_number"), location.get("name") or location.get("address")]
+    parts = [part for part in parts if part]
+    if not parts:
+        return ""
+    return _("Account %(account)s") % {"account": " · ".join(parts)}
+
+
+def _absolute_links(html: str) -> str:
+    """Site-relative links (page links of rich text) made absolute: an email has no site."""
+    base = (getattr(settings, "WAGTAILADMIN_BASE_URL", "") or "").rstrip("/")
+    if not base:
+        return html
+    return html.replace('href="/', f'href="{base}/')
+
+
+def _text_part(body_html: str, letterhead: dict, reference: str) -> str:
+    parts = [html_to_text(body_html)]
+    footer = [letterhead.get("name", "")]
+    footer += letterhead.get("address_lines", [])
+    footer += [letterhead.get(key, "") for key in ("phone", "email", "website")]
+    footer = [line for line in footer if line]
+    if reference:
+        parts.append(reference)
+    if footer:
+        parts.append("-- \n" + "\n".join(footer))
+    return "\n\n".join(parts) + "\n"
+
+
+# --- communications -------------------------------------------------------------------------
+
+
+def _template_for(communication):
+    revision_id = communication.batch.template_revision_id
+    if revision_id is None:
+        raise RenderError(_("The batch has no pinned template revision; generate it first."))
+    return pinned_template(revision_id)
+
+
+def _render_many(communications: Iterable) -> tuple[list[RenderedNotice], dict]:
+    items = load_communications(communications)
+    letterhead = letterhead_data()
+    datas = build_merge_data_many(items, letterhead=letterhead)
+    notices = [
+        render_notice(_template_for(item), data, letterhead=letterhead, letter_id=item.pk)
+        for item, data in zip(items, datas, strict=True)
+    ]
+    return notices, letterhead
+
+
+def render_communications(communications: Iterable) -> list[RenderedNotice]:
+    """Render many communications (instances or pks), in order, with a constant number of
+    queries: the communications, their assemblies, the letterhead, and each pinned revision
+    once per process. Raises ``RenderError`` for the first that cannot render."""
+    return _render_many(communications)[0]
 
 
 def render_communication(communication) -> RenderedNotice:
     """Render ``communication`` with its batch's pinned template revision."""
-    raise NotImplementedError
+    return render_communications([communication])[0]
 
 
-def render_communications(communications) -> list[RenderedNotice]:
-    """Render many communications (a queryset or list), in order, with constant queries."""
-    raise NotImplementedError
-
-
-def letters_html(communications) -> str:
-    """One print-ready HTML document with one letter per communication (see module doc)."""
-    raise NotImplementedError
+def letters_html(communications: Iterable) -> str:
+    """One print-ready HTML document with one letter per communication, in order."""
+    notices, letterhead = _render_many(communications)
+    return letter_document.document(
+        [(notice.letter_id, notice.letter_html_fragment) for notice in notices],
+        footer_text=letterhead.get("footer_text", ""),
+    )
 
 
 def preview_email_html(communication) -> str:
     """The email HTML document of ``communication`` as it will be sent."""
-    raise NotImplementedError
+    return render_communication(communication).html
 
 
-def preview_context(template, mode: str) -> dict:
-    """Template context for ``NoticeTemplate`` previews (``mode`` is "email" or "letter")."""
-    raise NotImplementedError
+from .previews import preview_context  # noqa: E402
