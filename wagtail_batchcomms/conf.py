@@ -33,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_SIZE": "letter",
     # Letters rendered per WeasyPrint document; bounds a worker's memory.
     "LETTER_CHUNK_SIZE": 250,
+    # A letter chunk (or the merge) claimed longer ago than this (seconds) is treated as left
+    # by a dead worker and may be claimed again; keep it above Q_CLUSTER's "timeout".
+    "LETTER_CLAIM_STALE_AFTER": 900,
     # Emails per second sent by one send task; 0 means as fast as the server accepts.
     "EMAIL_RATE_LIMIT": 0,
     # Sender address for notices; None uses DEFAULT_FROM_EMAIL.

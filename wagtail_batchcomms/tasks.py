@@ -34,3 +34,30 @@ def generate_batch(batch_id: int, token: str) -> str:
     from .services.generation import generate
 
     return generate(batch_id, token)
+
+
+# --- letters (services.letters, services.letter_chunks) --------------------------------------
+
+
+def render_letter_chunk(chunk_id: int) -> str:
+    """Render one chunk of a letter download; the last chunk to finish merges the PDF.
+
+    Safe to run twice or on several workers: the chunk is claimed in the database first.
+    """
+    from .services.letter_chunks import render_chunk
+
+    return render_chunk(chunk_id)
+
+
+def merge_letter_download(download_id: int) -> str:
+    """Merge a download's finished chunks (queued by recovery when a merge was lost)."""
+    from .services.letter_chunks import merge_download
+
+    return merge_download(download_id)
+
+
+def letters_housekeeping() -> dict:
+    """Scheduled: re-queue letter work dead workers left behind; purge expired downloads."""
+    from .services.letters import purge_expired_downloads, recover_letter_downloads
+
+    return {"requeued": recover_letter_downloads(), "purged": purge_expired_downloads()}

@@ -15,3 +15,17 @@ def register_viewsets():
 @hooks.register("register_log_actions")
 def register_log_actions(actions):
     register_batch_log_actions(actions)
+
+
+@hooks.register("register_log_actions")
+def register_letter_log_actions(actions):
+    from .views.letter_history import register_letter_log_actions
+
+    register_letter_log_actions(actions)
+
+
+@hooks.register("register_admin_urls")
+def register_letter_urls():
+    from .views import downloads
+
+    return downloads.get_urls()
