@@ -126,6 +126,8 @@ def _pdf_url(template) -> str:
     from django.urls import NoReverseMatch, reverse
 
     try:
-        return reverse("wagtail_batchcomms_notice_pdf", args=[template.pk])
+        return reverse(
+            "wagtailsnippets_wagtail_batchcomms_noticetemplate:letter_pdf", args=[template.pk]
+        )
     except NoReverseMatch:
         return ""

@@ -1,12 +1,89 @@
-"""Notice templates in the admin: a snippet with drafts, revisions, locking and preview."""
+"""Notice templates in the admin: a snippet with drafts, revisions, locking and preview.
+
+Wagtail's ``SnippetViewSet`` gives the draft/publish/unpublish, history, revision compare and
+revert, locking and live preview views from the model's mixins. This module adds the
+merge field reference on the edit page, the live status column and filters, and a PDF
+rendering of the saved draft's letter.
+
+Publishing a template never unpublishes another one, and batches keep the revision they were
+generated from, so editing or republishing a template changes no batch already generated.
+"""
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from django.utils.html import format_html
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.tables import Column, UpdatedAtColumn
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    HelpPanel,
+    MultiFieldPanel,
+    ObjectList,
+)
+from wagtail.admin.ui.tables import Column, LiveStatusTagColumn, UpdatedAtColumn
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from ..models import NoticeTemplate
+from ..services.merge_fields import catalogue_rows
+from ..services.templating import ALLOWED_FILTERS
+
+
+class MergeFieldsPanel(HelpPanel):
+    """The merge field catalogue as a table with copy buttons, on the template's edit page."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("template", "wagtail_batchcomms/notices/merge_fields_panel.html")
+        kwargs.setdefault("heading", _("Merge fields"))
+        super().__init__(**kwargs)
+
+    class BoundPanel(HelpPanel.BoundPanel):
+        def get_context_data(self, parent_context=None):
+            context = super().get_context_data(parent_context)
+            code = "<code>{}</code>"
+            context["intro"] = format_html(
+                _(
+                    "Type a merge field in the subject or in a paragraph; each notice fills it "
+                    "in for its recipient. Loops and conditions ({loop}, {condition}) must start "
+                    "and end in the same paragraph block. Dates print like “June 30, 2025”; "
+                    "choose another format with a filter, e.g. {date}."
+                ),
+                loop=format_html(code, "{% for a in assemblies %} … {% endfor %}"),
+                condition=format_html(code, "{% if … %} … {% endif %}"),
+                date=format_html(code, '{{ batch.due_date|date("j F Y") }}'),
+            )
+            context["rows"] = catalogue_rows()
+            context["filters"] = sorted({*ALLOWED_FILTERS, "date"} - {"d", "e", "count", "escape"})
+            return context
+
+
+def notice_template_edit_handler() -> ObjectList:
+    return ObjectList(
+        [
+            FieldPanel("name"),
+            FieldPanel("description"),
+            FieldPanel("subject"),
+            FieldPanel("body"),
+            MergeFieldsPanel(classname="collapsed"),
+            MultiFieldPanel(
+                [
+                    FieldPanel("contact_roles"),
+                    FieldPanel("primary_only"),
+                    FieldRowPanel(
+                        [FieldPanel("contact_methods"), FieldPanel("first_available_only")]
+                    ),
+                    FieldPanel("grouping"),
+                    FieldPanel("attach_pdf"),
+                    FieldRowPanel([FieldPanel("cc"), FieldPanel("bcc")]),
+                ],
+                heading=_("Contact rules"),
+            ),
+        ]
+    )
 
 
 class NoticeTemplateViewSet(SnippetViewSet):
@@ -18,7 +95,46 @@ class NoticeTemplateViewSet(SnippetViewSet):
     ordering = ["name"]
     list_display = [
         "name",
+        LiveStatusTagColumn(),
         Column("get_contact_methods_display", label=_("Methods")),
         Column("get_grouping_display", label=_("Grouping")),
         UpdatedAtColumn(),
     ]
+    list_filter = ["live", "contact_methods", "grouping"]
+    edit_handler = notice_template_edit_handler()
+
+    def letter_pdf_view(self, request, pk):
+        """The saved draft's letter for the sample location, as the PDF the letters will be."""
+        from ..services import letter_document, pdf
+        from ..services.merge_data import organisation_data
+        from ..services.previews import sample_merge_data
+        from ..services.rendering import RenderError, letterhead_data, render_notice
+
+        template = get_object_or_404(NoticeTemplate, pk=pk)
+        if not self.permission_policy.user_has_permission_for_instance(
+            request.user, "change", template
+        ):
+            raise PermissionDenied
+        draft = template.get_latest_revision_as_object()
+        letterhead = letterhead_data()
+        data, _source = sample_merge_data(draft)
+        data["organisation"] = organisation_data(letterhead)
+        try:
+            notice = render_notice(draft, data, letterhead=letterhead)
+        except RenderError as error:
+            return HttpResponse(str(error), status=422, content_type="text/plain; charset=utf-8")
+        html = letter_document.document(
+            [(notice.letter_id, notice.letter_html_fragment)],
+            footer_text=letterhead.get("footer_text", ""),
+            title=notice.subject,
+        )
+        response = HttpResponse(pdf.write_pdf(html), content_type="application/pdf")
+        filename = f"{slugify(template.name) or 'notice'}-letter-preview.pdf"
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        return response
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("letter-pdf/<int:pk>/", self.letter_pdf_view, name="letter_pdf"),
+        ]
