@@ -18,6 +18,7 @@ from .models import (
     AssemblyStatus,
     AssemblyType,
     Batch,
+    BatchAssembly,
     BatchStatus,
     Channel,
     Communication,
@@ -184,28 +185,84 @@ class BatchFilterSet(WagtailFilterSet):
         return queryset
 
 
-class CommunicationFilterSet(WagtailFilterSet):
-    batch = django_filters.ModelChoiceFilter(
-        label=_("Batch"), queryset=Batch.objects.all(), widget=forms.Select
-    )
-    channel = django_filters.ChoiceFilter(
+def _channel_filter() -> django_filters.ChoiceFilter:
+    return django_filters.ChoiceFilter(
         label=_("Channel"), choices=Channel.choices, widget=forms.RadioSelect, empty_label=_("All")
     )
-    status = django_filters.MultipleChoiceFilter(
+
+
+def _status_filter() -> django_filters.MultipleChoiceFilter:
+    return django_filters.MultipleChoiceFilter(
         label=_("Status"), choices=CommunicationStatus.choices, widget=forms.CheckboxSelectMultiple
     )
-    created_at = django_filters.DateFromToRangeFilter(
-        label=_("Created"), widget=DateRangePickerWidget
+
+
+class BatchCommunicationFilterSet(WagtailFilterSet):
+    """The communications of one batch (its batch page's list): channel and status."""
+
+    channel = _channel_filter()
+    status = _status_filter()
+
+    class Meta:
+        model = Communication
+        fields: list[str] = []
+
+
+class CommunicationFilterSet(WagtailFilterSet):
+    """The Communication Log.
+
+    ``contact`` and ``assembly`` take ids: the "Communications" links on a contact's or an
+    assembly's page set them, and the active filter shows the object's name. Names, emails
+    and account numbers are also found by the listing's search.
+    """
+
+    batch = django_filters.ModelChoiceFilter(
+        label=_("Batch"),
+        queryset=Batch.objects.order_by("-created_at", "-pk"),
+        widget=forms.Select,
     )
+    channel = _channel_filter()
+    status = _status_filter()
+    created_at = django_filters.DateFromToRangeFilter(
+        label=_("Generated"), widget=DateRangePickerWidget
+    )
+    sent_at = django_filters.DateFromToRangeFilter(label=_("Sent"), widget=DateRangePickerWidget)
     location = django_filters.CharFilter(
         label=_("Location account number"),
         field_name="location__account_number",
         lookup_expr="iexact",
     )
-    contact = django_filters.CharFilter(
-        label=_("Contact name"), field_name="recipient_name", lookup_expr="icontains"
+    contact = django_filters.ModelChoiceFilter(
+        label=_("Contact"),
+        queryset=Contact.objects.all(),
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+        help_text=_("The contact's ID; the Communications link on a contact's page sets it."),
+    )
+    assembly = django_filters.ModelChoiceFilter(
+        label=_("Assembly"),
+        queryset=Assembly.objects.all(),
+        method="filter_assembly",
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+        help_text=_("The assembly's ID; the Communications link on an assembly's page sets it."),
     )
 
     class Meta:
         model = Communication
         fields: list[str] = []
+
+    def filter_assembly(self, queryset: QuerySet, name: str, value: Assembly | None) -> QuerySet:
+        """Notices about this assembly: its own (per-assembly grouping) or its location's
+        notice in a batch whose working list holds it (per-location grouping)."""
+        if value is None:
+            return queryset
+        return queryset.filter(communications_about(value))
+
+
+def communications_about(assembly: Assembly) -> Q:
+    """A ``Q`` on Communication selecting the notices that concerned ``assembly``."""
+    in_working_list = BatchAssembly.objects.filter(
+        batch_id=OuterRef("batch_id"), assembly_id=assembly.pk
+    )
+    return Q(assembly_id=assembly.pk) | Q(
+        Exists(in_working_list), assembly__isnull=True, location_id=assembly.location_id
+    )

@@ -3,6 +3,7 @@
 from wagtail import hooks
 
 from .log_actions import register_batch_log_actions
+from .views.add_to_batch import AddToBatchBulkAction
 from .views.menu import CommunicationsViewSetGroup
 from .views.register import RegisterViewSetGroup
 
@@ -29,3 +30,6 @@ def register_letter_urls():
     from .views import downloads
 
     return downloads.get_urls()
+
+
+hooks.register("register_bulk_action", AddToBatchBulkAction)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.viewsets.base import ViewSetGroup
 
+from .batches import BatchViewSet
+from .communications import CommunicationViewSet
 from .notices import NoticeTemplateViewSet
 
 
@@ -13,4 +15,4 @@ class CommunicationsViewSetGroup(ViewSetGroup):
     menu_icon = "mail"
     menu_name = "batchcomms-communications"
     menu_order = 220
-    items = (NoticeTemplateViewSet,)
+    items = (BatchViewSet, NoticeTemplateViewSet, CommunicationViewSet)

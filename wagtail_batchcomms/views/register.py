@@ -22,10 +22,12 @@ from ..filters import (
     search_assemblies,
 )
 from ..models import Assembly, Contact, Location, ServiceArea
+from .add_to_batch import AddToBatchButtonMixin
 from .columns import ComplianceColumn, LinkColumn
+from .communications import CommunicationsPanel, RegisterInspectView
 
 
-class AssemblyIndexView(IndexView):
+class AssemblyIndexView(AddToBatchButtonMixin, IndexView):
     """The Assemblies listing: compliance annotated in the database, related rows joined."""
 
     def get_base_queryset(self):
@@ -55,6 +57,7 @@ class AssemblyViewSet(SnippetViewSet):
     search_fields = ["serial_number"]  # the index view searches more (see search_assemblies)
     ordering = ["serial_number"]
     inspect_view_enabled = True
+    inspect_view_class = RegisterInspectView
     copy_view_enabled = False
     list_display = [
         "serial_number",
@@ -147,6 +150,7 @@ class AssemblyViewSet(SnippetViewSet):
             ],
             heading=_("Testing"),
         ),
+        CommunicationsPanel(),
     ]
 
 
@@ -170,6 +174,7 @@ class LocationViewSet(SnippetViewSet):
     search_fields = ["account_number", "name", "address_line1", "city", "postal_code"]
     ordering = ["account_number"]
     inspect_view_enabled = True
+    inspect_view_class = RegisterInspectView
     copy_view_enabled = False
     list_display = [
         "__str__",
@@ -229,6 +234,7 @@ class LocationViewSet(SnippetViewSet):
                     FieldRowPanel([FieldPanel("role"), FieldPanel("is_primary")]),
                 ],
             ),
+            CommunicationsPanel(),
         ]
     )
 
@@ -248,6 +254,7 @@ class ContactViewSet(SnippetViewSet):
     search_fields = ["name", "organisation", "email", "phone"]
     ordering = ["name"]
     inspect_view_enabled = True
+    inspect_view_class = RegisterInspectView
     copy_view_enabled = False
     list_display = [
         "__str__",
@@ -289,6 +296,7 @@ class ContactViewSet(SnippetViewSet):
             heading=_("Mailing address"),
             help_text=_("Leave empty to send letters to the location's service address."),
         ),
+        CommunicationsPanel(),
     ]
 
 

@@ -1,0 +1,551 @@
+"""The batch page's actions: a confirm page on GET, one service call on POST.
+
+Each view checks the Wagtail permission for its action (PermissionCheckedMixin: Wagtail's
+"permission denied" for users without it), asks ``services.batches.allowed_actions`` whether
+the action is available for this batch now (a message and the batch page otherwise, never a
+500), and on POST calls exactly one service function. A refused call (wrong state, a second
+click, a race with another admin) comes back as ``BatchActionError`` and is shown as an error
+message on the batch page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from django.db.models import Count
+from django.shortcuts import redirect
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import TemplateView
+from wagtail.admin import messages
+from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
+
+from ..models import Batch, Channel, Communication, CommunicationStatus, SkipReason
+from ..services import batches as batch_services
+from ..services.batches import BatchActionError
+from ..services.transitions import check_transition
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """How an action appears: its label, icon, URL name and whether it is a main button."""
+
+    key: str
+    label: str
+    icon: str
+    url_name: str
+    primary: bool = False
+    serious: bool = False
+    priority: int = 100
+
+
+#: Every action the batch page can offer, in display order. ``key`` is what
+#: ``services.batches.allowed_actions`` returns.
+ACTIONS: list[ActionSpec] = [
+    ActionSpec("generate", gettext_lazy("Generate"), "cogs", "generate", primary=True, priority=10),
+    ActionSpec("regenerate", gettext_lazy("Regenerate"), "resubmit", "regenerate", priority=15),
+    ActionSpec("send", gettext_lazy("Send emails"), "mail", "send", primary=True, priority=20),
+    ActionSpec("retry", gettext_lazy("Retry failed emails"), "repeat", "retry", priority=25),
+    ActionSpec(
+        "download_letters",
+        gettext_lazy("Download letters"),
+        "download",
+        "download_letters",
+        primary=True,
+        priority=30,
+    ),
+    ActionSpec(
+        "mark_mailed",
+        gettext_lazy("Mark letters as mailed"),
+        "tick",
+        "mark_mailed",
+        priority=35,
+    ),
+    ActionSpec("edit", gettext_lazy("Edit"), "edit", "edit", priority=40),
+    ActionSpec("complete", gettext_lazy("Complete"), "success", "complete", priority=50),
+    ActionSpec("clone", gettext_lazy("Clone"), "copy", "clone", priority=60),
+    ActionSpec("archive", gettext_lazy("Archive"), "folder", "archive", priority=70),
+    ActionSpec("delete", gettext_lazy("Delete"), "bin", "delete", serious=True, priority=80),
+]
+ACTIONS_BY_KEY = {spec.key: spec for spec in ACTIONS}
+
+
+def refusal_errors() -> tuple[type[Exception], ...]:
+    """The exceptions by which services refuse an action (each carries the admin's message)."""
+    errors: list[type[Exception]] = [BatchActionError]
+    try:
+        from ..services.sending import SendingError
+
+        errors.append(SendingError)
+    except ImportError:  # pragma: no cover - sending not installed yet
+        pass
+    try:
+        from ..services.letters import LetterError
+
+        errors.append(LetterError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def refusal_reason(batch: Batch, user, transition_name: str | None) -> str:
+    """Why an action is not available now: the service's own message for a transition (state,
+    permission or a failed condition), else the state."""
+    if transition_name:
+        try:
+            check_transition(batch, transition_name, user)
+        except BatchActionError as error:
+            return str(error)
+    return _("It is %(state)s.") % {"state": batch.get_status_display()}
+
+
+class BatchActionView(
+    PermissionCheckedMixin, WagtailAdminTemplateMixin, BaseObjectMixin, TemplateView
+):
+    """GET: a confirmation page. POST: ``perform()`` (one service call), message, redirect."""
+
+    model = Batch
+    action: str = ""
+    transition_name: str | None = None
+    template_name = "wagtail_batchcomms/admin/confirm_action.html"
+    header_icon = "mail"
+    confirm_text = ""
+    confirm_button = gettext_lazy("Yes, go ahead")
+    confirm_button_classname = "button"
+    form_class: type[forms.Form] | None = None
+
+    def get_base_object_queryset(self):
+        return Batch.objects.select_related("template")
+
+    @cached_property
+    def spec(self) -> ActionSpec:
+        return ACTIONS_BY_KEY[self.action]
+
+    def get_page_title(self):
+        return str(self.spec.label)
+
+    def get_page_subtitle(self):
+        return str(self.object)
+
+    def get_header_icon(self):
+        return self.spec.icon
+
+    def get_breadcrumbs_items(self):
+        from .batches import batch_url
+
+        return [
+            *self.breadcrumbs_items,
+            {"url": _index_url(), "label": _("Batch communications")},
+            {"url": batch_url(self.object), "label": str(self.object)},
+            {"url": "", "label": self.get_page_title()},
+        ]
+
+    def is_allowed(self) -> bool:
+        return self.action in batch_services.allowed_actions(self.object, self.request.user)
+
+    def refuse(self):
+        messages.error(
+            self.request,
+            _("“%(name)s” cannot be changed this way now (%(action)s). %(reason)s")
+            % {
+                "name": self.object,
+                "action": self.spec.label,
+                "reason": refusal_reason(self.object, self.request.user, self.transition_name),
+            },
+        )
+        return redirect(self.get_batch_url())
+
+    def get_batch_url(self) -> str:
+        from .batches import batch_url
+
+        return batch_url(self.object)
+
+    def get_form(self):
+        if self.form_class is None:
+            return None
+        data = self.request.POST if self.request.method == "POST" else None
+        return self.form_class(data, **self.get_form_kwargs())
+
+    def get_form_kwargs(self) -> dict:
+        return {}
+
+    def get(self, request, *args, **kwargs):
+        if not self.is_allowed():
+            return self.refuse()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.form = self.get_form()
+        if self.form is not None and not self.form.is_valid():
+            if not self.is_allowed():
+                return self.refuse()
+            return self.render_to_response(self.get_context_data(form=self.form))
+        try:
+            result = self.perform()
+        except refusal_errors() as error:
+            messages.error(request, str(error))
+            return redirect(self.get_batch_url())
+        messages.success(request, self.get_success_message(result))
+        return redirect(self.get_success_url(result))
+
+    def perform(self):
+        raise NotImplementedError
+
+    def get_success_message(self, result) -> str:
+        return _("%(action)s: done.") % {"action": self.spec.label}
+
+    def get_success_url(self, result) -> str:
+        return self.get_batch_url()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if "form" not in kwargs:
+            context["form"] = getattr(self, "form", None) or self.get_form()
+        context.update(
+            batch=self.object,
+            batch_url=self.get_batch_url(),
+            confirm_text=self.get_confirm_text(),
+            confirm_button=self.confirm_button,
+            confirm_button_classname=self.confirm_button_classname,
+            action_url=self.request.get_full_path(),
+        )
+        if context["form"] is not None:
+            context["media"] = context["form"].media
+        return context
+
+    def get_confirm_text(self) -> str:
+        return str(self.confirm_text)
+
+
+def _index_url() -> str:
+    from django.urls import reverse
+
+    return reverse("wagtail_batchcomms_batch:index")
+
+
+# --- generation -----------------------------------------------------------------------------
+
+
+class GenerateView(BatchActionView):
+    action = "generate"
+    transition_name = "generate"
+    permission_required = "generate"
+    template_name = "wagtail_batchcomms/admin/confirm_generate.html"
+    confirm_button = gettext_lazy("Generate the notices")
+
+    def perform(self):
+        return batch_services.start_generation(self.object.pk, user=self.request.user)
+
+    def get_success_message(self, result) -> str:
+        return _("Generating the notices of “%(name)s”. This page shows the progress.") % {
+            "name": self.object
+        }
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.request.method == "GET":
+            preview = batch_services.preview_generation(self.object)
+            labels = dict(SkipReason.choices)
+            context["preview"] = preview
+            context["skipped"] = [
+                (labels.get(reason, reason), count)
+                for reason, count in preview.skipped.items()
+                if count
+            ]
+            context["skipped_total"] = sum(preview.skipped.values())
+        return context
+
+
+class RegenerateView(GenerateView):
+    action = "regenerate"
+    transition_name = "regenerate"
+    confirm_button = gettext_lazy("Regenerate the notices")
+
+    def get_confirm_text(self) -> str:
+        return _(
+            "The notices generated so far are replaced by new ones from the template's "
+            "current published version. Nothing has been sent yet."
+        )
+
+
+# --- closing out ----------------------------------------------------------------------------
+
+
+class CloseView(BatchActionView):
+    """Complete and archive: both remove the unsent notices and keep the rest."""
+
+    template_name = "wagtail_batchcomms/admin/confirm_close.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        counts = dict(
+            Communication.objects.filter(batch=self.object)
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        context["unsent_total"] = counts.get(CommunicationStatus.PENDING, 0) + counts.get(
+            CommunicationStatus.FAILED, 0
+        )
+        context["kept_total"] = sum(counts.values()) - context["unsent_total"]
+        return context
+
+
+class CompleteView(CloseView):
+    action = "complete"
+    transition_name = "complete"
+    permission_required = "complete"
+    confirm_button = gettext_lazy("Yes, complete it")
+    confirm_text = gettext_lazy(
+        "Completing closes the batch out. It stays as the record of what was sent and can "
+        "be cloned."
+    )
+
+    def perform(self):
+        return batch_services.complete_batch(self.object.pk, user=self.request.user)
+
+    def get_success_message(self, result) -> str:
+        return _("“%(name)s” is complete.") % {"name": self.object}
+
+
+class ArchiveView(CloseView):
+    action = "archive"
+    transition_name = "archive"
+    permission_required = "archive"
+    confirm_button = gettext_lazy("Yes, archive it")
+    confirm_button_classname = "button serious"
+    confirm_text = gettext_lazy(
+        "Archived batches are hidden from the listing unless you filter for them; they stay "
+        "as the record and can be cloned."
+    )
+
+    def perform(self):
+        return batch_services.archive_batch(self.object.pk, user=self.request.user)
+
+    def get_success_message(self, result) -> str:
+        return _("“%(name)s” is archived.") % {"name": self.object}
+
+
+class CloneForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name of the new batch"), max_length=200)
+    reapply_filter = forms.BooleanField(
+        label=gettext_lazy("Re-apply the saved filter to today's register"),
+        required=False,
+        help_text=gettext_lazy(
+            "Instead of copying this batch's working list, take the assemblies that match "
+            "its Assemblies filter today."
+        ),
+    )
+
+    def __init__(self, *args, has_filter: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not has_filter:
+            del self.fields["reapply_filter"]
+
+
+class CloneView(BatchActionView):
+    action = "clone"
+    permission_required = "clone"
+    template_name = "wagtail_batchcomms/admin/confirm_clone.html"
+    form_class = CloneForm
+    confirm_button = gettext_lazy("Clone")
+    confirm_text = gettext_lazy(
+        "The new batch is Open, with the same template, due date and working list."
+    )
+
+    def get_form_kwargs(self) -> dict:
+        return {
+            "has_filter": bool(self.object.filter_query),
+            "initial": {"name": _("%(name)s (copy)") % {"name": self.object.name}},
+        }
+
+    def perform(self):
+        data = self.form.cleaned_data
+        return batch_services.clone_batch(
+            self.object.pk,
+            user=self.request.user,
+            reapply_filter=bool(data.get("reapply_filter")),
+            name=data["name"],
+        )
+
+    def get_success_message(self, result) -> str:
+        return _("“%(name)s” was cloned to “%(clone)s”.") % {"name": self.object, "clone": result}
+
+    def get_success_url(self, result) -> str:
+        from .batches import batch_url
+
+        return batch_url(result)
+
+
+# --- delivery (services.sending / services.letters) -----------------------------------------
+
+
+def email_counts(batch: Batch) -> dict[str, int]:
+    rows = (
+        Communication.objects.filter(batch=batch, channel=Channel.EMAIL)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    return dict(rows)
+
+
+def retry_allowed(batch: Batch, user, emails: dict[str, int] | None = None) -> bool:
+    """ "Retry failed emails": a sendable batch, the send permission, and emails that failed
+    or whose delivery is unknown. (``allowed_actions`` has no retry; sending owns it.)"""
+    from ..services import sending
+
+    if not batch.can_send or not sending.user_can_send(batch, user):
+        return False
+    emails = email_counts(batch) if emails is None else emails
+    return bool(emails.get(CommunicationStatus.FAILED) or emails.get(CommunicationStatus.UNKNOWN))
+
+
+class SendView(BatchActionView):
+    action = "send"
+    permission_required = "send"
+    template_name = "wagtail_batchcomms/admin/confirm_send.html"
+    confirm_button = gettext_lazy("Send the emails")
+
+    def perform(self):
+        from ..services import sending
+
+        return sending.start_sending(self.object.pk, user=self.request.user)
+
+    def get_success_message(self, result) -> str:
+        return _(
+            "%(count)s emails of “%(name)s” are queued for sending. This page shows the progress."
+        ) % {"count": f"{result:,}" if isinstance(result, int) else "", "name": self.object}
+
+    @cached_property
+    def emails(self) -> dict[str, int]:
+        return email_counts(self.object)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["pending_total"] = self.emails.get(CommunicationStatus.PENDING, 0)
+        context["failed_total"] = self.emails.get(CommunicationStatus.FAILED, 0)
+        context["unknown_total"] = self.emails.get(CommunicationStatus.UNKNOWN, 0)
+        context["retry"] = self.action == "retry"
+        return context
+
+
+class RetryForm(forms.Form):
+    retry_failed = forms.BooleanField(
+        label=gettext_lazy("Retry the failed emails"), required=False, initial=True
+    )
+    retry_unknown = forms.BooleanField(
+        label=gettext_lazy("Also retry the emails whose delivery is unknown"),
+        required=False,
+        help_text=gettext_lazy("They may have been delivered: a retry can send a second copy."),
+    )
+
+    def __init__(self, *args, failed: int, unknown: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not failed:
+            del self.fields["retry_failed"]
+        if not unknown:
+            del self.fields["retry_unknown"]
+
+    def clean(self):
+        data = super().clean()
+        if not any(data.get(name) for name in ("retry_failed", "retry_unknown")):
+            raise forms.ValidationError(_("Tick what to retry."))
+        return data
+
+
+class RetryView(SendView):
+    action = "retry"
+    form_class = RetryForm
+    confirm_button = gettext_lazy("Retry")
+
+    def is_allowed(self) -> bool:
+        return retry_allowed(self.object, self.request.user, self.emails)
+
+    def get_form_kwargs(self) -> dict:
+        return {
+            "failed": self.emails.get(CommunicationStatus.FAILED, 0),
+            "unknown": self.emails.get(CommunicationStatus.UNKNOWN, 0),
+        }
+
+    def perform(self):
+        from ..services import sending
+
+        data = self.form.cleaned_data
+        return sending.start_sending(
+            self.object.pk,
+            user=self.request.user,
+            retry_failed=bool(data.get("retry_failed")),
+            retry_unknown=bool(data.get("retry_unknown")),
+        )
+
+
+class LettersView(BatchActionView):
+    action = "download_letters"
+    permission_required = "send"
+    template_name = "wagtail_batchcomms/admin/confirm_letters.html"
+    confirm_button = gettext_lazy("Prepare the letters PDF")
+
+    def perform(self):
+        from ..services import letters
+
+        return letters.request_letter_download(self.object.pk, user=self.request.user)
+
+    def get_success_message(self, result) -> str:
+        return _("The letters PDF is being prepared; it appears under Letter downloads when ready.")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["letter_total"] = (
+            Communication.objects.filter(batch=self.object, channel=Channel.LETTER).unsent().count()
+        )
+        return context
+
+
+class MarkMailedView(BatchActionView):
+    action = "mark_mailed"
+    permission_required = "send"
+    template_name = "wagtail_batchcomms/admin/confirm_mark_mailed.html"
+    confirm_button = gettext_lazy("Mark them as mailed")
+
+    def perform(self):
+        from ..services import letters
+
+        return letters.mark_letters_mailed(self.object.pk, user=self.request.user)
+
+    def get_success_message(self, result) -> str:
+        count = result if isinstance(result, int) else None
+        if count is None:
+            return _("The letters are recorded as mailed.")
+        return _("%(count)s letters recorded as mailed.") % {"count": count}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["letter_total"] = Communication.objects.filter(
+            batch=self.object, channel=Channel.LETTER, status=CommunicationStatus.PENDING
+        ).count()
+        return context
+
+
+ACTION_VIEWS = {
+    "generate": GenerateView,
+    "regenerate": RegenerateView,
+    "complete": CompleteView,
+    "archive": ArchiveView,
+    "clone": CloneView,
+    "send": SendView,
+    "retry": RetryView,
+    "download_letters": LettersView,
+    "mark_mailed": MarkMailedView,
+}
+
+
+def views(viewset) -> dict:
+    conv = viewset.pk_path_converter
+    return {
+        name: (f"<{conv}:pk>/{name.replace('_', '-')}/", viewset.construct_view(view_class))
+        for name, view_class in ACTION_VIEWS.items()
+    }

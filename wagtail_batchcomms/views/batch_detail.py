@@ -1,0 +1,396 @@
+"""The batch page (the batch actions page), its progress endpoint and the skipped CSV.
+
+The page runs a bounded number of queries whatever the batch's size: the batch with its
+relations, one aggregate for the counts by channel and status, one for the skipped report, the
+letter downloads, the first rows of the communications and of the working list, and the
+checks behind ``allowed_actions``.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.db.models import Count
+from django.http import HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
+from wagtail.admin.widgets.button import Button, HeaderButton
+
+from ..models import (
+    Batch,
+    BatchStatus,
+    Channel,
+    CommunicationStatus,
+    DownloadStatus,
+    SkippedRecipient,
+    SkipReason,
+)
+from ..services import batches as batch_services
+from .batch_actions import ACTIONS, retry_allowed
+from .batches import BATCH_ANY_PERMISSION, batch_url
+
+#: Rows on the batch page before "View all".
+PREVIEW_ROWS = 10
+
+
+class BatchObjectMixin(PermissionCheckedMixin, BaseObjectMixin):
+    model = Batch
+    any_permission_required = BATCH_ANY_PERMISSION
+
+    def get_base_object_queryset(self):
+        return Batch.objects.select_related(
+            "template", "template_revision", "created_by", "cloned_from"
+        )
+
+
+def communication_counts(batch: Batch) -> dict:
+    """{channel: {status: n}} in one aggregate query, with totals."""
+    counts: dict = {channel: dict.fromkeys(CommunicationStatus.values, 0) for channel in Channel}
+    rows = batch.communications.order_by().values_list("channel", "status").annotate(n=Count("pk"))
+    for channel, status, n in rows:
+        counts.setdefault(channel, dict.fromkeys(CommunicationStatus.values, 0))[status] = n
+    return counts
+
+
+def progress_data(batch: Batch, counts: dict | None = None) -> dict:
+    """What the polling script needs: state, generation progress, sending, downloads."""
+    counts = counts if counts is not None else communication_counts(batch)
+    emails = counts.get(Channel.EMAIL, {})
+    email_total = sum(emails.values())
+    email_done = (
+        emails.get(CommunicationStatus.SENT, 0)
+        + emails.get(CommunicationStatus.FAILED, 0)
+        + emails.get(CommunicationStatus.UNKNOWN, 0)
+    )
+    active_downloads = [
+        _download_progress(download)
+        for download in batch.letter_downloads.filter(
+            status__in=[DownloadStatus.QUEUED, DownloadStatus.RENDERING]
+        )
+    ]
+    return {
+        "status": batch.status,
+        "status_label": batch.get_status_display(),
+        "generating": batch.status == BatchStatus.GENERATING,
+        "generation": {"done": batch.progress_done, "total": batch.progress_total},
+        "sending": emails.get(CommunicationStatus.SENDING, 0) > 0
+        or (
+            emails.get(CommunicationStatus.PENDING, 0) > 0
+            and batch.can_send
+            and _send_queued(batch)
+        ),
+        "emails": {
+            "done": email_done,
+            "total": email_total,
+            "sending": emails.get(CommunicationStatus.SENDING, 0),
+            "pending": emails.get(CommunicationStatus.PENDING, 0),
+        },
+        "downloads": active_downloads,
+    }
+
+
+#: How long a queued send (no worker has claimed its emails yet) shows as "sending".
+SEND_QUEUED_WINDOW = timezone.timedelta(minutes=30)
+
+
+def _send_queued(batch: Batch) -> bool:
+    """Whether the latest sending event in the history is a recent "send" (queued, not yet
+    picked up by a worker) rather than "stopped"."""
+    from wagtail.models import ModelLogEntry
+
+    from ..services.sending import LOG_SEND, LOG_SEND_STOPPED
+
+    latest = (
+        ModelLogEntry.objects.for_instance(batch)
+        .filter(action__in=[LOG_SEND, LOG_SEND_STOPPED])
+        .order_by("-timestamp", "-pk")
+        .values_list("action", "timestamp")
+        .first()
+    )
+    return bool(
+        latest and latest[0] == LOG_SEND and latest[1] >= timezone.now() - SEND_QUEUED_WINDOW
+    )
+
+
+def _download_progress(download) -> dict:
+    """Letters rendered so far (``services.letters.download_progress``), for the bar."""
+    from ..services.letters import download_progress
+
+    progress = download_progress(download)
+    return {
+        "id": download.pk,
+        "status": download.status,
+        "done": progress["letters_done"],
+        "total": progress["letters_total"],
+    }
+
+
+def communications_url(batch: Batch, **params) -> str:
+    url = reverse("wagtail_batchcomms_batch:communications", args=[batch.pk])
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView):
+    template_name = "wagtail_batchcomms/admin/batch_detail.html"
+    header_icon = "mail"
+
+    def get_page_title(self):
+        return str(self.object)
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {
+                "url": reverse("wagtail_batchcomms_batch:index"),
+                "label": _("Batch communications"),
+            },
+            {"url": "", "label": str(self.object)},
+        ]
+
+    @cached_property
+    def counts(self) -> dict:
+        return communication_counts(self.object)
+
+    @cached_property
+    def allowed(self) -> list[str]:
+        allowed = list(batch_services.allowed_actions(self.object, self.request.user))
+        if retry_allowed(self.object, self.request.user, self.counts.get(Channel.EMAIL, {})):
+            allowed.append("retry")
+        return allowed
+
+    def action_url(self, spec) -> str:
+        return reverse(f"wagtail_batchcomms_batch:{spec.url_name}", args=[self.object.pk])
+
+    @cached_property
+    def header_buttons(self):
+        return [
+            HeaderButton(
+                spec.label,
+                url=self.action_url(spec),
+                icon_name=spec.icon,
+                priority=spec.priority,
+                attrs={"data-batch-action": spec.key},
+            )
+            for spec in ACTIONS
+            if spec.primary and spec.key in self.allowed
+        ]
+
+    @cached_property
+    def header_more_buttons(self):
+        buttons = [
+            Button(
+                spec.label,
+                url=self.action_url(spec),
+                icon_name=spec.icon,
+                priority=spec.priority,
+                attrs={"data-batch-action": spec.key},
+            )
+            for spec in ACTIONS
+            if not spec.primary and spec.key in self.allowed
+        ]
+        buttons.append(
+            Button(
+                _("History"),
+                url=reverse("wagtail_batchcomms_batch:history", args=[self.object.pk]),
+                icon_name="history",
+                priority=900,
+            )
+        )
+        return buttons
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        batch = self.object
+        counts = self.counts
+        context.update(
+            batch=batch,
+            state_classname=(
+                "w-status--primary"
+                if batch.status in (BatchStatus.GENERATED, BatchStatus.PARTIALLY_SENT)
+                else ""
+            ),
+            allowed_actions=self.allowed,
+            history_url=reverse("wagtail_batchcomms_batch:history", args=[batch.pk]),
+            template_url=self.get_template_url(),
+            revision_url=self.get_revision_url(),
+            counts_table=self.get_counts_table(counts),
+            progress=progress_data(batch, counts),
+            progress_url=reverse("wagtail_batchcomms_batch:progress", args=[batch.pk]),
+            skipped=self.get_skipped(),
+            skipped_csv_url=reverse("wagtail_batchcomms_batch:skipped_csv", args=[batch.pk]),
+            downloads=self.get_downloads(),
+            communications=self.get_communications(),
+            communications_url=communications_url(batch),
+            communication_total=sum(sum(row.values()) for row in counts.values()),
+            working_list=self.get_working_list(),
+            working_list_url=reverse("wagtail_batchcomms_batch:assemblies", args=[batch.pk]),
+        )
+        # Kept by services.batches whenever the working list changes.
+        context["assembly_total"] = batch.assembly_count
+        return context
+
+    def get_template_url(self) -> str | None:
+        if self.object.template_id:
+            return reverse(
+                "wagtailsnippets_wagtail_batchcomms_noticetemplate:edit",
+                args=[self.object.template_id],
+            )
+        return None
+
+    def get_revision_url(self) -> str | None:
+        if self.object.template_id and self.object.template_revision_id:
+            return reverse(
+                "wagtailsnippets_wagtail_batchcomms_noticetemplate:revisions_view",
+                args=[self.object.template_id, self.object.template_revision_id],
+            )
+        return None
+
+    def get_counts_table(self, counts: dict) -> dict:
+        statuses = list(CommunicationStatus)
+        rows = []
+        for channel in Channel:
+            row = counts.get(channel, {})
+            rows.append(
+                {
+                    "label": channel.label,
+                    "url": communications_url(self.object, channel=channel.value),
+                    "cells": [
+                        {
+                            "n": row.get(status, 0),
+                            "url": communications_url(
+                                self.object, channel=channel.value, status=status.value
+                            ),
+                        }
+                        for status in statuses
+                    ],
+                    "total": sum(row.values()),
+                }
+            )
+        totals = [
+            {
+                "n": sum(counts.get(channel, {}).get(status, 0) for channel in Channel),
+                "url": communications_url(self.object, status=status.value),
+            }
+            for status in statuses
+        ]
+        return {
+            "statuses": [status.label for status in statuses],
+            "rows": rows,
+            "totals": totals,
+            "total": sum(cell["n"] for cell in totals),
+        }
+
+    def get_skipped(self) -> dict:
+        labels = dict(SkipReason.choices)
+        rows = (
+            SkippedRecipient.objects.filter(batch=self.object)
+            .order_by()
+            .values_list("reason")
+            .annotate(n=Count("pk"))
+        )
+        reasons = sorted(
+            ((labels.get(reason, reason), n) for reason, n in rows), key=lambda r: -r[1]
+        )
+        return {"reasons": reasons, "total": sum(n for _, n in reasons)}
+
+    def get_downloads(self) -> list:
+        downloads = list(self.object.letter_downloads.select_related("requested_by")[:20])
+        now = timezone.now()
+        for download in downloads:
+            download.expired_now = download.is_expired or bool(
+                download.expires_at and download.expires_at <= now
+            )
+            download.url = _download_url(download)
+        return downloads
+
+    def get_communications(self) -> list:
+        return list(
+            self.object.communications.select_related("location").order_by("pk")[:PREVIEW_ROWS]
+        )
+
+    def get_working_list(self) -> list:
+        return list(
+            self.object.batch_assemblies.select_related("assembly", "location").order_by(
+                "location__account_number", "assembly__serial_number"
+            )[:PREVIEW_ROWS]
+        )
+
+
+def _download_url(download) -> str | None:
+    """The permission-checked download view of services/letters (helper "letters")."""
+    from django.urls import NoReverseMatch
+
+    if download.status != DownloadStatus.READY:
+        return None
+    try:
+        return reverse("wagtail_batchcomms_letters:download", args=[download.pk])
+    except NoReverseMatch:
+        return None
+
+
+class BatchProgressView(BatchObjectMixin, TemplateView):
+    """JSON for the polling script on the batch page."""
+
+    def get_base_object_queryset(self):
+        return Batch.objects.all()
+
+    def get(self, request, *args, **kwargs):
+        response = JsonResponse(progress_data(self.object))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class SkippedCsvView(BatchObjectMixin, TemplateView):
+    """The skipped report as CSV: who got nothing and why, with the account and address."""
+
+    def get(self, request, *args, **kwargs):
+        batch = self.object
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-skipped.csv"'
+        labels = dict(SkipReason.choices)
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                _("Reason"),
+                _("Reason code"),
+                _("Account number"),
+                _("Location"),
+                _("Address"),
+                _("Assembly"),
+            ]
+        )
+        rows = (
+            SkippedRecipient.objects.filter(batch=batch)
+            .select_related("location", "assembly")
+            .order_by("reason", "location__account_number", "pk")
+        )
+        for row in rows.iterator(chunk_size=2000):
+            writer.writerow(
+                [
+                    labels.get(row.reason, row.reason),
+                    row.reason,
+                    row.location.account_number,
+                    row.location.name,
+                    row.location.address,
+                    row.assembly.serial_number if row.assembly_id else "",
+                ]
+            )
+        return response
+
+
+def views(viewset) -> dict:
+    conv = viewset.pk_path_converter
+    return {
+        "detail": (f"<{conv}:pk>/", viewset.construct_view(BatchDetailView)),
+        "progress": (f"<{conv}:pk>/progress/", viewset.construct_view(BatchProgressView)),
+        "skipped_csv": (f"<{conv}:pk>/skipped.csv", viewset.construct_view(SkippedCsvView)),
+    }
+
+
+__all__ = ["BatchDetailView", "batch_url", "progress_data", "views"]
