@@ -78,7 +78,8 @@ class Shots:
 
     def __call__(self, page, label: str, full_page: bool = False) -> Path:
         self.count += 1
-        path = self.folder / f"{self.count:02d}-{re.sub(r'[^\w-]+', '-', label)}.png"
+        slug = re.sub(r"[^\w-]+", "-", label)  # outside the f-string: Python 3.11
+        path = self.folder / f"{self.count:02d}-{slug}.png"
         page.screenshot(path=str(path), full_page=full_page)
         return path
 
