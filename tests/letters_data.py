@@ -13,10 +13,10 @@ import itertools
 import re
 from decimal import Decimal
 
+import factories
 import pypdf
 from django.utils import timezone
 
-import factories
 from wagtail_batchcomms.models import (
     Assembly,
     Batch,

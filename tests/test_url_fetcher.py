@@ -35,7 +35,7 @@ def http_server():
     hits: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
+        def do_GET(self):
             hits.append(self.path)
             body = CSS
             self.send_response(200)
@@ -124,9 +124,11 @@ def test_a_media_stylesheet_is_served(media_root):
     ],
 )
 def test_fetcher_refuses(url, caplog):
-    with caplog.at_level(logging.WARNING, logger="wagtail_batchcomms.services.pdf"):
-        with pytest.raises(BlockedURL):
-            SafeURLFetcher().fetch(url)
+    with (
+        caplog.at_level(logging.WARNING, logger="wagtail_batchcomms.services.pdf"),
+        pytest.raises(BlockedURL),
+    ):
+        SafeURLFetcher().fetch(url)
     assert "refused to fetch" in caplog.text
 
 
