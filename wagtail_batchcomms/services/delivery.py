@@ -126,7 +126,7 @@ class Mailer:
         if self._next_at > now:
             time.sleep(self._next_at - now)
             now = self._next_at
-        self._next_at = max(self._next_at + self.interval, now)
+        self._next_at = now + self.interval
 
     def send(self, message: EmailMessage) -> Delivery:
         """Send ``message`` and classify the result; never raises for mail-server trouble."""
@@ -160,7 +160,15 @@ class Mailer:
             sent = self.connection.send_messages([message])
         except smtplib.SMTPResponseException as error:
             return Delivery(Outcome.FAILED, str(error.smtp_code), _text(error.smtp_error))
-        except OSError as error:
+        except smtplib.SMTPRecipientsRefused as error:
+            code, response = next(iter(error.recipients.values()))
+            return Delivery(Outcome.FAILED, str(code), _text(response))
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            # SMTPException is an OSError: the refusals above are caught first.
+            if isinstance(error, smtplib.SMTPException) and not isinstance(
+                error, smtplib.SMTPServerDisconnected
+            ):
+                return Delivery(Outcome.FAILED, text=f"{type(error).__name__}: {error}")
             self.reset()
             return Delivery(Outcome.UNKNOWN, text=f"{type(error).__name__}: {error}")
         except Exception as error:
@@ -204,12 +212,20 @@ class Mailer:
             if not body.endswith(_CRLF):
                 body += _CRLF
             smtp.send(body + b"." + _CRLF)
-        except (smtplib.SMTPServerDisconnected, OSError) as error:
+        except smtplib.SMTPServerDisconnected as error:
+            raise _Lost(error, accepted_possible=False) from error
+        except smtplib.SMTPException:
+            raise  # an answer from the server (SMTPException is an OSError too)
+        except OSError as error:
             raise _Lost(error, accepted_possible=False) from error
         try:
             # From here on the server has the whole message and may have queued it.
             code, response = smtp.getreply()
-        except (smtplib.SMTPServerDisconnected, OSError) as error:
+        except smtplib.SMTPServerDisconnected as error:
+            raise _Lost(error, accepted_possible=True) from error
+        except smtplib.SMTPException:
+            raise
+        except OSError as error:
             raise _Lost(error, accepted_possible=True) from error
         if code == 421:
             # "Closing the channel" in answer to the data: not accepted; try again later.

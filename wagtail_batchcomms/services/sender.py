@@ -6,6 +6,7 @@ Used by ``services.sending.send_pending_emails``; see that module for the guaran
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 
@@ -224,9 +225,12 @@ class ChunkSender:
     def attachment(self, row: Communication) -> bytes | None:
         if not (self.template and self.template.attach_pdf):
             return None
-        from .letters import letter_pdf
+        from .letter_chunks import render_letters
 
-        return letter_pdf(row)
+        # The same rendering as the letters download and the batch page's letter preview.
+        buffer = io.BytesIO()
+        render_letters([row], buffer)
+        return buffer.getvalue()
 
     def record(self, row: Communication, delivery: Delivery, notice) -> None:
         """Write the outcome of one message at once (the row is this worker's claim)."""
