@@ -9,8 +9,9 @@ from django.core.checks import Error, Tags, Warning, register
 
 from .conf import SETTING_NAME, batchcomms_settings
 
-#: django-q2 broker keys; without one of these django-q2 silently falls back to Redis.
-BROKER_KEYS = ("orm", "redis", "django_redis", "sqs", "iron_mq", "mongo", "disque")
+#: django-q2 (1.x) broker keys; without one of these django-q2 silently falls back to Redis
+#: on localhost. ("disque" was a django-q broker that django-q2 no longer has.)
+BROKER_KEYS = ("orm", "redis", "django_redis", "sqs", "iron_mq", "mongo", "broker_class")
 
 Q_CLUSTER_EXAMPLE = (
     "Q_CLUSTER = {'name': 'batchcomms', 'orm': 'default', 'workers': 2, "
@@ -82,8 +83,7 @@ def check_q_cluster(app_configs: Any = None, **kwargs: Any) -> list:
             Warning(
                 f"Q_CLUSTER 'retry' ({retry}) is not well above 'timeout' ({timeout}): the "
                 "broker would hand a task that is still running to a second worker.",
-                hint=f"Set 'retry' to at least {int(timeout * 1.5 + 30)}, e.g. "
-                f"{int(timeout * 3)}.",
+                hint=f"Set 'retry' to at least {int(timeout * 1.5 + 30)}, e.g. {int(timeout * 3)}.",
                 id="batchcomms.W006",
             )
         )

@@ -12,6 +12,7 @@ rejected with a message that names the key and the keys that exist.
 
 from __future__ import annotations
 
+from os import PathLike
 from typing import Any
 
 from django.conf import settings
@@ -64,6 +65,10 @@ DEFAULTS: dict[str, Any] = {
 
 CHOICES: dict[str, tuple[str, ...]] = {"PAGE_SIZE": ("letter", "a4")}
 
+#: Whole-number keys for which 0 means something ("no limit"); every other one must be >= 1
+#: (a page size, chunk size or expiry of 0 would break the listing or the tasks).
+ZERO_ALLOWED = frozenset({"EMAIL_RATE_LIMIT"})
+
 
 class BatchcommsSettings:
     """Attribute access to ``WAGTAIL_BATCHCOMMS`` with defaults filled in."""
@@ -98,13 +103,18 @@ class BatchcommsSettings:
                     f"{SETTING_NAME}[{key!r}] is {value!r}; use one of {', '.join(allowed)}."
                 )
         for key, default in DEFAULTS.items():
-            if isinstance(default, int) and key in self.user_settings:
-                value = self.user_settings[key]
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            if key not in self.user_settings:
+                continue
+            value = self.user_settings[key]
+            if isinstance(default, int):
+                minimum = 0 if key in ZERO_ALLOWED else 1
+                if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
                     problems.append(
-                        f"{SETTING_NAME}[{key!r}] must be a whole number of 0 or more, "
+                        f"{SETTING_NAME}[{key!r}] must be a whole number of {minimum} or more, "
                         f"not {value!r}."
                     )
+            elif default is None and value is not None and not isinstance(value, str | PathLike):
+                problems.append(f"{SETTING_NAME}[{key!r}] must be a string or None, not {value!r}.")
         return problems
 
     def __getattr__(self, name: str) -> Any:

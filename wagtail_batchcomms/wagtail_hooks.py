@@ -1,6 +1,7 @@
 """Registration only: the viewsets, menus, permissions and log actions live in views/."""
 
 from wagtail import hooks
+from wagtail.snippets.models import register_snippet
 
 from .log_actions import register_batch_log_actions
 from .views.add_to_batch import AddToBatchBulkAction
@@ -8,9 +9,12 @@ from .views.menu import CommunicationsViewSetGroup
 from .views.register import RegisterViewSetGroup
 
 
-@hooks.register("register_admin_viewset")
-def register_viewsets():
-    return [RegisterViewSetGroup(), CommunicationsViewSetGroup()]
+# register_snippet (not the register_admin_viewset hook) so that the snippet models are known
+# as soon as hooks are loaded: Wagtail's post_migrate handler then creates the publish/lock/
+# unlock permissions of notice templates even when migrate runs without loading the URLconf
+# (call_command("migrate"), the test runner).
+register_snippet(RegisterViewSetGroup)
+register_snippet(CommunicationsViewSetGroup)
 
 
 @hooks.register("register_log_actions")
