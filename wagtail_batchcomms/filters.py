@@ -36,19 +36,30 @@ from .models import (
 
 
 class AssemblyFilterSet(WagtailFilterSet):
+    """The Assemblies listing's filters.
+
+    Every filter follows forward relations only (assembly -> location -> service area), so
+    none can repeat a row: ``distinct=False`` stops django-filter adding ``SELECT DISTINCT``
+    over every column, which made the count and page queries several times slower at
+    100,000 assemblies.
+    """
+
     service_area = django_filters.ModelMultipleChoiceFilter(
+        distinct=False,
         label=_("Service area"),
         field_name="location__service_area",
         queryset=ServiceArea.objects.all(),
         widget=forms.CheckboxSelectMultiple,
     )
     property_type = django_filters.MultipleChoiceFilter(
+        distinct=False,
         label=_("Property type"),
         field_name="location__property_type",
         choices=PropertyType.choices,
         widget=forms.CheckboxSelectMultiple,
     )
     assembly_type = django_filters.MultipleChoiceFilter(
+        distinct=False,
         label=_("Assembly type"),
         choices=AssemblyType.choices,
         widget=forms.CheckboxSelectMultiple,
@@ -57,14 +68,19 @@ class AssemblyFilterSet(WagtailFilterSet):
         label=_("Hazard"), choices=Hazard.choices, widget=forms.RadioSelect, empty_label=_("All")
     )
     service_type = django_filters.MultipleChoiceFilter(
-        label=_("Service type"), choices=ServiceType.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False,
+        label=_("Service type"),
+        choices=ServiceType.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     status = django_filters.MultipleChoiceFilter(
+        distinct=False,
         label=_("Assembly status"),
         choices=AssemblyStatus.choices,
         widget=forms.CheckboxSelectMultiple,
     )
     compliance = django_filters.MultipleChoiceFilter(
+        distinct=False,
         label=_("Compliance status"),
         choices=ComplianceStatus.choices,
         widget=forms.CheckboxSelectMultiple,
@@ -74,7 +90,10 @@ class AssemblyFilterSet(WagtailFilterSet):
         label=_("Next test due"), widget=DateRangePickerWidget
     )
     last_test_result = django_filters.MultipleChoiceFilter(
-        label=_("Last test result"), choices=TestResult.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False,
+        label=_("Last test result"),
+        choices=TestResult.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     location_active = django_filters.BooleanFilter(
         label=_("Location active"), field_name="location__is_active", widget=BooleanRadioSelect
@@ -102,32 +121,42 @@ class AssemblyFilterSet(WagtailFilterSet):
 def search_assemblies(queryset: QuerySet, query: str) -> QuerySet:
     """The Assemblies listing's search: serial number, account number, address, contact name.
 
-    A contact name matches through an ``EXISTS`` subquery, so an assembly with two matching
-    contacts still appears once and the listing needs no ``DISTINCT``.
+    The location and contact terms become one uncorrelated ``location_id IN (...)``
+    subquery, which the database runs once: an assembly with two matching contacts still
+    appears once (no ``DISTINCT``), and the count query needs no join. (A correlated
+    ``EXISTS`` per assembly, or ORed conditions across the join, were 3-5x slower at 100,000
+    assemblies.)
     """
     query = query.strip()
     if not query:
         return queryset
-    contact_match = LocationContact.objects.filter(
-        location_id=OuterRef("location_id"), contact__name__icontains=query
-    )
+    matching_locations = Location.objects.filter(
+        Q(account_number__icontains=query)
+        | Q(address_line1__icontains=query)
+        | Q(name__icontains=query)
+        | Q(
+            pk__in=LocationContact.objects.filter(contact__name__icontains=query).values(
+                "location_id"
+            )
+        )
+    ).values("pk")
     return queryset.filter(
-        Q(serial_number__icontains=query)
-        | Q(location__account_number__icontains=query)
-        | Q(location__address_line1__icontains=query)
-        | Q(location__name__icontains=query)
-        | Exists(contact_match)
+        Q(serial_number__icontains=query) | Q(location_id__in=matching_locations)
     )
 
 
 class LocationFilterSet(WagtailFilterSet):
     service_area = django_filters.ModelMultipleChoiceFilter(
+        distinct=False,
         label=_("Service area"),
         queryset=ServiceArea.objects.all(),
         widget=forms.CheckboxSelectMultiple,
     )
     property_type = django_filters.MultipleChoiceFilter(
-        label=_("Property type"), choices=PropertyType.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False,
+        label=_("Property type"),
+        choices=PropertyType.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     is_active = django_filters.BooleanFilter(label=_("Active"), widget=BooleanRadioSelect)
     city = django_filters.CharFilter(label=_("City"), lookup_expr="iexact")
@@ -142,7 +171,9 @@ class ContactFilterSet(WagtailFilterSet):
     has_email = django_filters.BooleanFilter(
         label=_("Has email"), method="filter_has_email", widget=BooleanRadioSelect
     )
-    prefers_paper = django_filters.BooleanFilter(label=_("Prefers paper"), widget=BooleanRadioSelect)
+    prefers_paper = django_filters.BooleanFilter(
+        label=_("Prefers paper"), widget=BooleanRadioSelect
+    )
     role = django_filters.MultipleChoiceFilter(
         label=_("Role at a location"),
         choices=LocationContact._meta.get_field("role").choices,

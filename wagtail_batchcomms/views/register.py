@@ -11,7 +11,7 @@ from wagtail.admin.panels import (
     MultiFieldPanel,
     ObjectList,
 )
-from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn
+from wagtail.admin.ui.tables import BooleanColumn, Column
 from wagtail.snippets.views.snippets import IndexView, SnippetViewSet, SnippetViewSetGroup
 
 from ..conf import batchcomms_settings
@@ -23,7 +23,7 @@ from ..filters import (
 )
 from ..models import Assembly, Contact, Location, ServiceArea
 from .add_to_batch import AddToBatchButtonMixin
-from .columns import ComplianceColumn, LinkColumn
+from .columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn
 from .communications import CommunicationsPanel, RegisterInspectView
 
 
@@ -61,16 +61,16 @@ class AssemblyViewSet(SnippetViewSet):
     copy_view_enabled = False
     list_display = [
         "serial_number",
-        Column("assembly_type", label=_("Type"), sort_key="assembly_type"),
-        Column("size_label", label=_("Size"), sort_key="size"),
+        TextColumn("assembly_type", label=_("Type"), sort_key="assembly_type"),
+        TextColumn("size_label", label=_("Size"), sort_key="size"),
         LinkColumn("location", label=_("Location"), sort_key="location__account_number"),
-        Column("location.service_area.code", label=_("Area")),
-        Column("get_hazard_display", label=_("Hazard"), sort_key="hazard"),
-        Column("get_service_type_display", label=_("Service"), sort_key="service_type"),
-        Column("get_status_display", label=_("Status"), sort_key="status"),
-        DateColumn("last_tested_on", label=_("Last tested"), sort_key="last_tested_on"),
-        Column("get_last_test_result_display", label=_("Result"), sort_key="last_test_result"),
-        DateColumn("next_test_due", label=_("Next test due"), sort_key="next_test_due"),
+        TextColumn("location.service_area.code", label=_("Area")),
+        TextColumn("get_hazard_display", label=_("Hazard"), sort_key="hazard"),
+        TextColumn("get_service_type_display", label=_("Service"), sort_key="service_type"),
+        TextColumn("get_status_display", label=_("Status"), sort_key="status"),
+        DateTextColumn("last_tested_on", label=_("Last tested"), sort_key="last_tested_on"),
+        TextColumn("get_last_test_result_display", label=_("Result"), sort_key="last_test_result"),
+        DateTextColumn("next_test_due", label=_("Next test due"), sort_key="next_test_due"),
         ComplianceColumn(),
     ]
     list_export = [
@@ -241,7 +241,9 @@ class LocationViewSet(SnippetViewSet):
 
 class ContactIndexView(IndexView):
     def get_base_queryset(self):
-        return super().get_base_queryset().annotate(location_total=Count("locations", distinct=True))
+        return (
+            super().get_base_queryset().annotate(location_total=Count("locations", distinct=True))
+        )
 
 
 class ContactViewSet(SnippetViewSet):
