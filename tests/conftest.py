@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 
+import factories
 import pytest
 
-import factories
+# The qcluster fixture (real worker processes) and the hook that shows their logs on failure.
+pytest_plugins = ["workers"]
 
 
 def pytest_report_header(config):
