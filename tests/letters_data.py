@@ -70,9 +70,18 @@ def letter_batch(
     *,
     template: NoticeTemplate | None = None,
     status: str = BatchStatus.GENERATED,
-    assemblies_per_letter: int = 1,
+    assemblies_per_letter: int | list[int] = 1,
 ) -> Batch:
-    """A batch in ``status`` with ``count`` pending letters ("Recipient <i>", "<i> Elm Street")."""
+    """A batch in ``status`` with ``count`` pending letters ("Recipient <i>", "<i> Elm Street").
+
+    ``assemblies_per_letter``: batch assemblies listed in each letter (one number for all, or
+    one per letter); about 40 make a letter run onto a second page.
+    """
+    per_letter = (
+        assemblies_per_letter
+        if isinstance(assemblies_per_letter, list)
+        else [assemblies_per_letter] * count
+    )
     template = template or letter_template()
     n = next(_seq)
     batch = Batch.objects.create(
@@ -113,9 +122,10 @@ def letter_batch(
             last_tested_on=today - datetime.timedelta(days=340),
             last_test_result="pass",
             test_frequency_months=12,
+            next_test_due=today + datetime.timedelta(days=25),
         )
         for i, location in enumerate(locations, start=1)
-        for k in range(assemblies_per_letter)
+        for k in range(per_letter[i - 1])
     )
     BatchAssembly.objects.bulk_create(
         BatchAssembly(batch=batch, assembly=assembly, location_id=assembly.location_id)
