@@ -120,6 +120,7 @@ def generate(batch: Batch, user) -> Batch:
 
 
 def count_queries(callable_) -> tuple[int, object]:
+    """Queries run by ``callable_()``; call once before to warm per-process caches."""
     with CaptureQueriesContext(connection) as context:
         result = callable_()
     return len(context.captured_queries), result

@@ -307,6 +307,12 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
                 download.expires_at and download.expires_at <= now
             )
             download.url = _download_url(download)
+            download.mailing_list_url = download.url and reverse(
+                "wagtail_batchcomms_letters:mailing_list", args=[download.pk]
+            )
+            download.rerequest_url = reverse(
+                "wagtail_batchcomms_letters:rerequest", args=[download.pk]
+            )
         return downloads
 
     def get_communications(self) -> list:
@@ -323,15 +329,10 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
 
 
 def _download_url(download) -> str | None:
-    """The permission-checked download view of services/letters (helper "letters")."""
-    from django.urls import NoReverseMatch
-
+    """The permission-checked, expiring download view of services/letters."""
     if download.status != DownloadStatus.READY:
         return None
-    try:
-        return reverse("wagtail_batchcomms_letters:download", args=[download.pk])
-    except NoReverseMatch:
-        return None
+    return reverse("wagtail_batchcomms_letters:download", args=[download.pk])
 
 
 class BatchProgressView(BatchObjectMixin, TemplateView):

@@ -3,7 +3,8 @@ per-communication previews.
 
 - ``batches/<pk>/communications/``: the batch's notices, filterable by channel and status.
 - ``batches/<pk>/assemblies/``: the working list.
-- ``batches/communication/<pk>/email/`` and ``.../letter.pdf``: a notice as it will be sent.
+- ``batches/communication/<pk>/email/``: an email notice as it will be sent (the letter PDF
+  preview is ``wagtail_batchcomms_letters:preview``).
 
 Access follows the batch's permissions (any batch permission opens the batch page, so it
 opens these lists too).
@@ -132,6 +133,7 @@ class BatchAssembliesView(BatchScopedMixin, generic.IndexView):
 
 
 # --- previews -------------------------------------------------------------------------------
+# The letter PDF preview is services/letters' view ("wagtail_batchcomms_letters:preview").
 
 
 class PreviewView(PermissionCheckedMixin, View):
@@ -179,21 +181,6 @@ class EmailPreviewView(PreviewView):
         return response
 
 
-class LetterPreviewView(PreviewView):
-    channel = Channel.LETTER
-
-    def render(self, communication) -> HttpResponse:
-        from ..services import letters, rendering
-
-        try:
-            pdf = letters.letter_pdf(communication)
-        except rendering.RenderError as error:
-            return _render_error_page(error)
-        response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="letter-{communication.pk}.pdf"'
-        return response
-
-
 def views(viewset) -> dict:
     conv = viewset.pk_path_converter
     return {
@@ -214,5 +201,4 @@ def views(viewset) -> dict:
             BatchAssembliesView.as_view(results_only=True),
         ),
         "preview_email": ("communication/<int:pk>/email/", EmailPreviewView.as_view()),
-        "preview_letter": ("communication/<int:pk>/letter.pdf", LetterPreviewView.as_view()),
     }

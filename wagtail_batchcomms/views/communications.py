@@ -39,7 +39,7 @@ def preview_urls(communication) -> list[tuple[str, str, str]]:
     return [
         (
             _("Letter PDF"),
-            reverse("wagtail_batchcomms_batch:preview_letter", args=[communication.pk]),
+            reverse("wagtail_batchcomms_letters:preview", args=[communication.pk]),
             "doc-full",
         )
     ]

@@ -1,0 +1,644 @@
+"""The Batch Communications listing, the batch page and its action views.
+
+Batches move through the real services (generation runs in-process); the views are driven
+with the Django test client as an org admin (not a superuser) would use them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import factories
+import pytest
+from batch_admin_data import (
+    build_register,
+    count_queries,
+    due_date,
+    generate,
+    make_batch,
+    messages_of,
+    org_admin,
+)
+from django.urls import reverse
+from wagtail.models import ModelLogEntry
+
+from wagtail_batchcomms.models import (
+    Assembly,
+    Batch,
+    BatchStatus,
+    Channel,
+    Communication,
+    CommunicationStatus,
+    LocationContact,
+    SkippedRecipient,
+)
+from wagtail_batchcomms.services import batches as batch_services
+
+S = BatchStatus
+INDEX = "wagtail_batchcomms_batch:index"
+
+
+def url(name: str, batch) -> str:
+    return reverse(f"wagtail_batchcomms_batch:{name}", args=[batch.pk])
+
+
+def detail(batch) -> str:
+    return url("detail", batch)
+
+
+def offered_actions(html: str) -> set[str]:
+    return set(re.findall(r'data-batch-action="([a-z_]+)"', html))
+
+
+@pytest.fixture
+def register(db):
+    return build_register()
+
+
+@pytest.fixture
+def admin_user(db):
+    return org_admin()
+
+
+@pytest.fixture
+def client_(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def template(db):
+    return factories.notice_template(name="Annual test reminder")
+
+
+@pytest.fixture
+def open_batch(register, template, admin_user):
+    return make_batch(admin_user, template, filter_query="hazard=health")
+
+
+@pytest.fixture
+def generated_batch(open_batch, admin_user):
+    return generate(open_batch, admin_user)
+
+
+def expected_channels() -> tuple[int, int, int]:
+    """Emails, letters and skipped locations for the default template, from the register
+    (owners: email if they have one and do not prefer paper, else a letter)."""
+    emails = letters = 0
+    for loc_contact in LocationContact.objects.select_related("contact").filter(role="owner"):
+        if loc_contact.contact.email and not loc_contact.contact.prefers_paper:
+            emails += 1
+        else:
+            letters += 1
+    locations_with_owner = LocationContact.objects.filter(role="owner").values("location")
+    skipped = (
+        Assembly.objects.exclude(location__in=locations_with_owner)
+        .values("location")
+        .distinct()
+        .count()
+    )
+    return emails, letters, skipped
+
+
+# --- the listing ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_listing_shows_state_template_and_counts(client_, generated_batch, admin_user):
+    emails, letters, _ = expected_channels()
+    response = client_.get(reverse(INDEX))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Spring notices" in html and "Annual test reminder" in html
+    assert "w-status--primary" in html and "Generated" in html
+    batch = response.context["object_list"][0]
+    assert (batch.assembly_total, batch.email_total, batch.letter_total, batch.sent_total) == (
+        Assembly.objects.count(),
+        emails,
+        letters,
+        0,
+    )
+    assert detail(generated_batch) in html
+
+
+@pytest.mark.django_db
+def test_listing_hides_archived_unless_asked_and_searches_by_name(
+    client_, register, template, admin_user
+):
+    kept = make_batch(admin_user, template, name="Zone N rule change")
+    archived = make_batch(admin_user, template, name="Old reminder")
+    batch_services.archive_batch(archived.pk, user=admin_user)
+
+    names = lambda response: {b.name for b in response.context["object_list"]}  # noqa: E731
+    assert names(client_.get(reverse(INDEX))) == {kept.name}
+    assert names(client_.get(reverse(INDEX), {"status": "archived"})) == {archived.name}
+    assert names(client_.get(reverse(INDEX), {"status": ["archived", "open"]})) == {
+        kept.name,
+        archived.name,
+    }
+    assert names(client_.get(reverse(INDEX), {"q": "zone n"})) == {kept.name}
+
+
+@pytest.mark.django_db
+def test_listing_is_newest_first(client_, register, template, admin_user):
+    first = make_batch(admin_user, template, name="First")
+    second = make_batch(admin_user, template, name="Second")
+    listed = list(client_.get(reverse(INDEX)).context["object_list"])
+    assert listed[:2] == [second, first]
+
+
+@pytest.mark.django_db
+def test_listing_query_count_does_not_grow_with_rows(client_, register, template, admin_user):
+    make_batch(admin_user, template, name="One")
+    client_.get(reverse(INDEX))  # warm-up: per-process caches
+    few, response = count_queries(lambda: client_.get(reverse(INDEX)))
+    assert response.status_code == 200
+    for i in range(12):
+        batch = make_batch(admin_user, template, name=f"Batch {i}")
+        if i % 4 == 0:
+            generate(batch, admin_user)
+    many, response = count_queries(lambda: client_.get(reverse(INDEX)))
+    assert len(response.context["object_list"]) == 13
+    assert many == few, (few, many)
+
+
+@pytest.mark.django_db
+def test_add_button_leads_to_the_assemblies_listing_with_a_hint(client_):
+    response = client_.get(reverse(INDEX))
+    start = reverse("wagtail_batchcomms_batch:start")
+    assert f'href="{start}"' in response.content.decode()
+    response = client_.get(start)
+    assert response["Location"] == reverse("wagtailsnippets_wagtail_batchcomms_assembly:list")
+    assert "Add To Batch Communication" in messages_of(response)[-1]
+
+
+# --- the batch page ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_batch_page_of_a_generated_batch(client_, generated_batch):
+    emails, letters, skipped = expected_channels()
+    response = client_.get(detail(generated_batch))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Generated" in html and "Annual test reminder" in html
+    assert "data-revision-link" in html  # the pinned revision, linked
+    assert f"revision {generated_batch.template_revision_id}" in html
+
+    table = response.context["counts_table"]
+    by_channel = {row["label"]: row["total"] for row in table["rows"]}
+    assert by_channel == {"Email": emails, "Letter": letters}
+    assert table["total"] == emails + letters
+    assert response.context["skipped"]["total"] == skipped == 1
+    assert "No contact with the template" in html
+    assert url("skipped_csv", generated_batch) in html
+    assert len(response.context["communications"]) == min(10, emails + letters)
+    assert url("communications", generated_batch) in html
+    assert url("history", generated_batch) in html
+    assert "data-batch-progress" not in html
+
+
+@pytest.mark.django_db
+def test_batch_page_query_count_is_bounded(client_, register, template, admin_user):
+    small = generate(
+        make_batch(
+            admin_user, template, Assembly.objects.filter(location__account_number="AC-0001")
+        ),
+        admin_user,
+    )
+    client_.get(detail(small))  # warm-up: per-process caches
+    small_count, _ = count_queries(lambda: client_.get(detail(small)))
+    large = generate(make_batch(admin_user, template, name="All"), admin_user)
+    large_count, response = count_queries(lambda: client_.get(detail(large)))
+    assert response.context["communication_total"] > 10
+    assert large_count == small_count, (small_count, large_count)
+    assert large_count <= 30, large_count
+
+
+@pytest.mark.django_db
+def test_skipped_csv_lists_location_reason_account_and_address(client_, generated_batch):
+    response = client_.get(url("skipped_csv", generated_batch))
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    skipped = SkippedRecipient.objects.get(batch=generated_batch)
+    assert rows[0][:3] == ["Reason", "Reason code", "Account number"]
+    assert rows[1][1:3] == ["no_contact", skipped.location.account_number]
+    assert rows[1][4] == skipped.location.address
+    assert len(rows) == 2
+
+
+@pytest.mark.django_db
+def test_progress_while_generating(client_, open_batch, admin_user):
+    batch = batch_services.start_generation(open_batch.pk, user=admin_user)
+    html = client_.get(detail(batch)).content.decode()
+    assert "data-batch-progress" in html
+    assert url("progress", batch) in html
+    assert "batch-progress.js" in html
+    data = client_.get(url("progress", batch)).json()
+    assert data["status"] == "generating" and data["generating"] is True
+    assert offered_actions(html) == {"clone"}  # nothing else while it runs
+
+
+@pytest.mark.django_db
+def test_failed_generation_shows_its_error(client_, open_batch, admin_user):
+    batch = batch_services.start_generation(open_batch.pk, user=admin_user)
+    batch.fail_generation("The template could not render: loop too long")
+    batch.save()
+    html = client_.get(detail(batch)).content.decode()
+    assert "Generation failed" in html
+    assert "loop too long" in html
+    assert "generate" in offered_actions(html)
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ("open", {"edit", "generate", "clone", "archive", "delete"}),
+        (
+            "generated",
+            {
+                "regenerate",
+                "send",
+                "download_letters",
+                "mark_mailed",
+                "complete",
+                "archive",
+                "clone",
+            },
+        ),
+        ("complete", {"archive", "clone"}),
+        ("archived", {"clone"}),
+    ],
+)
+@pytest.mark.django_db
+def test_buttons_are_the_allowed_actions_of_each_state(
+    client_, open_batch, admin_user, state, expected
+):
+    batch = open_batch
+    if state != "open":
+        batch = generate(batch, admin_user)
+    if state == "complete":
+        batch = batch_services.complete_batch(batch.pk, user=admin_user)
+    if state == "archived":
+        batch = batch_services.archive_batch(batch.pk, user=admin_user)
+    html = client_.get(detail(batch)).content.decode()
+    assert offered_actions(html) == expected
+    assert set(batch_services.allowed_actions(batch, admin_user)) == expected
+
+
+@pytest.mark.django_db
+def test_buttons_follow_the_users_permissions(client, generated_batch):
+    sender = factories.user(
+        "sender",
+        perms=[
+            "wagtailadmin.access_admin",
+            "wagtail_batchcomms.view_batch",
+            "wagtail_batchcomms.send_batch",
+        ],
+    )
+    viewer = factories.user(
+        "viewer", perms=["wagtailadmin.access_admin", "wagtail_batchcomms.view_batch"]
+    )
+    client.force_login(sender)
+    assert offered_actions(client.get(detail(generated_batch)).content.decode()) == {
+        "send",
+        "download_letters",
+        "mark_mailed",
+    }
+    client.force_login(viewer)
+    html = client.get(detail(generated_batch)).content.decode()
+    assert offered_actions(html) == set()
+    assert "History" in html
+
+
+@pytest.mark.django_db
+def test_batch_sub_listings_filter_by_channel_and_status(client_, generated_batch):
+    emails, letters, _ = expected_channels()
+    listing = url("communications", generated_batch)
+    response = client_.get(listing, {"channel": "letter"})
+    assert response.status_code == 200
+    rows = list(response.context["object_list"])
+    assert len(rows) == letters and {c.channel for c in rows} == {Channel.LETTER}
+    response = client_.get(listing, {"channel": "email", "status": "pending"})
+    assert len(response.context["object_list"]) == emails
+    response = client_.get(listing, {"status": "sent"})
+    assert len(response.context["object_list"]) == 0
+    results = reverse("wagtail_batchcomms_batch:communications_results", args=[generated_batch.pk])
+    fragment = client_.get(results, {"channel": "letter", "_w_filter_fragment": "1"})
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.content.decode()
+
+    working = client_.get(url("assemblies", generated_batch))
+    assert working.context["paginator"].count == Assembly.objects.count()
+    working = client_.get(url("assemblies", generated_batch), {"q": "SN-0003"})
+    assert working.context["paginator"].count == 2
+
+
+# --- actions: generate ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_generate_confirm_shows_the_dry_run_then_generates(
+    client_, open_batch, django_capture_on_commit_callbacks
+):
+    emails, letters, skipped = expected_channels()
+    response = client_.get(url("generate", open_batch))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'data-count="emails">{emails}<' in html
+    assert f'data-count="letters">{letters}<' in html
+    assert f'data-count="skipped">{skipped}<' in html
+    assert "No contact with the template" in html
+    assert 'name="csrfmiddlewaretoken"' in html
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client_.post(url("generate", open_batch))
+    assert response["Location"] == detail(open_batch)
+    assert "Generating" in messages_of(response)[-1]
+    open_batch.refresh_from_db()
+    assert open_batch.status == S.GENERATING
+    assert len(callbacks) == 1  # the task, queued on commit
+
+    # A double click: the second POST is refused with a message, nothing queued again.
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client_.post(url("generate", open_batch))
+    assert response.status_code == 302
+    assert "already being generated" in messages_of(response)[-1]
+    assert callbacks == []
+
+
+@pytest.mark.django_db
+def test_generate_refused_by_condition_with_the_reason(client_, register, template, admin_user):
+    batch = make_batch(admin_user, template, due_date=None)
+    response = client_.get(url("generate", batch))
+    assert response["Location"] == detail(batch)
+    assert "Set a due date" in messages_of(response)[-1]
+    response = client_.post(url("generate", batch))
+    assert "Set a due date" in messages_of(response)[-1]
+    batch.refresh_from_db()
+    assert batch.status == S.OPEN
+
+
+@pytest.mark.django_db
+def test_generate_without_the_permission_is_wagtails_permission_denied(client, open_batch):
+    clerk = factories.user(
+        "clerk",
+        perms=[
+            "wagtailadmin.access_admin",
+            *[f"wagtail_batchcomms.{p}_batch" for p in ("view", "change", "send")],
+        ],
+    )
+    client.force_login(clerk)
+    for method in (client.get, client.post):
+        response = method(url("generate", open_batch))
+        assert response.status_code == 302
+        assert response["Location"] == reverse("wagtailadmin_home")
+    open_batch.refresh_from_db()
+    assert open_batch.status == S.OPEN
+
+
+# --- actions: every URL with a batch in the wrong state ----------------------------------------
+
+ACTION_URLS = [
+    "generate",
+    "regenerate",
+    "complete",
+    "archive",
+    "send",
+    "retry",
+    "download_letters",
+    "mark_mailed",
+    "edit",
+    "delete",
+]
+
+
+@pytest.mark.parametrize("action", ACTION_URLS)
+@pytest.mark.django_db
+def test_wrong_state_in_any_action_url_is_a_message_not_a_500(
+    client_, generated_batch, admin_user, action
+):
+    batch = batch_services.archive_batch(generated_batch.pk, user=admin_user)
+    before = list(Communication.objects.filter(batch=batch).values_list("pk", "status"))
+    for method in (client_.get, client_.post):
+        response = method(url(action, batch))
+        assert response.status_code == 302, (action, method)
+        assert response["Location"] == detail(batch)
+        assert messages_of(response), action
+    batch.refresh_from_db()
+    assert batch.status == S.ARCHIVED
+    assert list(Communication.objects.filter(batch=batch).values_list("pk", "status")) == before
+
+
+@pytest.mark.django_db
+def test_unknown_batch_id_is_a_404(client_):
+    assert (
+        client_.get(reverse("wagtail_batchcomms_batch:generate", args=[999999])).status_code == 404
+    )
+    assert (
+        client_.post(reverse("wagtail_batchcomms_batch:complete", args=[999999])).status_code == 404
+    )
+
+
+# --- actions: closing out, cloning, editing, deleting ------------------------------------------
+
+
+@pytest.mark.django_db
+def test_complete_removes_unsent_and_says_so(client_, generated_batch):
+    total = Communication.objects.filter(batch=generated_batch).count()
+    response = client_.get(url("complete", generated_batch))
+    assert f"{total} unsent notices" in response.content.decode()
+    response = client_.post(url("complete", generated_batch))
+    assert response["Location"] == detail(generated_batch)
+    assert "complete" in messages_of(response)[-1]
+    generated_batch.refresh_from_db()
+    assert generated_batch.status == S.COMPLETE
+    assert not Communication.objects.filter(batch=generated_batch).exists()
+    # Double click: refused with the state in the message.
+    response = client_.post(url("complete", generated_batch))
+    assert "Complete" in messages_of(response)[-1]
+
+
+@pytest.mark.django_db
+def test_archive_an_open_batch(client_, open_batch):
+    response = client_.post(url("archive", open_batch))
+    assert "archived" in messages_of(response)[-1]
+    open_batch.refresh_from_db()
+    assert open_batch.status == S.ARCHIVED
+
+
+@pytest.mark.django_db
+def test_clone_copies_the_working_list_or_reapplies_the_saved_filter(
+    client_, register, template, admin_user
+):
+    source = make_batch(
+        admin_user,
+        template,
+        Assembly.objects.filter(hazard="health"),
+        name="Health hazards",
+        filter_query="hazard=health",
+    )
+    newcomer = factories.assembly(register["locations"][1], serial_number="NEW-1", hazard="health")
+
+    page = client_.get(url("clone", source))
+    assert page.status_code == 200
+    assert page.context["form"].initial["name"] == "Health hazards (copy)"
+
+    response = client_.post(url("clone", source), {"name": "Copied"})
+    copied = Batch.objects.get(name="Copied")
+    assert response["Location"] == detail(copied)
+    assert newcomer.pk not in set(copied.batch_assemblies.values_list("assembly_id", flat=True))
+
+    client_.post(url("clone", source), {"name": "Today's", "reapply_filter": "on"})
+    today = Batch.objects.get(name="Today's")
+    assert set(today.batch_assemblies.values_list("assembly_id", flat=True)) == set(
+        Assembly.objects.filter(hazard="health").values_list("pk", flat=True)
+    )
+    assert today.cloned_from == source and today.status == S.OPEN
+
+
+@pytest.mark.django_db
+def test_clone_without_a_saved_filter_offers_no_reapply(client_, register, template, admin_user):
+    picked = make_batch(admin_user, template, Assembly.objects.all()[:2], filter_query="")
+    page = client_.get(url("clone", picked))
+    assert "reapply_filter" not in page.context["form"].fields
+    assert "its working list is copied" in page.content.decode()
+    # Forcing it through the form anyway is refused by the service, not a 500.
+    assert (
+        "reapply_filter"
+        in client_.get(url("clone", make_batch(admin_user, template, filter_query="q=AC")))
+        .context["form"]
+        .fields
+    )
+
+
+@pytest.mark.django_db
+def test_edit_only_while_open(client_, open_batch, admin_user, template):
+    page = client_.get(url("edit", open_batch))
+    assert page.status_code == 200
+    draft = factories.notice_template(name="Unpublished draft", publish=False)
+    form_html = page.content.decode()
+    assert "Unpublished draft" not in form_html
+    response = client_.post(
+        url("edit", open_batch),
+        {"name": "Renamed", "template": template.pk, "due_date": due_date(10).isoformat()},
+    )
+    assert response["Location"] == detail(open_batch)
+    open_batch.refresh_from_db()
+    assert open_batch.name == "Renamed"
+    response = client_.post(
+        url("edit", open_batch),
+        {"name": "Renamed", "template": draft.pk, "due_date": "2001-01-01"},
+    )
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"template", "due_date"}
+
+    generate(open_batch, admin_user)
+    response = client_.get(url("edit", open_batch))
+    assert response["Location"] == detail(open_batch)
+    assert "Only an Open batch can be edited" in messages_of(response)[-1]
+
+
+@pytest.mark.django_db
+def test_delete_only_while_open(client_, open_batch, admin_user):
+    generated = generate(make_batch(admin_user, name="Kept"), admin_user)
+    response = client_.post(url("delete", generated))
+    assert response["Location"] == detail(generated)
+    assert Batch.objects.filter(pk=generated.pk).exists()
+
+    assert client_.get(url("delete", open_batch)).status_code == 200
+    response = client_.post(url("delete", open_batch))
+    assert response["Location"] == reverse(INDEX)
+    assert not Batch.objects.filter(pk=open_batch.pk).exists()
+
+
+@pytest.mark.django_db
+def test_history_lists_what_happened(client_, generated_batch, admin_user):
+    batch_services.complete_batch(generated_batch.pk, user=admin_user)
+    response = client_.get(url("history", generated_batch))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for label in ("Created with", "Started generating", "Completed"):
+        assert label in html, label
+    actions = set(
+        ModelLogEntry.objects.for_instance(generated_batch).values_list("action", flat=True)
+    )
+    assert {"wagtail_batchcomms.create", "wagtail_batchcomms.generate"} <= actions
+
+
+# --- actions: delivery -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_send_confirm_then_queue(client_, generated_batch, django_capture_on_commit_callbacks):
+    emails, _, _ = expected_channels()
+    page = client_.get(url("send", generated_batch))
+    assert f"{emails} emails will be sent" in page.content.decode()
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client_.post(url("send", generated_batch))
+    assert response["Location"] == detail(generated_batch)
+    assert f"{emails} emails" in messages_of(response)[-1]
+    assert len(callbacks) == 1
+    # The page now shows sending as queued (no worker has claimed anything yet).
+    data = client_.get(url("progress", generated_batch)).json()
+    assert data["sending"] is True and data["emails"]["pending"] == emails
+
+
+@pytest.mark.django_db
+def test_retry_offered_only_for_failed_emails(client_, generated_batch, smtp_server):
+    from wagtail_batchcomms.services.sending import new_worker_id, send_pending_emails
+
+    refused = Communication.objects.filter(batch=generated_batch, channel=Channel.EMAIL).first()
+    smtp_server.configure(refuse={refused.email: (550, "No such mailbox")})
+    assert "retry" not in offered_actions(client_.get(detail(generated_batch)).content.decode())
+
+    send_pending_emails(generated_batch.pk, new_worker_id())
+    refused.refresh_from_db()
+    assert refused.status == CommunicationStatus.FAILED
+    html = client_.get(detail(generated_batch)).content.decode()
+    assert "retry" in offered_actions(html)
+
+    page = client_.get(url("retry", generated_batch))
+    assert "Failed emails: 1" in page.content.decode()
+    response = client_.post(url("retry", generated_batch), {"retry_failed": "on"})
+    assert response["Location"] == detail(generated_batch)
+    refused.refresh_from_db()
+    assert refused.status == CommunicationStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_mark_letters_mailed(client_, generated_batch):
+    _, letters, _ = expected_channels()
+    page = client_.get(url("mark_mailed", generated_batch))
+    assert f"{letters} unsent letters" in page.content.decode()
+    response = client_.post(url("mark_mailed", generated_batch))
+    assert f"{letters} letters recorded as mailed" in messages_of(response)[-1]
+    generated_batch.refresh_from_db()
+    assert generated_batch.status == S.PARTIALLY_SENT
+    assert (
+        Communication.objects.filter(
+            batch=generated_batch, channel=Channel.LETTER, status=CommunicationStatus.SENT
+        ).count()
+        == letters
+    )
+    assert "mark_mailed" not in offered_actions(
+        client_.get(detail(generated_batch)).content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_request_letters_then_a_second_click_returns_the_same_download(client_, generated_batch):
+    _, letters, _ = expected_channels()
+    page = client_.get(url("download_letters", generated_batch))
+    assert f"{letters} unsent letters" in page.content.decode()
+    client_.post(url("download_letters", generated_batch))
+    client_.post(url("download_letters", generated_batch))
+    downloads = list(generated_batch.letter_downloads.all())
+    assert len(downloads) == 1 and downloads[0].letter_count == letters
+    html = client_.get(detail(generated_batch)).content.decode()
+    assert "data-letter-downloads" in html
+    assert "data-batch-progress" in html  # rendering is under way
+    data = client_.get(url("progress", generated_batch)).json()
+    assert data["downloads"][0]["total"] == letters
