@@ -101,10 +101,13 @@ def test_header_button_carries_the_filters_without_page_or_fragment_marker(clien
 @pytest.mark.django_db
 def test_header_button_follows_ajax_filtering(client_, register):
     """The results-only URL (what Wagtail fetches while filtering) re-renders the button
-    into the header (a w-teleport template) with the new filters and no marker."""
+    into the header (a w-teleport template) with the new filters and no marker. The AJAX
+    form submits empty fields too; they filter nothing and are left out."""
     south = register["south"]
     response = client_.get(
-        reverse(RESULTS) + f"?service_area={south.pk}&property_type=commercial&_w_filter_fragment=1"
+        reverse(RESULTS)
+        + f"?q=&service_area={south.pk}&property_type=commercial&city=&next_test_due_from="
+        "&_w_filter_fragment=1"
     )
     html = response.content.decode()
     assert 'data-w-teleport-target-value="#w-slim-header-buttons"' in html

@@ -642,3 +642,38 @@ def test_request_letters_then_a_second_click_returns_the_same_download(client_, 
     assert "data-batch-progress" in html  # rendering is under way
     data = client_.get(url("progress", generated_batch)).json()
     assert data["downloads"][0]["total"] == letters
+
+
+@pytest.mark.django_db
+def test_letter_downloads_list_ready_then_expired_with_rerequest(client_, generated_batch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from wagtail_batchcomms.models import DownloadStatus
+    from wagtail_batchcomms.services import letter_chunks, letters
+
+    _, letter_total, _ = expected_channels()
+    client_.post(url("download_letters", generated_batch))
+    download = generated_batch.letter_downloads.get()
+    letter_chunks.run_download_here(download.pk)  # the chunk and merge tasks, in-process
+    download.refresh_from_db()
+    assert download.status == DownloadStatus.READY
+
+    html = client_.get(detail(generated_batch)).content.decode()
+    row = html.split(f'data-download="{download.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert reverse("wagtail_batchcomms_letters:download", args=[download.pk]) in row
+    assert f"<td>{letter_total}</td>" in row and f"<td>{download.page_count}</td>" in row
+    assert "data-rerequest" not in row
+    assert "data-batch-progress" not in html  # nothing rendering any more
+
+    letters.purge_expired_downloads(now=timezone.now() + timedelta(days=30))
+    html = client_.get(detail(generated_batch)).content.decode()
+    row = html.split(f'data-download="{download.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "Expired" in row and "data-download-link" not in row
+    rerequest = reverse("wagtail_batchcomms_letters:rerequest", args=[download.pk])
+    assert f'action="{rerequest}"' in row
+
+    response = client_.post(rerequest)
+    assert response["Location"] == detail(generated_batch)
+    assert generated_batch.letter_downloads.count() == 2

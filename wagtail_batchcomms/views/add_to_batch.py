@@ -41,10 +41,16 @@ BULK_PARAMS = ("id", "next", "childOf")
 
 
 def listing_query(data: QueryDict, drop: tuple[str, ...] = NOT_FILTERS) -> str:
-    """The listing's query string without pagination and markers (what the batch keeps)."""
-    query = data.copy()
-    for key in drop:
-        query.pop(key, None)
+    """The listing's query string without pagination, markers and empty values.
+
+    The AJAX filter form submits every field, empty ones too ("city=&q="); they filter
+    nothing, so they are left out of the button's URL and of the batch's saved filter.
+    """
+    query = QueryDict(mutable=True)
+    for key, values in data.lists():
+        kept = [value for value in values if value != ""]
+        if key not in drop and kept:
+            query.setlist(key, kept)
     return query.urlencode()
 
 

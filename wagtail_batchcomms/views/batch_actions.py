@@ -140,7 +140,7 @@ class BatchActionView(
             *self.breadcrumbs_items,
             {"url": _index_url(), "label": _("Batch communications")},
             {"url": batch_url(self.object), "label": str(self.object)},
-            {"url": "", "label": self.get_page_title()},
+            {"url": "", "label": self.get_page_title(), "sublabel": str(self.object)},
         ]
 
     def is_allowed(self) -> bool:

@@ -16,13 +16,14 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from wagtail.admin import messages
 from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, ObjectList
-from wagtail.admin.ui.tables import DateColumn, NumberColumn, TitleColumn, UserColumn
+from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn, TitleColumn, UserColumn
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.viewsets.model import ModelViewSet
@@ -296,7 +297,13 @@ class BatchViewSet(ModelViewSet):
                 )
             ),
         ),
-        DateColumn("due_date", label=_("Due date"), sort_key="due_date"),
+        # A plain date (Wagtail's DateColumn says "Just now" for any date of today or later).
+        Column(
+            "due_date",
+            label=_("Due date"),
+            sort_key="due_date",
+            accessor=lambda batch: batch.due_date and date_format(batch.due_date),
+        ),
         NumberColumn("assembly_total", label=_("Assemblies"), sort_key="assembly_total"),
         NumberColumn("email_total", label=_("Emails"), sort_key="email_total"),
         NumberColumn("letter_total", label=_("Letters"), sort_key="letter_total"),

@@ -55,6 +55,7 @@ class CommunicationIndexView(generic.IndexView):
     """Shared by the Communication Log and the batch page's communications list."""
 
     show_batch = True
+    page_title = _("Communication Log")
 
     def get_base_queryset(self):
         return (
