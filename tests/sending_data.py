@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime
 import itertools
 
+import factories
 from django.utils import timezone
 
-import factories
 from wagtail_batchcomms.models import (
     Batch,
     BatchStatus,
