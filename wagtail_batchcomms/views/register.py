@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import (
     FieldPanel,
@@ -12,39 +11,22 @@ from wagtail.admin.panels import (
     ObjectList,
 )
 from wagtail.admin.ui.tables import BooleanColumn, Column
-from wagtail.snippets.views.snippets import IndexView, SnippetViewSet, SnippetViewSetGroup
+from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from ..conf import batchcomms_settings
 from ..filters import (
     AssemblyFilterSet,
     ContactFilterSet,
     LocationFilterSet,
-    search_assemblies,
 )
 from ..models import Assembly, Contact, Location, ServiceArea
-from .add_to_batch import AddToBatchButtonMixin
 from .columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn
 from .communications import CommunicationsPanel, RegisterInspectView
-
-
-class AssemblyIndexView(AddToBatchButtonMixin, IndexView):
-    """The Assemblies listing: compliance annotated in the database, related rows joined."""
-
-    def get_base_queryset(self):
-        return (
-            super()
-            .get_base_queryset()
-            .select_related("location", "location__service_area")
-            .with_compliance()
-        )
-
-    def search_queryset(self, queryset):
-        if not self.is_searching:
-            return queryset
-        return search_assemblies(queryset, self.search_query)
-
-    def get_paginate_by(self, queryset):
-        return batchcomms_settings.LISTING_PAGE_SIZE
+from .register_listing import (
+    AssemblyIndexView,
+    ContactIndexView,
+    LocationIndexView,
+    ServiceAreaIndexView,
+)
 
 
 class AssemblyViewSet(SnippetViewSet):
@@ -154,16 +136,6 @@ class AssemblyViewSet(SnippetViewSet):
     ]
 
 
-class LocationIndexView(IndexView):
-    def get_base_queryset(self):
-        return (
-            super()
-            .get_base_queryset()
-            .select_related("service_area")
-            .annotate(assembly_total=Count("assemblies"))
-        )
-
-
 class LocationViewSet(SnippetViewSet):
     model = Location
     icon = "site"
@@ -239,13 +211,6 @@ class LocationViewSet(SnippetViewSet):
     )
 
 
-class ContactIndexView(IndexView):
-    def get_base_queryset(self):
-        return (
-            super().get_base_queryset().annotate(location_total=Count("locations", distinct=True))
-        )
-
-
 class ContactViewSet(SnippetViewSet):
     model = Contact
     icon = "user"
@@ -300,11 +265,6 @@ class ContactViewSet(SnippetViewSet):
         ),
         CommunicationsPanel(),
     ]
-
-
-class ServiceAreaIndexView(IndexView):
-    def get_base_queryset(self):
-        return super().get_base_queryset().annotate(location_total=Count("locations"))
 
 
 class ServiceAreaViewSet(SnippetViewSet):
