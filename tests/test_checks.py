@@ -1,0 +1,168 @@
+"""Every system check id fires when it should and stays quiet when it should not.
+
+The checks read settings when they run, so ``override_settings`` is enough (django-q2's own
+import-time copy of Q_CLUSTER is irrelevant here).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.checks import run_checks
+from django.test import override_settings
+
+from wagtail_batchcomms.checks import check_q_cluster, check_settings, check_weasyprint
+
+GOOD_CLUSTER = {
+    "name": "t",
+    "orm": "default",
+    "timeout": 600,
+    "retry": 1800,
+    "catch_up": False,
+}
+
+
+def ids(messages) -> list[str]:
+    return sorted(message.id for message in messages)
+
+
+def cluster(**changes):
+    values = {**GOOD_CLUSTER, **changes}
+    return {key: value for key, value in values.items() if value is not ...}
+
+
+def test_the_test_project_passes_every_check():
+    assert ids(check_settings()) == []
+    assert ids(check_q_cluster()) == []
+    assert ids(check_weasyprint()) == []
+
+
+def test_the_checks_are_registered_with_django():
+    with override_settings(Q_CLUSTER=cluster(orm=..., catch_up=True)):
+        found = {message.id for message in run_checks()}
+    assert {"batchcomms.E004", "batchcomms.W007"} <= found
+
+
+# --- E001: WAGTAIL_BATCHCOMMS -----------------------------------------------------------
+
+
+def test_e001_unknown_key():
+    with override_settings(WAGTAIL_BATCHCOMMS={"LETTER_EXPIRY": 3}):
+        messages = check_settings()
+    assert ids(messages) == ["batchcomms.E001"]
+    assert "'LETTER_EXPIRY'" in messages[0].msg
+    assert messages[0].hint
+
+
+def test_e001_bad_value():
+    with override_settings(WAGTAIL_BATCHCOMMS={"PAGE_SIZE": "legal", "LISTING_PAGE_SIZE": 0}):
+        messages = check_settings()
+    assert ids(messages) == ["batchcomms.E001", "batchcomms.E001"]
+
+
+def test_e001_not_a_dict():
+    with override_settings(WAGTAIL_BATCHCOMMS="a4"):
+        assert ids(check_settings()) == ["batchcomms.E001"]
+
+
+def test_e001_quiet_for_good_settings():
+    with override_settings(WAGTAIL_BATCHCOMMS={"PAGE_SIZE": "a4", "EMAIL_RATE_LIMIT": 0}):
+        assert check_settings() == []
+
+
+# --- E002-E004, W005-W007: Q_CLUSTER ----------------------------------------------------
+
+
+def test_e002_q_cluster_missing():
+    with override_settings():
+        del settings.Q_CLUSTER
+        messages = check_q_cluster()
+    assert ids(messages) == ["batchcomms.E002"]
+    assert "Q_CLUSTER" in messages[0].hint
+
+
+def test_e003_q_cluster_not_a_dict():
+    with override_settings(Q_CLUSTER="redis://127.0.0.1:6379/0"):
+        assert ids(check_q_cluster()) == ["batchcomms.E003"]
+
+
+@pytest.mark.parametrize("broker", ["orm", "redis", "django_redis", "sqs", "broker_class"])
+def test_e004_quiet_when_a_broker_is_named(broker):
+    q_cluster = cluster(orm=...)
+    q_cluster[broker] = "default" if broker in ("orm", "django_redis") else {"host": "x"}
+    with override_settings(Q_CLUSTER=q_cluster):
+        assert check_q_cluster() == []
+
+
+@pytest.mark.parametrize("not_a_broker", [None, "disque"])
+def test_e004_no_broker(not_a_broker):
+    q_cluster = cluster(orm=...)
+    if not_a_broker:
+        q_cluster[not_a_broker] = {"host": "127.0.0.1"}  # django-q2 has no disque broker
+    with override_settings(Q_CLUSTER=q_cluster):
+        assert ids(check_q_cluster()) == ["batchcomms.E004"]
+
+
+def test_w005_no_timeout():
+    with override_settings(Q_CLUSTER=cluster(timeout=...)):
+        assert ids(check_q_cluster()) == ["batchcomms.W005"]
+
+
+@pytest.mark.parametrize("retry", [600, 929, ...])  # equal, just under 1.5x + 30, default 60
+def test_w006_retry_not_well_above_timeout(retry):
+    with override_settings(Q_CLUSTER=cluster(retry=retry)):
+        messages = check_q_cluster()
+    assert ids(messages) == ["batchcomms.W006"]
+    assert "930" in messages[0].hint  # the smallest retry that would do
+
+
+def test_w006_quiet_when_retry_is_well_above():
+    with override_settings(Q_CLUSTER=cluster(retry=930)):
+        assert check_q_cluster() == []
+
+
+@pytest.mark.parametrize("catch_up", [True, ...])  # on, or left at django-q2's default (on)
+def test_w007_catch_up(catch_up):
+    with override_settings(Q_CLUSTER=cluster(catch_up=catch_up)):
+        assert ids(check_q_cluster()) == ["batchcomms.W007"]
+
+
+def test_several_q_cluster_problems_are_reported_together():
+    with override_settings(Q_CLUSTER=cluster(orm=..., timeout=..., catch_up=...)):
+        assert ids(check_q_cluster()) == ["batchcomms.E004", "batchcomms.W005", "batchcomms.W007"]
+
+
+# --- E008: WeasyPrint ------------------------------------------------------------------
+
+
+class _PangoMissing:
+    """A meta path finder that fails ``import weasyprint`` the way a missing Pango does."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "weasyprint":
+            raise OSError("cannot load library 'libpango-1.0-0': libpango-1.0-0: not found")
+        return None
+
+
+def test_e008_system_libraries_missing(monkeypatch):
+    monkeypatch.delitem(sys.modules, "weasyprint", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_PangoMissing(), *sys.meta_path])
+    messages = check_weasyprint()
+    assert ids(messages) == ["batchcomms.E008"]
+    assert "libpango-1.0-0" in messages[0].msg
+    assert "apt-get install" in messages[0].hint
+
+
+def test_e008_weasyprint_not_installed(monkeypatch):
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # makes `import weasyprint` fail
+    messages = check_weasyprint()
+    assert ids(messages) == ["batchcomms.E008"]
+    assert "not installed" in messages[0].msg
+
+
+def test_e008_quiet_when_weasyprint_loads():
+    import weasyprint  # noqa: F401  (really loads here)
+
+    assert check_weasyprint() == []

@@ -1,0 +1,319 @@
+"""seed_demo: deterministic, idempotent, prefix-stable, every compliance status, working logins."""
+
+from __future__ import annotations
+
+import datetime
+import io
+from collections import Counter
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+from django.urls import reverse
+
+from wagtail_batchcomms.models import (
+    Assembly,
+    AssemblyType,
+    ComplianceStatus,
+    Contact,
+    Letterhead,
+    Location,
+    LocationContact,
+    NoticeTemplate,
+    PropertyType,
+    ServiceArea,
+)
+from wagtail_batchcomms.services.demo import seed_demo
+from wagtail_batchcomms.services.demo_plan import add_months
+from wagtail_batchcomms.services.templating import template_errors
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date(2025, 3, 14)
+LIST_URL = reverse("wagtailsnippets_wagtail_batchcomms_assembly:list")
+
+
+def seed(assemblies: int = 400, seed: int = 1, today: datetime.date = TODAY) -> str:
+    out = io.StringIO()
+    call_command(
+        "seed_demo",
+        "--assemblies",
+        str(assemblies),
+        "--seed",
+        str(seed),
+        "--today",
+        today.isoformat(),
+        stdout=out,
+    )
+    return out.getvalue()
+
+
+def wipe_register() -> None:
+    Assembly.objects.all().delete()
+    LocationContact.objects.all().delete()
+    Contact.objects.all().delete()
+    Location.objects.all().delete()
+    ServiceArea.objects.all().delete()
+
+
+def export(client) -> bytes:
+    """The whole register as the Assemblies listing's CSV export, in serial number order."""
+    client.force_login(get_user_model().objects.get(username="orgadmin"))
+    response = client.get(LIST_URL, {"export": "csv"})
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+def snapshot() -> dict[str, list]:
+    """Everything the register holds, without primary keys."""
+    return {
+        "areas": sorted(ServiceArea.objects.values_list("code", "name")),
+        "locations": sorted(
+            Location.objects.values_list(
+                "account_number",
+                "name",
+                "address_line1",
+                "address_line2",
+                "city",
+                "postal_code",
+                "property_type",
+                "service_area__code",
+                "is_active",
+            )
+        ),
+        "contacts": sorted(
+            Contact.objects.values_list(
+                "name",
+                "organisation",
+                "email",
+                "phone",
+                "prefers_paper",
+                "mailing_address_line1",
+                "mailing_city",
+                "mailing_postal_code",
+            )
+        ),
+        "roles": sorted(
+            LocationContact.objects.values_list(
+                "location__account_number",
+                "contact__name",
+                "contact__email",
+                "role",
+                "is_primary",
+            )
+        ),
+        "assemblies": sorted(
+            Assembly.objects.values_list(
+                "serial_number",
+                "location__account_number",
+                "assembly_type",
+                "size",
+                "manufacturer",
+                "model_number",
+                "placement",
+                "hazard",
+                "service_type",
+                "installed_on",
+                "status",
+                "last_tested_on",
+                "last_test_result",
+                "test_frequency_months",
+                "next_test_due",
+            )
+        ),
+    }
+
+
+def test_same_seed_gives_the_same_register(client):
+    seed(400, seed=5)
+    first_csv, first = export(client), snapshot()
+    wipe_register()  # as good as a fresh database for the register
+    seed(400, seed=5)
+    assert export(client) == first_csv  # byte for byte
+    assert snapshot() == first
+    assert first_csv.count(b"\n") == 401
+
+
+def test_another_seed_gives_another_register(client):
+    seed(200, seed=1)
+    first = snapshot()
+    wipe_register()
+    seed(200, seed=2)
+    assert snapshot()["assemblies"] != first["assemblies"]
+
+
+def test_running_twice_adds_nothing():
+    first_output = seed(300)
+    counts = snapshot()
+    second_output = seed(300)
+    assert snapshot() == counts
+    assert "Seeded in" in first_output
+    assert "already seeded" in second_output
+    assert NoticeTemplate.objects.count() == 2
+    assert get_user_model().objects.filter(username__in=["orgadmin", "editor"]).count() == 2
+
+
+def test_a_bigger_run_tops_up_to_what_a_fresh_seed_of_that_size_holds():
+    seed(150)
+    output = seed(400)
+    assert "created" in output
+    topped_up = snapshot()
+    assert len(topped_up["assemblies"]) == 400
+    wipe_register()
+    seed(400)
+    assert snapshot() == topped_up
+
+
+def test_a_smaller_run_removes_nothing():
+    seed(300)
+    assert "already seeded" in seed(100)
+    assert Assembly.objects.count() == 300
+
+
+def test_a_register_seeded_with_another_seed_is_refused():
+    seed(100, seed=1)
+    with pytest.raises(CommandError, match="another seed"):
+        seed(100, seed=2)
+    assert Assembly.objects.count() == 100
+
+
+def test_every_compliance_status_occurs_in_numbers():
+    result = seed_demo(assemblies=800, seed=1)  # around today, as the demo does
+    assert not result.already_seeded
+    statuses = Counter(
+        Assembly.objects.with_compliance().values_list("compliance_status", flat=True)
+    )
+    for status in ComplianceStatus.values:
+        assert statuses[status] >= 20, (status, statuses)
+
+
+def test_the_register_is_varied_and_consistent():
+    seed(1000)
+    assert set(Location.objects.values_list("property_type", flat=True)) == set(PropertyType.values)
+    assert set(Assembly.objects.values_list("assembly_type", flat=True)) == set(AssemblyType.values)
+    assert ServiceArea.objects.count() >= 6
+    assert Location.objects.filter(is_active=False).exists()
+    assert Location.objects.filter(property_type="irrigation", address_line1="").exists()
+    assert Contact.objects.filter(email="").exists()
+    assert Contact.objects.filter(prefers_paper=True).exists()
+    assert Contact.objects.filter(mailing_address_line1="").exists()
+    assert Contact.objects.exclude(mailing_address_line1="").exists()
+    roles = set(LocationContact.objects.values_list("role", flat=True))
+    assert {"owner", "tenant", "property_manager", "billing", "site_contact"} <= roles
+    busiest = (
+        Contact.objects.annotate(n=Count("location_roles__location", distinct=True))
+        .order_by("-n")
+        .first()
+    )
+    assert busiest.n >= 10  # a property manager with many locations
+    assert Assembly.objects.filter(status="removed").exists()
+    assert Assembly.objects.filter(last_test_result="fail").exists()
+    assert len(set(Assembly.objects.values_list("manufacturer", flat=True))) >= 6
+    # Every location has an owner, and at most one primary per role.
+    assert not Location.objects.exclude(location_contacts__role="owner").exists()
+    primaries = LocationContact.objects.filter(is_primary=True).values("location", "role")
+    assert not primaries.annotate(n=Count("pk")).filter(n__gt=1).exists()
+    # bulk_create skips save(): the due dates were worked out the way save() does.
+    for asm in Assembly.objects.exclude(last_tested_on=None):
+        assert asm.next_test_due == add_months(asm.last_tested_on, asm.test_frequency_months)
+        assert asm.next_test_due == Assembly.due_after(
+            asm.last_tested_on, asm.test_frequency_months
+        )
+        assert asm.last_tested_on <= TODAY
+        assert asm.installed_on is None or asm.installed_on <= asm.last_tested_on
+    assert not Assembly.objects.filter(last_tested_on=None).exclude(next_test_due=None).exists()
+    for asm in Assembly.objects.all()[:200]:
+        asm.full_clean(exclude=["last_tested_on", "installed_on"])  # dates are relative to TODAY
+
+
+def test_seeded_rows_pass_model_validation():
+    seed_demo(assemblies=300, seed=3)  # today: clean() compares with the real today
+    for asm in Assembly.objects.select_related("location"):
+        asm.full_clean()
+    for contact in Contact.objects.all():
+        contact.full_clean()
+    for location in Location.objects.all():
+        location.full_clean()
+
+
+def test_logins_work_with_the_right_permissions(client):
+    seed(100)
+    assert client.login(username="orgadmin", password="orgadmin")
+    assert client.get(LIST_URL).status_code == 200
+    assert client.get(reverse("wagtailsnippets_wagtail_batchcomms_contact:list")).status_code == 200
+    org_admin = get_user_model().objects.get(username="orgadmin")
+    for perm in (
+        "wagtail_batchcomms.generate_batch",
+        "wagtail_batchcomms.send_batch",
+        "wagtail_batchcomms.complete_batch",
+        "wagtail_batchcomms.archive_batch",
+        "wagtail_batchcomms.clone_batch",
+        "wagtail_batchcomms.add_batch",
+        "wagtail_batchcomms.view_communication",
+        "wagtail_batchcomms.change_letterhead",
+        "wagtail_batchcomms.view_noticetemplate",
+        "wagtail_batchcomms.delete_assembly",
+    ):
+        assert org_admin.has_perm(perm), perm
+    assert not org_admin.has_perm("wagtail_batchcomms.change_noticetemplate")
+    client.logout()
+    assert client.login(username="editor", password="editor")
+    templates = reverse("wagtailsnippets_wagtail_batchcomms_noticetemplate:list")
+    assert client.get(templates).status_code == 200
+    editor = get_user_model().objects.get(username="editor")
+    for perm in ("publish", "lock", "unlock", "add", "change", "delete"):
+        assert editor.has_perm(f"wagtail_batchcomms.{perm}_noticetemplate"), perm
+    assert editor.has_perm("wagtail_batchcomms.view_assembly")
+    assert not editor.has_perm("wagtail_batchcomms.change_assembly")
+    assert not editor.has_perm("wagtail_batchcomms.send_batch")
+    assert not get_user_model().objects.filter(is_superuser=True).exists()
+
+
+def test_superuser_only_when_asked():
+    call_command("seed_demo", "--assemblies", "10", "--superuser", stdout=io.StringIO())
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.check_password("admin")
+
+
+def test_existing_logins_keep_their_passwords():
+    seed(10)
+    editor = get_user_model().objects.get(username="editor")
+    editor.set_password("changed")
+    editor.save()
+    seed(10)
+    editor.refresh_from_db()
+    assert editor.check_password("changed")
+
+
+def test_notice_templates_are_published_and_valid():
+    seed(10)
+    templates = {t.name: t for t in NoticeTemplate.objects.all()}
+    assert set(templates) == {"Annual test reminder", "Rule change announcement"}
+    reminder = templates["Annual test reminder"]
+    assert reminder.live and reminder.live_revision_id
+    assert sorted(reminder.contact_roles) == ["owner", "property_manager"]
+    assert (reminder.contact_methods, reminder.first_available_only) == ("both", True)
+    announcement = templates["Rule change announcement"]
+    assert sorted(announcement.contact_roles) == ["owner", "tenant"]
+    assert announcement.first_available_only is False
+    for template in templates.values():
+        assert template_errors(template) == {}
+        kinds = [block.block_type for block in template.body]
+        assert kinds.count("signature") == 1 and "assemblies_table" in kinds
+    # Not re-created or re-published on the next run, even after an edit.
+    reminder.name = "Annual test reminder (edited)"
+    reminder.save()
+    seed(10)
+    assert NoticeTemplate.objects.count() == 2
+
+
+def test_letterhead_is_filled_once():
+    seed(10)
+    letterhead = Letterhead.load()
+    assert letterhead.organisation_name == "Riverbend Water"
+    assert letterhead.return_address_lines[-1] == "Riverbend, IL 62704"
+    letterhead.organisation_name = "City of Riverbend"
+    letterhead.save()
+    seed(10)
+    assert Letterhead.load().organisation_name == "City of Riverbend"
