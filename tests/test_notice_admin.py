@@ -191,6 +191,8 @@ def test_previews_show_email_and_letter(admin_client, with_register):
     )
     assert "Due " in html and account in html and name in html and serial in html
     assert "<iframe" in html and "Plain-text version" in html
+    # The email document is quoted inside srcdoc="...", not cut short at its first quote.
+    assert 'srcdoc="&lt;!DOCTYPE html&gt;\n&lt;html lang=&quot;' in html
 
     letter = admin_client.get(preview_url, {"mode": "letter"})
     assert letter.status_code == 200

@@ -158,43 +158,38 @@ CATALOGUE = MergeField("", "", kind=OBJECT, fields=MERGE_FIELDS)
 def catalogue_rows() -> list[dict]:
     """The catalogue flattened for the editor's help panel, in declaration order.
 
-    Each row: ``code`` (what to type), ``description``, ``example``, ``depth`` (0 or 1).
-    Items of a list are shown with the loop variable, as they are used inside a loop.
+    Each row: ``code`` (what to type), ``description``, ``example``, ``depth`` (0 or 1) and
+    ``group`` (True for the heading row of an object or list). Items of a list are shown with
+    the loop variable, as they are used inside a loop.
     """
     rows = []
     for top in MERGE_FIELDS:
-        if top.kind == LIST:
-            rows.append(
-                {
-                    "code": f"{{% for {LOOP_VARIABLE} in {top.name} %}} … {{% endfor %}}",
-                    "description": top.description,
-                    "example": "",
-                    "depth": 0,
-                }
-            )
-            prefix = LOOP_VARIABLE
-        elif top.kind == OBJECT:
-            prefix = top.name
-        else:
-            rows.append(
-                {
-                    "code": f"{{{{ {top.name} }}}}",
-                    "description": top.description,
-                    "example": top.example,
-                    "depth": 0,
-                }
-            )
+        if top.kind == TEXT or top.kind == DATE:
+            rows.append(_row(f"{{{{ {top.name} }}}}", top.description, top.example))
             continue
+        if top.kind == LIST:
+            code = f"{{% for {LOOP_VARIABLE} in {top.name} %}} … {{% endfor %}}"
+            prefix = LOOP_VARIABLE
+        else:
+            code = top.name
+            prefix = top.name
+        # An object's heading is not something to type; a list's loop is (it is copyable).
+        rows.append(_row(code, top.description, "", group=top.kind == OBJECT))
         for child in top.fields:
             rows.append(
-                {
-                    "code": f"{{{{ {prefix}.{child.name} }}}}",
-                    "description": child.description,
-                    "example": child.example,
-                    "depth": 1 if top.kind == LIST else 0,
-                }
+                _row(f"{{{{ {prefix}.{child.name} }}}}", child.description, child.example, 1)
             )
     return rows
+
+
+def _row(code: str, description, example: str, depth: int = 0, group: bool = False) -> dict:
+    return {
+        "code": code,
+        "description": description,
+        "example": example,
+        "depth": depth,
+        "group": group,
+    }
 
 
 def builtin_sample(today: datetime.date) -> dict:

@@ -26,8 +26,9 @@ from wagtail.admin.panels import (
     ObjectList,
 )
 from wagtail.admin.ui.tables import Column, LiveStatusTagColumn, UpdatedAtColumn
-from wagtail.snippets.views.snippets import SnippetViewSet
+from wagtail.snippets.views.snippets import CreateView, SnippetViewSet
 
+from ..blocks import DEFAULT_COLUMNS
 from ..models import NoticeTemplate
 from ..services.merge_fields import catalogue_rows
 from ..services.templating import ALLOWED_FILTERS
@@ -86,6 +87,33 @@ def notice_template_edit_handler() -> ObjectList:
     )
 
 
+#: What a new template starts with, so editors begin from a working notice, not a blank page.
+STARTER_SUBJECT = "Backflow assembly test due by {{ batch.due_date }}"
+STARTER_BODY = [
+    (
+        "paragraph",
+        "<p>Dear {{ contact.name }},</p><p>Our records show that the backflow prevention "
+        "assemblies at {{ location.address }} (account {{ location.account_number }}) must be "
+        "tested by <b>{{ batch.due_date }}</b>.</p>",
+    ),
+    ("assemblies_table", {"heading": "Assemblies at this location", "columns": DEFAULT_COLUMNS}),
+    (
+        "paragraph",
+        "<p>Please have a certified tester test them and send us the report. If you have "
+        "questions, call us at {{ organisation.phone }}.</p>",
+    ),
+    ("signature", {"closing": "Sincerely,", "use_letterhead": True, "name": "", "title": ""}),
+]
+
+
+class NoticeTemplateCreateView(CreateView):
+    def get_initial_form_instance(self):
+        instance = super().get_initial_form_instance() or self.model()
+        instance.subject = STARTER_SUBJECT
+        instance.body = STARTER_BODY
+        return instance
+
+
 class NoticeTemplateViewSet(SnippetViewSet):
     model = NoticeTemplate
     icon = "doc-full"
@@ -102,6 +130,7 @@ class NoticeTemplateViewSet(SnippetViewSet):
     ]
     list_filter = ["live", "contact_methods", "grouping"]
     edit_handler = notice_template_edit_handler()
+    add_view_class = NoticeTemplateCreateView
 
     def letter_pdf_view(self, request, pk):
         """The saved draft's letter for the sample location, as the PDF the letters will be."""
