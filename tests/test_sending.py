@@ -529,3 +529,15 @@ def test_double_click_queues_two_harmless_tasks(smtp_server, superuser, app_sett
     assert sum(r["sent"] for r in results) == 40
     assert len(smtp_server.messages) == 40
     assert_each_once(smtp_server, batch)
+
+
+@pytest.mark.django_db
+def test_the_reaper_is_scheduled_by_migrate():
+    from django_q.models import Schedule
+
+    from wagtail_batchcomms import tasks
+
+    schedule = Schedule.objects.get(func="wagtail_batchcomms.tasks.reap_stale_sending")
+    assert (schedule.schedule_type, schedule.repeats) == (Schedule.MINUTES, -1)
+    assert schedule.minutes <= 15
+    assert tasks.reap_stale_sending() == 0

@@ -8,7 +8,8 @@ Each email is sent at most once, whatever clicks, admins, workers or task re-run
    ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) AND status = 'pending'`` on SQLite, whose
    writers are serialised);
 2. it renders the chunk (batched) and sends one message at a time over one open connection
-   (``services.delivery.Mailer``), recording each outcome right after that message;
+   (``services.delivery.Mailer``), noting each outcome right after that message and writing
+   the noted outcomes at least every quarter second in one transaction;
 3. rows it claimed but did not get to are put back to ``pending`` when it stops; rows a dead
    worker left in ``sending`` are turned into ``unknown`` by ``reap_stale_sending()`` and are
    only sent again after an admin's explicit retry.
