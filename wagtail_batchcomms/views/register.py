@@ -20,12 +20,19 @@ from ..filters import (
 )
 from ..models import Assembly, Contact, Location, ServiceArea
 from .columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn
-from .communications import CommunicationsPanel, RegisterInspectView
+from .communications import CommunicationsPanel
+from .register_forms import LocationForm
 from .register_listing import (
     AssemblyIndexView,
     ContactIndexView,
     LocationIndexView,
     ServiceAreaIndexView,
+)
+from .register_related import (
+    AssemblyInspectView,
+    ContactInspectView,
+    LocationInspectView,
+    RelatedObjectsPanel,
 )
 
 
@@ -39,7 +46,7 @@ class AssemblyViewSet(SnippetViewSet):
     search_fields = ["serial_number"]  # the index view searches more (see search_assemblies)
     ordering = ["serial_number"]
     inspect_view_enabled = True
-    inspect_view_class = RegisterInspectView
+    inspect_view_class = AssemblyInspectView
     copy_view_enabled = False
     list_display = [
         "serial_number",
@@ -132,6 +139,7 @@ class AssemblyViewSet(SnippetViewSet):
             ],
             heading=_("Testing"),
         ),
+        RelatedObjectsPanel("assembly_roles"),
         CommunicationsPanel(),
     ]
 
@@ -146,7 +154,15 @@ class LocationViewSet(SnippetViewSet):
     search_fields = ["account_number", "name", "address_line1", "city", "postal_code"]
     ordering = ["account_number"]
     inspect_view_enabled = True
-    inspect_view_class = RegisterInspectView
+    inspect_view_class = LocationInspectView
+    inspect_view_fields = [
+        "account_number",
+        "name",
+        "address",
+        "property_type",
+        "service_area",
+        "is_active",
+    ]
     copy_view_enabled = False
     list_display = [
         "__str__",
@@ -206,8 +222,10 @@ class LocationViewSet(SnippetViewSet):
                     FieldRowPanel([FieldPanel("role"), FieldPanel("is_primary")]),
                 ],
             ),
+            RelatedObjectsPanel("location_assemblies"),
             CommunicationsPanel(),
-        ]
+        ],
+        base_form_class=LocationForm,
     )
 
 
@@ -221,7 +239,7 @@ class ContactViewSet(SnippetViewSet):
     search_fields = ["name", "organisation", "email", "phone"]
     ordering = ["name"]
     inspect_view_enabled = True
-    inspect_view_class = RegisterInspectView
+    inspect_view_class = ContactInspectView
     copy_view_enabled = False
     list_display = [
         "__str__",
@@ -263,6 +281,7 @@ class ContactViewSet(SnippetViewSet):
             heading=_("Mailing address"),
             help_text=_("Leave empty to send letters to the location's service address."),
         ),
+        RelatedObjectsPanel("contact_roles"),
         CommunicationsPanel(),
     ]
 
