@@ -260,3 +260,11 @@ def test_assembly_labels():
     assert asm.compliance_label == ""  # not annotated
     annotated = Assembly.objects.with_compliance().get(pk=asm.pk)
     assert annotated.compliance_label == "Compliant"
+
+
+def test_next_test_due_cannot_precede_the_last_test():
+    asm = factories.assembly(last_tested_on=TODAY - 10 * DAY)
+    asm.next_test_due = TODAY - 20 * DAY
+    with pytest.raises(ValidationError) as error:
+        asm.full_clean()
+    assert "next_test_due" in error.value.message_dict

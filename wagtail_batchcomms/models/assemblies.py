@@ -46,7 +46,8 @@ class ServiceArea(models.Model):
 class Address(models.Model):
     """Postal address fields shared by locations and contacts."""
 
-    address_line1 = models.CharField(_("address line 1"), max_length=200, blank=True)
+    # Indexed: the Locations listing sorts on it.
+    address_line1 = models.CharField(_("address line 1"), max_length=200, blank=True, db_index=True)
     address_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True, db_index=True)
     state = models.CharField(_("state"), max_length=50, blank=True)
@@ -113,14 +114,19 @@ class Contact(models.Model):
     organisation = models.CharField(_("organisation"), max_length=200, blank=True)
     email = models.EmailField(_("email"), blank=True, db_index=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
-    mailing_address_line1 = models.CharField(_("mailing address line 1"), max_length=200, blank=True)
-    mailing_address_line2 = models.CharField(_("mailing address line 2"), max_length=200, blank=True)
+    mailing_address_line1 = models.CharField(
+        _("mailing address line 1"), max_length=200, blank=True
+    )
+    mailing_address_line2 = models.CharField(
+        _("mailing address line 2"), max_length=200, blank=True
+    )
     mailing_city = models.CharField(_("mailing city"), max_length=100, blank=True)
     mailing_state = models.CharField(_("mailing state"), max_length=50, blank=True)
     mailing_postal_code = models.CharField(_("mailing postal code"), max_length=20, blank=True)
     prefers_paper = models.BooleanField(
         _("prefers paper"),
         default=False,
+        db_index=True,
         help_text=_("Send letters, never email, even when an email address is known."),
     )
 
@@ -146,6 +152,7 @@ class Contact(models.Model):
             self.mailing_city,
             self.mailing_postal_code,
         ]
+        # No mailing address at all is fine: letters then go to the location's address.
         if any(parts) and not all(parts):
             raise ValidationError(
                 _(
@@ -153,10 +160,6 @@ class Contact(models.Model):
                     "leave all three empty to use the location's address."
                 )
             )
-        if self.prefers_paper is False and not self.email and not any(parts):
-            # Allowed (letters go to the location's address), so no error: the generation
-            # report says when neither is available.
-            pass
 
     def get_admin_url(self) -> str:
         return reverse("wagtailsnippets_wagtail_batchcomms_contact:edit", args=[self.pk])
@@ -185,13 +188,15 @@ class LocationContact(models.Model):
                 fields=["location", "role"],
                 condition=Q(is_primary=True),
                 name="batchcomms_locationcontact_one_primary",
-                violation_error_message=_("This location already has a primary contact for this role."),
+                violation_error_message=_(
+                    "This location already has a primary contact for this role."
+                ),
             ),
         ]
         indexes = [models.Index(fields=["role", "is_primary"], name="batchcomms_lc_role_primary")]
 
     def __str__(self) -> str:
-        return f"{self.contact} – {self.get_role_display()} at {self.location}"
+        return f"{self.contact}, {self.get_role_display()} at {self.location}"
 
 
 class AssemblyQuerySet(models.QuerySet):
@@ -263,7 +268,7 @@ class Assembly(models.Model):
         _("type"), max_length=4, choices=AssemblyType.choices, db_index=True
     )
     size = models.DecimalField(
-        _("size (inches)"), max_digits=5, decimal_places=2, choices=SIZE_CHOICES
+        _("size (inches)"), max_digits=5, decimal_places=2, choices=SIZE_CHOICES, db_index=True
     )
     manufacturer = models.CharField(_("manufacturer"), max_length=100, blank=True)
     model_number = models.CharField(_("model"), max_length=100, blank=True)
@@ -327,6 +332,11 @@ class Assembly(models.Model):
     def __str__(self) -> str:
         return f"{self.assembly_type} {self.serial_number}"
 
+    def save(self, *args, **kwargs) -> None:
+        if self.next_test_due is None and self.last_tested_on is not None:
+            self.next_test_due = self.due_after(self.last_tested_on, self.test_frequency_months)
+        super().save(*args, **kwargs)
+
     @staticmethod
     def due_after(tested_on: datetime.date | None, months: int) -> datetime.date | None:
         if tested_on is None:
@@ -344,13 +354,10 @@ class Assembly(models.Model):
             errors["installed_on"] = _("The installation date cannot be in the future.")
         if self.installed_on and self.last_tested_on and self.last_tested_on < self.installed_on:
             errors["last_tested_on"] = _("The last test cannot be before the installation.")
+        if self.next_test_due and self.last_tested_on and self.next_test_due < self.last_tested_on:
+            errors["next_test_due"] = _("The next test cannot be due before the last test.")
         if errors:
             raise ValidationError(errors)
-
-    def save(self, *args, **kwargs) -> None:
-        if self.next_test_due is None and self.last_tested_on is not None:
-            self.next_test_due = self.due_after(self.last_tested_on, self.test_frequency_months)
-        super().save(*args, **kwargs)
 
     @property
     def size_label(self) -> str:
