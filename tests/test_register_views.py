@@ -339,3 +339,16 @@ def test_links_only_where_the_user_may_look(client, site):
     assert f'href="{url("assembly", "inspect", site["assemblies"][0].pk)}"' in html
     assert f'href="{url("contact", "inspect", site["owner"].pk)}"' not in html
     assert "Jane Torres" in html  # named, not linked
+
+
+def test_listing_links_go_where_the_user_may_go(client, admin_client, site):
+    bakery = site["bakery"]
+    html = admin_client.get(url("assembly", "list")).content.decode()
+    assert f'href="{url("location", "edit", bakery.pk)}"' in html
+    ensure_demo_accounts()
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(username="editor"))  # may only look
+    html = client.get(url("assembly", "list")).content.decode()
+    assert f'href="{url("location", "inspect", bakery.pk)}"' in html
+    assert f'href="{url("location", "edit", bakery.pk)}"' not in html

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import Model
+from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from wagtail.admin.ui.tables import Column, StatusTagColumn
@@ -43,8 +45,26 @@ class DateTextColumn(TextColumn):
         )
 
 
+def admin_url_for(user, obj) -> str | None:
+    """Where ``user`` can open ``obj`` in the admin: its edit view if they may change it,
+    else its inspect view if they may look at it, else None."""
+    opts = obj._meta
+    viewset = getattr(type(obj), "snippet_viewset", None)
+    if viewset is None or user is None:
+        return obj.get_admin_url() if hasattr(obj, "get_admin_url") else None
+    if user.has_perm(f"{opts.app_label}.change_{opts.model_name}"):
+        return reverse(viewset.get_url_name("edit"), args=[obj.pk])
+    if viewset.inspect_view_enabled and user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+        return reverse(viewset.get_url_name("inspect"), args=[obj.pk])
+    return None
+
+
 class LinkColumn(TextColumn):
-    """A related object rendered as a link to its admin page (no extra query: select_related)."""
+    """A related object rendered as a link to its admin page (no extra query: select_related).
+
+    Without ``url``, the link goes where the user may go: the edit view, else the inspect
+    view, else no link.
+    """
 
     def __init__(self, name, *, url=None, **kwargs):
         super().__init__(name, **kwargs)
@@ -57,8 +77,9 @@ class LinkColumn(TextColumn):
         url = None
         if self._get_url:
             url = self._get_url(instance)
-        elif hasattr(target, "get_admin_url"):
-            url = target.get_admin_url()
+        elif isinstance(target, Model):
+            request = parent_context.get("request")
+            url = admin_url_for(getattr(request, "user", None), target)
         if not url:
             return self.cell(target)
         return self.cell(format_html('<a href="{}">{}</a>', url, target))
