@@ -14,10 +14,8 @@ import datetime
 import uuid
 from dataclasses import dataclass, field
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, QuerySet
-from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
@@ -42,6 +40,7 @@ from .transitions import (
     require_permission,
     state_error,
 )
+from .working_list import assemblies_from_filter_query, snapshot
 
 __all__ = [
     "ACTIONS",
@@ -109,32 +108,6 @@ def _validate(name: str, template: NoticeTemplate | None, due_date: datetime.dat
     return name
 
 
-def _snapshot(batch: Batch, assemblies: QuerySet[Assembly]) -> int:
-    """Copy the assemblies (and their current location) into the working list, set-based.
-
-    One ``INSERT ... SELECT`` over the queryset's own SQL (ordering stripped); assemblies
-    already in the working list are skipped. Returns the number added.
-    """
-    if assemblies.model is not Assembly:
-        raise TypeError(f"expected a queryset of Assembly, not {assemblies.model.__name__}")
-    if not assemblies.query.is_sliced:  # a slice's ordering decides what it holds
-        assemblies = assemblies.order_by()
-    query = assemblies.values_list("pk", "location_id").query
-    try:
-        sub_sql, sub_params = query.sql_with_params()
-    except EmptyResultSet:  # e.g. Assembly.objects.none()
-        return 0
-    table = connection.ops.quote_name(BatchAssembly._meta.db_table)
-    # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the FROM clause.
-    sql = (
-        f"INSERT INTO {table} (batch_id, assembly_id, location_id) "  # noqa: S608 (names only)
-        f"SELECT %s, s.* FROM ({sub_sql}) s WHERE true ON CONFLICT DO NOTHING"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [batch.pk, *sub_params])
-        return max(cursor.rowcount, 0)
-
-
 def create_batch(
     *,
     user,
@@ -160,7 +133,7 @@ def create_batch(
             filter_query=filter_query or "",
             created_by=user,
         )
-        batch.assembly_count = _snapshot(batch, assemblies)
+        batch.assembly_count = snapshot(batch, assemblies)
         if not batch.assembly_count:
             transaction.set_rollback(True)
             raise BatchActionError(
@@ -186,7 +159,7 @@ def add_assemblies(batch_id: int, assemblies: QuerySet[Assembly], *, user) -> in
         batch = lock_batch(batch_id)
         if batch.status != S.OPEN:
             raise state_error(batch, [S.OPEN], _("changed"))
-        added = _snapshot(batch, assemblies)
+        added = snapshot(batch, assemblies)
         if added:
             batch.assembly_count = batch.batch_assemblies.count()
             batch.save(update_fields=["assembly_count", "updated_at"])
@@ -197,27 +170,6 @@ def add_assemblies(batch_id: int, assemblies: QuerySet[Assembly], *, user) -> in
                 data={"added": added, "assemblies": batch.assembly_count},
             )
     return added
-
-
-def assemblies_from_filter_query(query: str) -> QuerySet[Assembly]:
-    """Today's assemblies matching a saved Assemblies-listing query string.
-
-    The same FilterSet and search (``q``) as the listing. Raises ``BatchActionError`` when
-    the saved filter no longer validates (e.g. a service area was deleted).
-    """
-    from ..filters import AssemblyFilterSet, search_assemblies
-
-    data = QueryDict(query or "")
-    filterset = AssemblyFilterSet(data, queryset=Assembly.objects.all())
-    if not filterset.is_valid():
-        problems = "; ".join(
-            f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()
-        )
-        raise BatchActionError(
-            _("The saved filter no longer applies to the register (%(problems)s).")
-            % {"problems": problems}
-        )
-    return search_assemblies(filterset.qs, data.get("q", ""))
 
 
 # --- generation --------------------------------------------------------------------------------
@@ -345,7 +297,7 @@ def clone_batch(batch_id: int, *, user, reapply_filter: bool = False, name: str 
             created_by=user,
             cloned_from=source,
         )
-        clone.assembly_count = _snapshot(clone, assemblies)
+        clone.assembly_count = snapshot(clone, assemblies)
         if reapply_filter and not clone.assembly_count:
             transaction.set_rollback(True)
             raise BatchActionError(

@@ -1,0 +1,382 @@
+# Table names come from the models' Meta (quoted); every value is a query parameter.
+# ruff: noqa: S608
+"""The SQL of generation: a template's contact rules as set-based statements.
+
+One ``INSERT ... SELECT`` per chunk of locations (``insert_chunk``), one for the skipped
+report (``insert_skipped``) and the same joins as counts for the dry run
+(``preview_counts``). The plan is a chain of index lookups from the working list (location,
+its contacts with the template's roles, the contact), so it stays linear at any size.
+Every insert is ``ON CONFLICT DO NOTHING`` against ``Communication``'s unique constraints,
+so running a chunk again adds nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.utils import timezone
+
+from ..models import (
+    Batch,
+    BatchAssembly,
+    Channel,
+    Communication,
+    CommunicationStatus,
+    Contact,
+    ContactMethods,
+    ContactRole,
+    Grouping,
+    Location,
+    LocationContact,
+    NoticeTemplate,
+    SkippedRecipient,
+    SkipReason,
+)
+
+ROLE_ORDER: list[str] = list(ContactRole.values)
+
+
+class GenerationError(Exception):
+    """A failure with a message fit for the admin (shown on the batch page)."""
+
+
+@dataclass(frozen=True)
+class ContactRules:
+    """A template's contact rules, as generation applies them."""
+
+    roles: tuple[str, ...]
+    primary_only: bool
+    email: bool
+    letter: bool
+    first_available: bool
+    per_assembly: bool
+
+    @classmethod
+    def from_template(cls, template: NoticeTemplate) -> ContactRules:
+        roles = tuple(role for role in ROLE_ORDER if role in set(template.contact_roles or []))
+        methods = template.contact_methods
+        email = methods in (ContactMethods.EMAIL, ContactMethods.BOTH)
+        letter = methods in (ContactMethods.LETTER, ContactMethods.BOTH)
+        return cls(
+            roles=roles,
+            primary_only=bool(template.primary_only),
+            email=email,
+            letter=letter,
+            # Only meaningful when both methods are allowed (the template form says so).
+            first_available=bool(template.first_available_only) and email and letter,
+            per_assembly=template.grouping == Grouping.ASSEMBLY,
+        )
+
+    @classmethod
+    def for_batch(cls, batch: Batch) -> ContactRules:
+        """The rules of the revision the batch is pinned to."""
+        revision = batch.template_revision
+        if revision is None:
+            raise GenerationError(
+                "The notice template revision this batch was pinned to no longer exists; "
+                "generate again to use the template's current published version."
+            )
+        return cls.from_template(revision.as_object())
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+class _SQL:
+    """Text and parameters, appended in order (parameters follow the text they belong to)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.params: list = []
+
+    def add(self, text: str, *params) -> _SQL:
+        self.parts.append(text)
+        self.params.extend(params)
+        return self
+
+    def text(self) -> str:
+        return " ".join(self.parts)
+
+
+def _in_list(values) -> str:
+    return "(" + ", ".join(["%s"] * len(values)) + ")"
+
+
+def _range(sql: _SQL, column: str, lo: int | None, hi: int | None) -> None:
+    if lo is not None:
+        sql.add(f"AND {column} >= %s", lo)
+    if hi is not None:
+        sql.add(f"AND {column} < %s", hi)
+
+
+CONTACT_HAS_ADDRESS = (
+    "(c.mailing_address_line1 <> '' AND c.mailing_city <> '' AND c.mailing_postal_code <> '')"
+)
+LOCATION_HAS_ADDRESS = "(l.address_line1 <> '' AND l.city <> '' AND l.postal_code <> '')"
+
+
+def _can_email(sql: _SQL) -> None:
+    sql.add("(c.email <> '' AND c.prefers_paper = %s)", False)
+
+
+def _channel_condition(sql: _SQL, rules: ContactRules, channel: str | None = "ch.channel") -> None:
+    """Which (contact, channel) pairs the rules allow, over aliases c and l.
+
+    With ``channel=None``: whether the contact gets anything at all (the dry run's skip test).
+    """
+    sql.add("(")
+    if rules.email:
+        sql.add("(")
+        if channel:
+            sql.add(f"{channel} = %s AND", Channel.EMAIL.value)
+        _can_email(sql)
+        sql.add(")")
+    if rules.letter:
+        if rules.email:
+            sql.add("OR")
+        sql.add("(")
+        if channel:
+            sql.add(f"{channel} = %s AND", Channel.LETTER.value)
+        sql.add(f"({CONTACT_HAS_ADDRESS} OR {LOCATION_HAS_ADDRESS})")
+        if rules.first_available:
+            sql.add("AND NOT")
+            _can_email(sql)
+        sql.add(")")
+    sql.add(")")
+
+
+def _targets(sql: _SQL, batch_id: int, rules: ContactRules, lo=None, hi=None) -> None:
+    """One row per notice target: a location of the working list, or each batch assembly."""
+    ba = _table(BatchAssembly)
+    if rules.per_assembly:
+        sql.add(
+            f"(SELECT ba.location_id, ba.assembly_id FROM {ba} ba WHERE ba.batch_id = %s", batch_id
+        )
+    else:
+        sql.add(f"(SELECT DISTINCT ba.location_id FROM {ba} ba WHERE ba.batch_id = %s", batch_id)
+    _range(sql, "ba.location_id", lo, hi)
+    sql.add(") t")
+
+
+def _role_filter(sql: _SQL, rules: ContactRules, alias: str) -> None:
+    if not rules.roles:
+        sql.add("AND 1 = 0")
+        return
+    sql.add(f"AND {alias}.role IN {_in_list(rules.roles)}", *rules.roles)
+    if rules.primary_only:
+        sql.add(f"AND {alias}.is_primary = %s", True)
+
+
+def _rank(alias: str) -> tuple[str, list[str]]:
+    """A role's position in ``ContactRole`` order, as SQL."""
+    whens = " ".join(f"WHEN %s THEN {i}" for i in range(len(ROLE_ORDER)))
+    return f"(CASE {alias}.role {whens} END)", list(ROLE_ORDER)
+
+
+def _recipient_rows(sql: _SQL, batch_id: int, rules: ContactRules, lo=None, hi=None) -> None:
+    """``FROM ... WHERE ...``: one row per (target, contact, channel) the rules produce.
+
+    A contact holding several of the template's roles at a location is one recipient, under
+    its first role in ``ContactRole`` order (a ``NOT EXISTS`` on a better role, which keeps
+    the plan a chain of index lookups; no grouping). Inactive locations produce nothing.
+    """
+    lc = _table(LocationContact)
+    sql.add("FROM")
+    _targets(sql, batch_id, rules, lo, hi)
+    sql.add(f"JOIN {_table(Location)} l ON l.id = t.location_id")
+    sql.add(f"JOIN {lc} lc ON lc.location_id = t.location_id")
+    _role_filter(sql, rules, "lc")
+    sql.add(f"JOIN {_table(Contact)} c ON c.id = lc.contact_id")
+    channels = [
+        c.value for c, on in ((Channel.EMAIL, rules.email), (Channel.LETTER, rules.letter)) if on
+    ]
+    sql.add(
+        "CROSS JOIN (" + " UNION ALL ".join("SELECT %s AS channel" for _ in channels) + ") ch",
+        *channels,
+    )
+    sql.add("WHERE l.is_active = %s AND", True)
+    _channel_condition(sql, rules)
+    if len(rules.roles) > 1:
+        better, better_params = _rank("better")
+        mine, mine_params = _rank("lc")
+        sql.add(
+            f"AND NOT EXISTS (SELECT 1 FROM {lc} better WHERE better.location_id = lc.location_id "
+            "AND better.contact_id = lc.contact_id"
+        )
+        _role_filter(sql, rules, "better")
+        sql.add(f"AND {better} < {mine})", *better_params, *mine_params)
+
+
+def _address(field: str) -> str:
+    return f"CASE WHEN {CONTACT_HAS_ADDRESS} THEN c.mailing_{field} ELSE l.{field} END"
+
+
+def _insert_sql(batch_id: int, rules: ContactRules, lo=None, hi=None) -> _SQL:
+    """``INSERT INTO communication ... SELECT ... ON CONFLICT DO NOTHING`` for one range."""
+    mapped: dict[str, tuple[str, list]] = {
+        "batch_id": ("%s", [batch_id]),
+        "location_id": ("t.location_id", []),
+        "assembly_id": ("t.assembly_id" if rules.per_assembly else "NULL", []),
+        "contact_id": ("c.id", []),
+        "role": ("lc.role", []),
+        "channel": ("ch.channel", []),
+        "status": ("%s", [CommunicationStatus.PENDING.value]),
+        "recipient_name": ("c.name", []),
+        "recipient_organisation": ("c.organisation", []),
+        "email": ("c.email", []),
+        "address_line1": (_address("address_line1"), []),
+        "address_line2": (_address("address_line2"), []),
+        "city": (_address("city"), []),
+        "state": (_address("state"), []),
+        "postal_code": (_address("postal_code"), []),
+        "created_at": ("%s", [timezone.now()]),
+    }
+    columns: list[str] = []
+    select = _SQL()
+    for model_field in Communication._meta.concrete_fields:
+        if model_field.primary_key:
+            continue
+        if model_field.attname in mapped:
+            expression, params = mapped[model_field.attname]
+        elif model_field.null:
+            continue
+        else:
+            # Columns added later (by another feature) get their model default, so this
+            # statement keeps working without knowing them.
+            expression = "%s"
+            params = [model_field.get_db_prep_save(model_field.get_default(), connection)]
+        columns.append(connection.ops.quote_name(model_field.column))
+        select.add(expression + ",", *params)
+    select.parts[-1] = select.parts[-1].rstrip(",")
+    sql = _SQL().add(f"INSERT INTO {_table(Communication)} ({', '.join(columns)}) SELECT")
+    sql.add(select.text(), *select.params)
+    _recipient_rows(sql, batch_id, rules, lo, hi)
+    # The SELECT ends in a WHERE clause, so SQLite does not read ON CONFLICT as a join's ON.
+    sql.add("ON CONFLICT DO NOTHING")
+    return sql
+
+
+def _skip_reason(sql: _SQL, rules: ContactRules) -> None:
+    """The reason a target got nothing, as a CASE over aliases t and l."""
+    fallback = SkipReason.NO_ADDRESS if rules.letter else SkipReason.NO_EMAIL
+    sql.add("CASE WHEN l.is_active = %s THEN %s", False, SkipReason.INACTIVE_LOCATION.value)
+    sql.add(
+        f"WHEN NOT EXISTS (SELECT 1 FROM {_table(LocationContact)} lc2 "
+        "WHERE lc2.location_id = t.location_id"
+    )
+    _role_filter(sql, rules, "lc2")
+    sql.add(") THEN %s ELSE %s END", SkipReason.NO_CONTACT.value, fallback.value)
+
+
+def _skipped_insert_sql(batch_id: int, rules: ContactRules) -> _SQL:
+    """The skipped report: every target of the working list that got no communication."""
+    sql = _SQL().add(
+        f"INSERT INTO {_table(SkippedRecipient)} (batch_id, location_id, assembly_id, reason) "
+        "SELECT %s, t.location_id,",
+        batch_id,
+    )
+    sql.add("t.assembly_id," if rules.per_assembly else "NULL,")
+    _skip_reason(sql, rules)
+    sql.add("FROM")
+    _targets(sql, batch_id, rules)
+    sql.add(f"JOIN {_table(Location)} l ON l.id = t.location_id")
+    sql.add(
+        f"WHERE NOT EXISTS (SELECT 1 FROM {_table(Communication)} m WHERE m.batch_id = %s", batch_id
+    )
+    if rules.per_assembly:
+        sql.add("AND m.assembly_id = t.assembly_id)")
+    else:
+        sql.add("AND m.location_id = t.location_id AND m.assembly_id IS NULL)")
+    return sql
+
+
+def chunk_bounds(batch_id: int, chunk_size: int) -> tuple[list[int], int]:
+    """The first location id of every chunk of ``chunk_size`` locations, and the total."""
+    ba = _table(BatchAssembly)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(DISTINCT location_id) FROM {ba} WHERE batch_id = %s", [batch_id]
+        )
+        total = cursor.fetchone()[0]
+        if not total:
+            return [], 0
+        if chunk_size <= 0 or chunk_size >= total:
+            return [None], total
+        cursor.execute(
+            "SELECT location_id FROM (SELECT location_id, "
+            "ROW_NUMBER() OVER (ORDER BY location_id) AS n "
+            f"FROM (SELECT DISTINCT location_id FROM {ba} WHERE batch_id = %s) d) numbered "
+            "WHERE (n - 1) %% %s = 0 ORDER BY location_id",
+            [batch_id, chunk_size],
+        )
+        return [row[0] for row in cursor.fetchall()], total
+
+
+def insert_chunk(batch_id: int, rules: ContactRules, lo: int | None, hi: int | None) -> int:
+    """Insert the communications of locations ``lo <= id < hi``; returns the rows added."""
+    sql = _insert_sql(batch_id, rules, lo, hi)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.text(), sql.params)
+        return max(cursor.rowcount, 0)
+
+
+def insert_skipped(batch_id: int, rules: ContactRules) -> int:
+    """Replace the batch's skipped report; returns its size."""
+    SkippedRecipient.objects.filter(batch_id=batch_id).delete()
+    sql = _skipped_insert_sql(batch_id, rules)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.text(), sql.params)
+        return max(cursor.rowcount, 0)
+
+
+def preview_counts(batch_id: int, rules: ContactRules) -> tuple[dict[str, int], dict[str, int]]:
+    """What generation would insert now: (count per channel, count per skip reason).
+
+    The same joins and conditions as the insert; the skip test asks whether any channel
+    applies to any contact instead of looking for inserted rows.
+    """
+    channels = dict.fromkeys(Channel.values, 0)
+    skipped: dict[str, int] = {}
+    sql = _SQL().add("SELECT ch.channel, COUNT(*)")
+    _recipient_rows(sql, batch_id, rules)
+    sql.add("GROUP BY ch.channel")
+    skip = _SQL().add("SELECT reason, COUNT(*) FROM (SELECT")
+    _skip_reason(skip, rules)
+    skip.add("AS reason FROM")
+    _targets(skip, batch_id, rules)
+    skip.add(f"JOIN {_table(Location)} l ON l.id = t.location_id")
+    skip.add(
+        f"WHERE (l.is_active = %s OR NOT EXISTS (SELECT 1 FROM {_table(LocationContact)} lc3 "
+        f"JOIN {_table(Contact)} c ON c.id = lc3.contact_id WHERE lc3.location_id = t.location_id",
+        False,
+    )
+    _role_filter(skip, rules, "lc3")
+    skip.add("AND")
+    _channel_condition(skip, rules, channel=None)
+    skip.add("))) s GROUP BY reason")
+    with connection.cursor() as cursor:
+        cursor.execute(sql.text(), sql.params)
+        for channel, count in cursor.fetchall():
+            channels[channel] = count
+        cursor.execute(skip.text(), skip.params)
+        for reason, count in cursor.fetchall():
+            skipped[reason] = count
+    return channels, skipped
+
+
+def refresh_statistics(*models) -> None:
+    """Let PostgreSQL's planner see the rows a batch just bulk-inserted.
+
+    Until autovacuum gets round to it, the statistics say these tables hold what they held
+    before the batch (often nothing), and the planner then picks nested loops that go
+    quadratic: minutes instead of a second at 100,000 rows. ``ANALYZE`` samples a bounded
+    number of rows, so it costs little at any size. SQLite's planner does well without
+    statistics (and its ANALYZE reads whole tables), so it is left alone.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {_table(model)}")
