@@ -53,6 +53,23 @@ def ensure_service_areas() -> dict[str, ServiceArea]:
     return areas
 
 
+def _check_same_plan(planner: RegisterPlanner, existing: dict[str, int]) -> None:
+    """Refuse to top up a register made from another seed (or another version of the plan).
+
+    Compares the first and the last stored demo locations that the plan also holds: the
+    stream of random draws runs through every location, so a different seed or plan shows
+    at the latest in the last one.
+    """
+    planned = [p.fields for p in planner.locations if p.fields["account_number"] in existing]
+    for fields in {id(f): f for f in planned[:1] + planned[-1:]}.values():
+        stored = Location.objects.get(pk=existing[fields["account_number"]])
+        if (stored.address_line1, stored.name) != (fields["address_line1"], fields["name"]):
+            raise DemoSeedMismatch(
+                "This database holds a demo register made with another seed; seed a fresh "
+                "database or use the seed it was made with."
+            )
+
+
 def _insert_register(planner: RegisterPlanner) -> dict[str, int]:
     areas = ensure_service_areas()
     existing = dict(
@@ -60,14 +77,7 @@ def _insert_register(planner: RegisterPlanner) -> dict[str, int]:
             "account_number", "pk"
         )
     )
-    first = planner.locations[0].fields if planner.locations else None
-    if first and first["account_number"] in existing:
-        stored = Location.objects.get(pk=existing[first["account_number"]])
-        if (stored.address_line1, stored.name) != (first["address_line1"], first["name"]):
-            raise DemoSeedMismatch(
-                "This database holds a demo register made with another seed; seed a fresh "
-                "database or use the seed it was made with."
-            )
+    _check_same_plan(planner, existing)
     new = [p for p in planner.locations if p.fields["account_number"] not in existing]
     locations = [Location(service_area=areas[p.area_code], **p.fields) for p in new]
     Location.objects.bulk_create(locations, batch_size=BATCH_SIZE)
