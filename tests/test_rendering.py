@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from wagtail_batchcomms.models import Batch, BatchAssembly, Communication
 from wagtail_batchcomms.services import rendering
-from wagtail_batchcomms.services.email_format import html_to_text, text_table
+from wagtail_batchcomms.services.email_format import html_to_text, inline_styles, text_table
 
 pytestmark = pytest.mark.django_db
 
@@ -172,6 +172,29 @@ def test_text_conversion_keeps_structure():
         "Serial          Type\n--------------  ----\nA-1             RP\nLONG-SERIAL-22  DC"
     )
     assert text_table(["A", "B"], [["x", "y"]]) == "A  B\n-  -\nx  y"
+
+
+def test_inline_styles_per_tag():
+    html = inline_styles(
+        '<p data-block-key="k1">Hi <a href="https://x.example">x</a></p>'
+        '<ul><li>one</li></ul><p style="color:red">own</p><br/>'
+    )
+    assert html.startswith('<p style="margin:0 0 16px 0;')
+    assert '<a href="https://x.example" style="color:#0b5cad;' in html
+    assert '<ul style="margin:0 0 16px 0;padding:0 0 0 24px;' in html
+    assert '<p style="color:red">own</p>' in html and "<br/>" in html
+    assert "data-block-key" not in html
+
+
+def test_text_of_nested_lists_signature_and_entities():
+    html = (
+        "<p>Fish &amp; chips &lt;today&gt;</p><ul><li>a<ul><li>a1</li></ul></li><li>b</li></ul>"
+        '<div class="signature"><p>Sincerely,</p><p><strong>Pat</strong></p></div>'
+        '<p><a href="mailto:x@y.example">x@y.example</a></p>'
+    )
+    assert html_to_text(html) == (
+        "Fish & chips <today>\n\n- a\n  - a1\n- b\n\nSincerely,\nPat\n\nx@y.example"
+    )
 
 
 def test_communication_renders_its_pinned_revision(template):

@@ -1,164 +1,254 @@
 """Email formatting: inline our own small stylesheet, and turn HTML into readable plain text.
 
-We control every tag a notice can contain (the rich text features of ``blocks.py`` and our
-block templates), so a dozen selectors inlined as ``style`` attributes are enough for Gmail
-and Outlook, which ignore or strip ``<style>``. No CSS parser dependency.
+We control every tag a notice can contain: the rich text features of ``blocks.py`` (p, h3, h4,
+ul, ol, li, a, b, i, br) and our own block templates (which write their email styles as
+``style`` attributes themselves). So styles are inlined per tag name, with a regular
+expression over the rendered HTML, and the text part comes from a small tokenizer rather than
+a DOM: both run for every email sent and must cost microseconds, not milliseconds. Gmail and
+Outlook ignore or strip ``<style>``; inline ``style`` attributes survive.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import textwrap
-
-from bs4 import BeautifulSoup, NavigableString, Tag
 
 FONT = "font-family:Arial,Helvetica,sans-serif;"
 TEXT_COLOUR = "color:#1f2933;"
 
-#: selector -> declarations, applied in order; a template's own style="" wins (it comes last).
-EMAIL_STYLES: list[tuple[str, str]] = [
-    ("p", f"margin:0 0 16px 0;{FONT}font-size:16px;line-height:24px;{TEXT_COLOUR}"),
-    ("h2", f"margin:24px 0 12px 0;{FONT}font-size:20px;line-height:26px;{TEXT_COLOUR}"),
-    ("h3", f"margin:24px 0 12px 0;{FONT}font-size:18px;line-height:24px;{TEXT_COLOUR}"),
-    ("h4", f"margin:20px 0 8px 0;{FONT}font-size:16px;line-height:22px;{TEXT_COLOUR}"),
-    ("ul, ol", f"margin:0 0 16px 0;padding:0 0 0 24px;{FONT}font-size:16px;{TEXT_COLOUR}"),
-    ("li", "margin:0 0 6px 0;line-height:24px;"),
-    ("a", "color:#0b5cad;text-decoration:underline;"),
-    (
-        "table.assemblies",
-        f"width:100%;border-collapse:collapse;margin:0 0 20px 0;{FONT}font-size:14px;",
-    ),
-    (
-        "table.assemblies th",
+#: Rich text tag -> its inline style in emails.
+EMAIL_STYLES: dict[str, str] = {
+    "p": f"margin:0 0 16px 0;{FONT}font-size:16px;line-height:24px;{TEXT_COLOUR}",
+    "h2": f"margin:24px 0 12px 0;{FONT}font-size:20px;line-height:26px;{TEXT_COLOUR}",
+    "h3": f"margin:24px 0 12px 0;{FONT}font-size:18px;line-height:24px;{TEXT_COLOUR}",
+    "h4": f"margin:20px 0 8px 0;{FONT}font-size:16px;line-height:22px;{TEXT_COLOUR}",
+    "ul": f"margin:0 0 16px 0;padding:0 0 0 24px;{FONT}font-size:16px;{TEXT_COLOUR}",
+    "ol": f"margin:0 0 16px 0;padding:0 0 0 24px;{FONT}font-size:16px;{TEXT_COLOUR}",
+    "li": "margin:0 0 6px 0;line-height:24px;",
+    "a": "color:#0b5cad;text-decoration:underline;",
+}
+
+#: Styles our block templates write into their email variant (``styles`` in their context).
+BLOCK_STYLES: dict[str, str] = {
+    "heading": EMAIL_STYLES["h3"],
+    "table": f"width:100%;border-collapse:collapse;margin:0 0 20px 0;{FONT}font-size:14px;",
+    "th": (
         "text-align:left;padding:6px 8px;line-height:20px;border-bottom:2px solid #1f2933;"
-        "background-color:#f1f4f7;font-weight:bold;",
+        "background-color:#f1f4f7;font-weight:bold;"
     ),
-    (
-        "table.assemblies td",
-        f"padding:6px 8px;line-height:20px;border-bottom:1px solid #d6dde3;{TEXT_COLOUR}",
-    ),
-    (".signature p", "margin:0 0 4px 0;"),
-    (".signature img", "display:block;max-width:220px;height:auto;border:0;margin:8px 0;"),
-]
+    "td": f"padding:6px 8px;line-height:20px;border-bottom:1px solid #d6dde3;{TEXT_COLOUR}",
+    "p": f"margin:0 0 4px 0;{FONT}font-size:16px;line-height:24px;{TEXT_COLOUR}",
+    "img": "display:block;max-width:220px;height:auto;border:0;margin:8px 0;",
+}
+
+_START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)(\s[^<>]*?)?(/?)>")
+_DATA_ATTRIBUTE = re.compile(r"""\s+data-[\w-]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+))?""")
 
 
 def inline_styles(fragment: str) -> str:
-    """``fragment`` with ``EMAIL_STYLES`` copied into ``style`` attributes; drops data-* attrs."""
-    soup = BeautifulSoup(fragment, "html.parser")
-    for element in soup.find_all(True):
-        for attribute in [a for a in element.attrs if a.startswith("data-")]:
-            del element[attribute]
-    applied: dict[int, list[str]] = {}
-    elements: dict[int, Tag] = {}
-    for selector, declarations in EMAIL_STYLES:
-        for element in soup.select(selector):
-            applied.setdefault(id(element), []).append(declarations)
-            elements[id(element)] = element
-    for key, element in elements.items():
-        own = element.get("style", "")
-        element["style"] = "".join(applied[key]) + own
-    return str(soup)
+    """Rich text HTML with ``EMAIL_STYLES`` as ``style`` attributes, ``data-*`` removed.
+
+    A tag that already has a ``style`` keeps it (ours come after, and the first wins in the
+    attribute list, so an explicit style is never overridden).
+    """
+
+    def restyle(match: re.Match) -> str:
+        name, attributes, closing = match.group(1), match.group(2) or "", match.group(3)
+        attributes = _DATA_ATTRIBUTE.sub("", attributes)
+        style = EMAIL_STYLES.get(name.lower())
+        if style and "style=" not in attributes.lower():
+            attributes += f' style="{style}"'
+        return f"<{name}{attributes}{closing}>"
+
+    return _START_TAG.sub(restyle, fragment)
 
 
 # --- HTML -> plain text ---------------------------------------------------------------------
 
-BLOCK_TAGS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "section"}
 WIDTH = 72
+_TOKEN = re.compile(r"<!--.*?-->|<[^>]*>|[^<]+", re.DOTALL)
+_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)([^>]*)>")
+_HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_BLOCKS = {
+    "p",
+    "div",
+    "section",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "table",
+    "tr",
+    "blockquote",
+}
+
+
+class _TextWriter:
+    """Collects blocks of text while the tokenizer walks the HTML."""
+
+    def __init__(self) -> None:
+        self.blocks: list[str] = []
+        self.line: list[str] = []
+        self.lists: list[list] = []  # [kind, counter]
+        self.links: list[str | None] = []
+        self.heading = False
+        self.table: list[list[list[str]]] | None = None  # rows of cells
+        self.cell: list[str] | None = None
+        self.header_row = False
+        self.signature_depth = 0
+        self.signature: list[str] | None = None
+        self._last_tight = False
+
+    def text(self, data: str) -> None:
+        text = re.sub(r"\s+", " ", html.unescape(data))
+        if self.cell is not None:
+            self.cell.append(text)
+        else:
+            self.line.append(text)
+
+    def flush(self) -> None:
+        text = "".join(self.line)
+        self.line = []
+        lines = [" ".join(part.split()) for part in text.split("\n")]
+        if not any(lines):
+            return
+        if self.heading:
+            title = " ".join(lines)
+            self.emit(f"{title}\n{'-' * min(len(title), WIDTH)}")
+        elif self.lists:
+            kind, number = self.lists[-1]
+            bullet = f"{number}. " if kind == "ol" else "- "
+            indent = "  " * (len(self.lists) - 1)
+            self.emit(
+                textwrap.fill(
+                    " ".join(lines),
+                    WIDTH,
+                    initial_indent=indent + bullet,
+                    subsequent_indent=indent + " " * len(bullet),
+                    break_long_words=False,
+                ),
+                tight=True,
+            )
+        else:
+            self.emit(
+                "\n".join(
+                    textwrap.fill(line, WIDTH, break_long_words=False) if line else ""
+                    for line in lines
+                )
+            )
+
+    def emit(self, block: str, tight: bool = False) -> None:
+        if self.signature is not None:
+            self.signature.append(block)
+        elif tight and self.blocks and self._last_tight:
+            self.blocks[-1] += "\n" + block
+        else:
+            self.blocks.append(block)
+        self._last_tight = tight
 
 
 def html_to_text(fragment: str) -> str:
-    """Readable plain text of a notice's HTML: paragraphs, headings, lists, links, tables."""
-    soup = BeautifulSoup(fragment, "html.parser")
-    blocks = _blocks(soup)
-    return "\n\n".join(block for block in blocks if block.strip()).strip()
-
-
-def _blocks(node: Tag) -> list[str]:
-    blocks: list[str] = []
-    inline: list[str] = []
-
-    def flush() -> None:
-        text = "".join(inline)
-        if text.strip():
-            blocks.append(_wrap(text))
-        inline.clear()
-
-    for child in node.children:
-        if isinstance(child, NavigableString):
-            inline.append(_collapse(str(child)))
-        elif not isinstance(child, Tag):
+    """Readable plain text of a notice's HTML: paragraphs, headings, lists (numbered or
+    bulleted), links as "label (url)", tables as aligned columns, the signature as lines."""
+    writer = _TextWriter()
+    for token in _TOKEN.findall(fragment):
+        if token.startswith("<!--"):
             continue
-        elif child.name in ("ul", "ol"):
-            flush()
-            blocks.append(_list(child))
-        elif child.name == "table":
-            flush()
-            blocks.append(table_from_html(child))
-        elif child.name in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            flush()
-            title = " ".join(_inline_text(child).split())
-            blocks.append(f"{title}\n{'-' * min(len(title), WIDTH)}")
-        elif child.name in BLOCK_TAGS:
-            flush()
-            inner = _blocks(child)
-            # A signature reads as consecutive lines, not as paragraphs.
-            if "signature" in (child.get("class") or []):
-                inner = ["\n".join(inner)] if inner else []
-            blocks.extend(inner)
-        elif child.name == "img":
+        match = _TAG.match(token) if token.startswith("<") else None
+        if match is None:
+            writer.text(token)
             continue
+        closing, name, attributes = match.group(1), match.group(2).lower(), match.group(3)
+        if closing:
+            _end(writer, name)
         else:
-            inline.append(_inline_text(child))
-    flush()
-    return blocks
+            _start(writer, name, attributes)
+    writer.flush()
+    return "\n\n".join(block for block in writer.blocks if block.strip()).strip()
 
 
-def _collapse(text: str) -> str:
-    """Whitespace as a browser shows it: any run of it is one space."""
-    return re.sub(r"\s+", " ", text)
+def _start(writer: _TextWriter, name: str, attributes: str) -> None:
+    if name == "br":
+        (writer.cell if writer.cell is not None else writer.line).append("\n")
+    elif name == "a":
+        href = _HREF.search(attributes)
+        url = next((g for g in href.groups() if g), "") if href else ""
+        writer.links.append(html.unescape(url))
+        writer.line.append("\x00")  # marks where the link's label starts
+    elif name == "table":
+        writer.flush()
+        writer.table = []
+    elif name == "tr" and writer.table is not None:
+        writer.table.append([])
+        writer.header_row = False
+    elif name in ("td", "th") and writer.table is not None:
+        writer.cell = []
+    elif name in ("ul", "ol"):
+        writer.flush()
+        writer.lists.append([name, 0])
+    elif name == "li":
+        writer.flush()
+        if writer.lists:
+            writer.lists[-1][1] += 1
+    elif name in ("h1", "h2", "h3", "h4", "h5", "h6"):
+        writer.flush()
+        writer.heading = True
+    elif name == "div" and "signature" in attributes:
+        writer.flush()
+        writer.signature = []
+        writer.signature_depth = 1
+    elif name == "div" and writer.signature is not None:
+        writer.signature_depth += 1
+    elif name in _BLOCKS:
+        writer.flush()
 
 
-def _inline_text(node: Tag) -> str:
-    if node.name == "br":
-        return "\n"
-    parts = []
-    for child in node.children:
-        if isinstance(child, NavigableString):
-            parts.append(_collapse(str(child)))
-        elif isinstance(child, Tag):
-            parts.append(_inline_text(child))
-    text = "".join(parts)
-    if node.name == "a" and node.get("href"):
-        href = node["href"]
-        label = " ".join(text.split())
-        if href.startswith("mailto:") and label == href[7:]:
-            return label
-        return label if label == href else f"{label} ({href})"
-    return text
-
-
-def _wrap(text: str) -> str:
-    lines = []
-    for line in text.split("\n"):
-        line = " ".join(line.split())
-        lines.append(textwrap.fill(line, WIDTH, break_long_words=False) if line else "")
-    return "\n".join(lines)
-
-
-def _list(node: Tag) -> str:
-    items = []
-    for number, item in enumerate(node.find_all("li", recursive=False), start=1):
-        bullet = f"{number}. " if node.name == "ol" else "- "
-        text = " ".join(_inline_text(item).split())
-        wrapped = textwrap.fill(
-            text,
-            WIDTH,
-            initial_indent=bullet,
-            subsequent_indent=" " * len(bullet),
-            break_long_words=False,
-        )
-        items.append(wrapped)
-    return "\n".join(items)
+def _end(writer: _TextWriter, name: str) -> None:
+    if name == "a" and writer.links:
+        url = writer.links.pop()
+        text = "".join(writer.line)
+        start = text.rfind("\x00")
+        label = " ".join(text[start + 1 :].split())
+        if url and label != url and not (url.startswith("mailto:") and label == url[7:]):
+            label = f"{label} ({url})"
+        writer.line = [text[:start], label]
+    elif name in ("td", "th") and writer.table is not None and writer.cell is not None:
+        if writer.table:
+            writer.table[-1].append(" ".join("".join(writer.cell).split()))
+        if name == "th":
+            writer.header_row = True
+        writer.cell = None
+    elif name == "table" and writer.table is not None:
+        rows = [row for row in writer.table if row]
+        writer.table = None
+        if rows:
+            header, body = rows[0], rows[1:]
+            if all(len(row) == len(header) for row in body):
+                writer.emit(text_table(header, body))
+            else:
+                writer.emit("\n".join("  ".join(row) for row in rows))
+    elif name in ("ul", "ol") and writer.lists:
+        writer.flush()
+        writer.lists.pop()
+        writer._last_tight = bool(writer.lists)  # an outer list goes on
+    elif name in ("h1", "h2", "h3", "h4", "h5", "h6"):
+        writer.flush()
+        writer.heading = False
+    elif name == "div" and writer.signature is not None:
+        writer.signature_depth -= 1
+        if writer.signature_depth == 0:
+            writer.flush()
+            lines, writer.signature = writer.signature, None
+            if lines:
+                writer.emit("\n".join(lines))
+    elif name in _BLOCKS:
+        writer.flush()
 
 
 def text_table(headers: list[str], rows: list[list[str]]) -> str:
@@ -172,15 +262,3 @@ def text_table(headers: list[str], rows: list[list[str]]) -> str:
     out = [line(headers).rstrip(), "  ".join("-" * width for width in widths)]
     out.extend(line(row).rstrip() for row in rows)
     return "\n".join(out)
-
-
-def table_from_html(table: Tag) -> str:
-    headers = [" ".join(th.get_text(" ").split()) for th in table.find_all("th")]
-    rows = []
-    for tr in table.find_all("tr"):
-        cells = [" ".join(td.get_text(" ").split()) for td in tr.find_all("td")]
-        if cells:
-            rows.append(cells)
-    if headers and all(len(row) == len(headers) for row in rows):
-        return text_table(headers, rows)
-    return "\n".join("  ".join(row) for row in rows)

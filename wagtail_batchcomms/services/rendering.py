@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from jinja2 import TemplateError
 
 from . import letter_document
-from .email_format import html_to_text, inline_styles
+from .email_format import BLOCK_STYLES, html_to_text, inline_styles
 from .merge_data import build_merge_data_many, letterhead_data, load_communications
 from .templating import prepare_rich_text, render, render_budget
 
@@ -97,75 +97,88 @@ def pinned_template(revision_id: int):
 
 
 def render_notice(
-    template, data: dict, *, letterhead: dict | None = None, letter_id: object = "preview"
+    template,
+    data: dict,
+    *,
+    letterhead: dict | None = None,
+    letter_id: object = "preview",
+    email: bool = True,
+    letter: bool = True,
 ) -> RenderedNotice:
     """Render ``template`` (a ``NoticeTemplate``, e.g. a pinned revision's object) over ``data``.
 
     ``letterhead`` is ``letterhead_data()`` (loaded when not given; pass it when rendering many).
+    ``email=False`` or ``letter=False`` skip that part (left ""): letters need no email HTML.
     All parts of the notice share one sandbox budget.
     """
     if letterhead is None:
         letterhead = letterhead_data()
+    media = [medium for medium, wanted in (("email", email), ("letter", letter)) if wanted]
     try:
         with render_budget():
             subject = " ".join(render(template.subject or "", data, html=False).split())
-            email_body, letter_body = _render_body(template, data, letterhead)
+            bodies = _render_body(template, data, letterhead, media)
     except (TemplateError, RecursionError) as error:
         raise RenderError(
             _("The notice could not be rendered: %(error)s")
             % {"error": getattr(error, "message", None) or str(error) or type(error).__name__}
         ) from error
     reference = _reference(data)
-    email_html = render_to_string(
-        "wagtail_batchcomms/emails/notice.html",
-        {
-            "subject": subject,
-            "preheader": subject,
-            "body_html": inline_styles(email_body),
-            "letterhead": letterhead,
-            "reference": reference,
-            "language_code": get_language() or "en",
-        },
-    )
-    text = _text_part(email_body, letterhead, reference)
-    name = letter_document.page_name(letter_id)
-    letter = render_to_string(
-        "wagtail_batchcomms/letters/letter.html",
-        {
-            "page_name": name,
-            "subject": subject,
-            "reference": reference,
-            "body_html": letter_body,
-            "letterhead": letterhead,
-            "contact": data.get("contact", {}),
-            "today": data.get("today") or timezone.localdate(),
-        },
-    )
-    return RenderedNotice(subject, email_html, text, letter, str(letter_id))
+    email_html = text = letter_html = ""
+    if email:
+        email_html = render_to_string(
+            "wagtail_batchcomms/emails/notice.html",
+            {
+                "subject": subject,
+                "preheader": subject,
+                "body_html": bodies["email"],
+                "letterhead": letterhead,
+                "reference": reference,
+                "language_code": get_language() or "en",
+            },
+        )
+        text = _text_part(bodies["email"], letterhead, reference)
+    if letter:
+        letter_html = render_to_string(
+            "wagtail_batchcomms/letters/letter.html",
+            {
+                "page_name": letter_document.page_name(letter_id),
+                "subject": subject,
+                "reference": reference,
+                "body_html": bodies["letter"],
+                "letterhead": letterhead,
+                "contact": data.get("contact", {}),
+                "today": data.get("today") or timezone.localdate(),
+            },
+        )
+    return RenderedNotice(subject, email_html, text, letter_html, str(letter_id))
 
 
-def _render_body(template, data: dict, letterhead: dict) -> tuple[str, str]:
-    """The body's blocks as HTML for the email and for the letter (images differ)."""
+def _render_body(template, data: dict, letterhead: dict, media: list[str]) -> dict[str, str]:
+    """The body's blocks as HTML per medium ("email", "letter"): images and links differ."""
     from wagtail.rich_text import expand_db_html
 
-    email_parts, letter_parts = [], []
+    parts: dict[str, list[str]] = {medium: [] for medium in media}
     for block in template.body or []:
         if block.block_type == "paragraph":
             source = prepare_rich_text(getattr(block.value, "source", str(block.value)))
             html = expand_db_html(render(source, data, html=True))
-            email_parts.append(_absolute_links(html))
-            letter_parts.append(html)
+            for medium in media:
+                parts[medium].append(
+                    inline_styles(_absolute_links(html)) if medium == "email" else html
+                )
         elif block.block_type == "assemblies_table":
-            html = _assemblies_table(block.value, data.get("assemblies") or [])
-            email_parts.append(html)
-            letter_parts.append(html)
+            for medium in media:
+                parts[medium].append(
+                    _assemblies_table(block.value, data.get("assemblies") or [], medium)
+                )
         elif block.block_type == "signature":
-            email_parts.append(_signature(block.value, letterhead, "email"))
-            letter_parts.append(_signature(block.value, letterhead, "letter"))
-    return "\n".join(email_parts), "\n".join(letter_parts)
+            for medium in media:
+                parts[medium].append(_signature(block.value, letterhead, medium))
+    return {medium: "\n".join(blocks) for medium, blocks in parts.items()}
 
 
-def _assemblies_table(value, assemblies: list[dict]) -> str:
+def _assemblies_table(value, assemblies: list[dict], medium: str) -> str:
     from ..blocks import ASSEMBLY_COLUMNS, DEFAULT_COLUMNS
 
     columns = [c for c in (value.get("columns") or DEFAULT_COLUMNS) if c in ASSEMBLY_COLUMNS]
@@ -177,6 +190,7 @@ def _assemblies_table(value, assemblies: list[dict]) -> str:
             "labels": [ASSEMBLY_COLUMNS[column] for column in columns],
             "rows": rows,
             "empty_label": _("No assemblies"),
+            "styles": BLOCK_STYLES if medium == "email" else None,
         },
     )
 
@@ -204,6 +218,7 @@ def _signature(value, letterhead: dict, medium: str) -> str:
             "title": title,
             "organisation": letterhead.get("name") if use_letterhead else "",
             "image_url": image,
+            "styles": BLOCK_STYLES if medium == "email" else None,
         },
     )
 
@@ -248,12 +263,21 @@ def _template_for(communication):
     return pinned_template(revision_id)
 
 
-def _render_many(communications: Iterable) -> tuple[list[RenderedNotice], dict]:
+def _render_many(
+    communications: Iterable, *, email: bool = True, letter: bool = True
+) -> tuple[list[RenderedNotice], dict]:
     items = load_communications(communications)
     letterhead = letterhead_data()
     datas = build_merge_data_many(items, letterhead=letterhead)
     notices = [
-        render_notice(_template_for(item), data, letterhead=letterhead, letter_id=item.pk)
+        render_notice(
+            _template_for(item),
+            data,
+            letterhead=letterhead,
+            letter_id=item.pk,
+            email=email,
+            letter=letter,
+        )
         for item, data in zip(items, datas, strict=True)
     ]
     return notices, letterhead
@@ -273,7 +297,7 @@ def render_communication(communication) -> RenderedNotice:
 
 def letters_html(communications: Iterable) -> str:
     """One print-ready HTML document with one letter per communication, in order."""
-    notices, letterhead = _render_many(communications)
+    notices, letterhead = _render_many(communications, email=False)
     return letter_document.document(
         [(notice.letter_id, notice.letter_html_fragment) for notice in notices],
         footer_text=letterhead.get("footer_text", ""),
