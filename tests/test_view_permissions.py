@@ -222,3 +222,17 @@ def test_group_editor_lists_the_custom_batch_permissions(admin_client, world):
     response = admin_client.post(reverse("wagtailusers_groups:edit", args=[group.pk]), data)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert list(group.permissions.values_list("codename", flat=True)) == ["generate_batch"]
+
+
+@pytest.mark.django_db
+def test_permission_is_checked_before_the_state(client, world):
+    """Editing a Generated batch without the change permission: permission denied, not
+    "only an Open batch can be edited" (which would tell the state)."""
+    client.force_login(factories.user("looker", perms=[ADMIN, "wagtail_batchcomms.view_batch"]))
+    g = world["generated"]
+    for name in ("edit", "delete"):
+        url = reverse(f"wagtail_batchcomms_batch:{name}", args=[g.pk])
+        assert client.get(url)["Location"] == HOME, name
+    client.force_login(world["user"])
+    url = reverse("wagtail_batchcomms_batch:edit", args=[g.pk])
+    assert client.get(url)["Location"] == reverse("wagtail_batchcomms_batch:detail", args=[g.pk])

@@ -179,14 +179,18 @@ class StartBatchView(View):
 
 
 class OpenOnlyMixin:
-    """Edit and delete are for Open batches: other states get a message and the batch page."""
+    """Edit and delete are for Open batches: other states get a message and the batch page.
+
+    Checked in ``run_before_hook``, which the generic views call after the permission check,
+    so a user without the permission gets Wagtail's "permission denied", not the state.
+    """
 
     refused_message = _("Only an Open batch can be changed.")
 
-    def dispatch(self, request, *args, **kwargs):
+    def run_before_hook(self):
         if not self.object.is_open:
             messages.error(
-                request,
+                self.request,
                 _("“%(name)s” is %(state)s. %(reason)s")
                 % {
                     "name": self.object,
@@ -195,7 +199,7 @@ class OpenOnlyMixin:
                 },
             )
             return redirect(batch_url(self.object))
-        return super().dispatch(request, *args, **kwargs)
+        return super().run_before_hook()
 
 
 class BatchEditView(OpenOnlyMixin, generic.EditView):
