@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime
 
+import factories
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-import factories
 from wagtail_batchcomms.models import Assembly, AssemblyQuerySet, ComplianceStatus
 
 pytestmark = pytest.mark.django_db

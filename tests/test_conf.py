@@ -30,33 +30,35 @@ def test_missing_setting_means_all_defaults():
             del settings.WAGTAIL_BATCHCOMMS
             batchcomms_settings.reload()
             assert batchcomms_settings.PRIVATE_ROOT is None
-            assert batchcomms_settings.LISTING_PAGE_SIZE == DEFAULTS["LISTING_PAGE_SIZE"]
+            page_size = batchcomms_settings.LISTING_PAGE_SIZE
+            assert page_size == DEFAULTS["LISTING_PAGE_SIZE"]
     finally:
         batchcomms_settings.reload()
 
 
 def test_the_project_value_wins_over_the_default():
-    assert batchcomms_settings.PRIVATE_ROOT == settings.WAGTAIL_BATCHCOMMS["PRIVATE_ROOT"]
-    assert batchcomms_settings.PRIVATE_ROOT != DEFAULTS["PRIVATE_ROOT"]
+    private_root = batchcomms_settings.PRIVATE_ROOT
+    assert private_root == settings.WAGTAIL_BATCHCOMMS["PRIVATE_ROOT"]
+    assert private_root != DEFAULTS["PRIVATE_ROOT"]
 
 
 def test_override_settings_is_followed_and_undone():
     default = DEFAULTS["LISTING_PAGE_SIZE"]
-    assert batchcomms_settings.LISTING_PAGE_SIZE == default  # also fills the cache
+    page_size = batchcomms_settings.LISTING_PAGE_SIZE  # also fills the cache
+    assert page_size == default
     with with_settings(LISTING_PAGE_SIZE=7, PAGE_SIZE="a4"):
         assert batchcomms_settings.LISTING_PAGE_SIZE == 7
         assert batchcomms_settings.PAGE_SIZE == "a4"
         with with_settings(LISTING_PAGE_SIZE=9):
             assert batchcomms_settings.LISTING_PAGE_SIZE == 9
         assert batchcomms_settings.LISTING_PAGE_SIZE == 7
-    assert batchcomms_settings.LISTING_PAGE_SIZE == default
-    assert batchcomms_settings.PAGE_SIZE == DEFAULTS["PAGE_SIZE"]
+    page_size, paper = batchcomms_settings.LISTING_PAGE_SIZE, batchcomms_settings.PAGE_SIZE
+    assert (page_size, paper) == (default, DEFAULTS["PAGE_SIZE"])
 
 
 def test_unknown_key_is_rejected_with_its_name_and_the_known_keys():
-    with with_settings(LETTER_EXPIRY_DAYS=3):
-        with pytest.raises(ImproperlyConfigured) as error:
-            batchcomms_settings.LETTER_DOWNLOAD_EXPIRY_DAYS  # noqa: B018
+    with with_settings(LETTER_EXPIRY_DAYS=3), pytest.raises(ImproperlyConfigured) as error:
+        batchcomms_settings.LETTER_DOWNLOAD_EXPIRY_DAYS  # noqa: B018
     message = str(error.value)
     assert "'LETTER_EXPIRY_DAYS'" in message
     assert "WAGTAIL_BATCHCOMMS" in message
@@ -78,9 +80,8 @@ def test_unknown_key_is_rejected_with_its_name_and_the_known_keys():
     ],
 )
 def test_bad_values_are_rejected_naming_the_key(key, value):
-    with with_settings(**{key: value}):
-        with pytest.raises(ImproperlyConfigured, match=key):
-            getattr(batchcomms_settings, "PAGE_SIZE" if key != "PAGE_SIZE" else "LISTING_PAGE_SIZE")
+    with with_settings(**{key: value}), pytest.raises(ImproperlyConfigured, match=key):
+        getattr(batchcomms_settings, "PAGE_SIZE" if key != "PAGE_SIZE" else "LISTING_PAGE_SIZE")
 
 
 @pytest.mark.parametrize(
@@ -100,9 +101,9 @@ def test_good_values_are_accepted(key, value):
 
 
 def test_a_setting_that_is_not_a_dict_is_rejected():
-    with override_settings(WAGTAIL_BATCHCOMMS=[("PAGE_SIZE", "a4")]):
-        with pytest.raises(ImproperlyConfigured, match="must be a dict"):
-            batchcomms_settings.PAGE_SIZE  # noqa: B018
+    not_a_dict = override_settings(WAGTAIL_BATCHCOMMS=[("PAGE_SIZE", "a4")])
+    with not_a_dict, pytest.raises(ImproperlyConfigured, match="must be a dict"):
+        batchcomms_settings.PAGE_SIZE  # noqa: B018
 
 
 def test_asking_for_a_setting_that_does_not_exist_is_an_attribute_error():
@@ -113,6 +114,6 @@ def test_asking_for_a_setting_that_does_not_exist_is_an_attribute_error():
 def test_an_instance_can_be_given_its_own_values():
     own = BatchcommsSettings({"LISTING_PAGE_SIZE": 25})
     assert own.LISTING_PAGE_SIZE == 25
-    assert own.PAGE_SIZE == DEFAULTS["PAGE_SIZE"]
+    assert DEFAULTS["PAGE_SIZE"] == own.PAGE_SIZE
     assert own.validate() == []
     assert BatchcommsSettings({"NOPE": 1}).validate()

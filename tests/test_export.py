@@ -8,12 +8,11 @@ import io
 import re
 from decimal import Decimal
 
+import factories
 import openpyxl
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-
-import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -7,12 +7,12 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
+import factories
 import pytest
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
-import factories
 from wagtail_batchcomms.filters import AssemblyFilterSet, ContactFilterSet, LocationFilterSet
 from wagtail_batchcomms.models import Assembly, Contact, Location
 
@@ -245,7 +245,7 @@ def test_assembly_filter(register, params, match):
 
 def test_the_data_exercises_the_filters(register):
     """Guards the test itself: each single filter selects some rows but not all."""
-    areas, rows = register
+    _, rows = register
     for params, match in SINGLE + COMBINED[:2]:
         selected = {r.serial for r in rows if match(r)}
         assert 0 < len(selected) < len(rows), params

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 
+import factories
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-
-import factories
 
 pytestmark = pytest.mark.django_db
 

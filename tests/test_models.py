@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+import factories
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-import factories
 from wagtail_batchcomms.models import Assembly, Contact, LocationContact, ServiceArea
 
 pytestmark = pytest.mark.django_db

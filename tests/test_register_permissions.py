@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import factories
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-import factories
 from wagtail_batchcomms.services.demo_accounts import ensure_demo_accounts
 
 pytestmark = pytest.mark.django_db

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import factories
 import pytest
 from django.urls import reverse
 
-import factories
 from wagtail_batchcomms.filters import search_assemblies
 from wagtail_batchcomms.models import Assembly
 

@@ -8,7 +8,6 @@ from .views.add_to_batch import AddToBatchBulkAction
 from .views.menu import CommunicationsViewSetGroup
 from .views.register import RegisterViewSetGroup
 
-
 # register_snippet (not the register_admin_viewset hook) so that the snippet models are known
 # as soon as hooks are loaded: Wagtail's post_migrate handler then creates the publish/lock/
 # unlock permissions of notice templates even when migrate runs without loading the URLconf
