@@ -17,401 +17,1350 @@ import wagtail_batchcomms.models.notices
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('wagtailcore', '0098_apitoken'),
-        ('wagtailimages', '0027_image_description'),
+        ("wagtailcore", "0098_apitoken"),
+        ("wagtailimages", "0027_image_description"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Assembly',
+            name="Assembly",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('serial_number', models.CharField(db_index=True, max_length=60, verbose_name='serial number')),
-                ('assembly_type', models.CharField(choices=[('RP', 'RP: reduced pressure principle'), ('RPDA', 'RPDA: reduced pressure detector assembly'), ('DC', 'DC: double check valve'), ('DCDA', 'DCDA: double check detector assembly'), ('PVB', 'PVB: pressure vacuum breaker'), ('SVB', 'SVB: spill-resistant vacuum breaker'), ('AVB', 'AVB: atmospheric vacuum breaker'), ('AG', 'AG: air gap')], db_index=True, max_length=4, verbose_name='type')),
-                ('size', models.DecimalField(choices=[(Decimal('0.50'), '1/2"'), (Decimal('0.75'), '3/4"'), (Decimal('1.00'), '1"'), (Decimal('1.25'), '1-1/4"'), (Decimal('1.50'), '1-1/2"'), (Decimal('2.00'), '2"'), (Decimal('2.50'), '2-1/2"'), (Decimal('3.00'), '3"'), (Decimal('4.00'), '4"'), (Decimal('6.00'), '6"'), (Decimal('8.00'), '8"'), (Decimal('10.00'), '10"'), (Decimal('12.00'), '12"')], db_index=True, decimal_places=2, max_digits=5, verbose_name='size (inches)')),
-                ('manufacturer', models.CharField(blank=True, max_length=100, verbose_name='manufacturer')),
-                ('model_number', models.CharField(blank=True, max_length=100, verbose_name='model')),
-                ('placement', models.CharField(blank=True, help_text='e.g. "basement mech room"', max_length=200, verbose_name='placement')),
-                ('hazard', models.CharField(choices=[('health', 'Health hazard'), ('non_health', 'Non-health hazard')], db_index=True, max_length=12, verbose_name='hazard')),
-                ('service_type', models.CharField(choices=[('domestic', 'Domestic'), ('fire', 'Fire'), ('irrigation', 'Irrigation'), ('process', 'Process')], db_index=True, max_length=12, verbose_name='service type')),
-                ('installed_on', models.DateField(blank=True, null=True, verbose_name='installed on')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('inactive', 'Inactive'), ('removed', 'Removed')], db_index=True, default='active', max_length=10, verbose_name='status')),
-                ('last_tested_on', models.DateField(blank=True, db_index=True, null=True, verbose_name='last tested on')),
-                ('last_test_result', models.CharField(choices=[('pass', 'Pass'), ('fail', 'Fail'), ('none', 'No result')], db_index=True, default='none', max_length=4, verbose_name='last test result')),
-                ('test_frequency_months', models.PositiveSmallIntegerField(default=12, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(120)], verbose_name='test frequency (months)')),
-                ('next_test_due', models.DateField(blank=True, db_index=True, help_text='Left empty, it is the last test date plus the test frequency.', null=True, verbose_name='next test due')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "serial_number",
+                    models.CharField(db_index=True, max_length=60, verbose_name="serial number"),
+                ),
+                (
+                    "assembly_type",
+                    models.CharField(
+                        choices=[
+                            ("RP", "RP: reduced pressure principle"),
+                            ("RPDA", "RPDA: reduced pressure detector assembly"),
+                            ("DC", "DC: double check valve"),
+                            ("DCDA", "DCDA: double check detector assembly"),
+                            ("PVB", "PVB: pressure vacuum breaker"),
+                            ("SVB", "SVB: spill-resistant vacuum breaker"),
+                            ("AVB", "AVB: atmospheric vacuum breaker"),
+                            ("AG", "AG: air gap"),
+                        ],
+                        db_index=True,
+                        max_length=4,
+                        verbose_name="type",
+                    ),
+                ),
+                (
+                    "size",
+                    models.DecimalField(
+                        choices=[
+                            (Decimal("0.50"), '1/2"'),
+                            (Decimal("0.75"), '3/4"'),
+                            (Decimal("1.00"), '1"'),
+                            (Decimal("1.25"), '1-1/4"'),
+                            (Decimal("1.50"), '1-1/2"'),
+                            (Decimal("2.00"), '2"'),
+                            (Decimal("2.50"), '2-1/2"'),
+                            (Decimal("3.00"), '3"'),
+                            (Decimal("4.00"), '4"'),
+                            (Decimal("6.00"), '6"'),
+                            (Decimal("8.00"), '8"'),
+                            (Decimal("10.00"), '10"'),
+                            (Decimal("12.00"), '12"'),
+                        ],
+                        db_index=True,
+                        decimal_places=2,
+                        max_digits=5,
+                        verbose_name="size (inches)",
+                    ),
+                ),
+                (
+                    "manufacturer",
+                    models.CharField(blank=True, max_length=100, verbose_name="manufacturer"),
+                ),
+                (
+                    "model_number",
+                    models.CharField(blank=True, max_length=100, verbose_name="model"),
+                ),
+                (
+                    "placement",
+                    models.CharField(
+                        blank=True,
+                        help_text='e.g. "basement mech room"',
+                        max_length=200,
+                        verbose_name="placement",
+                    ),
+                ),
+                (
+                    "hazard",
+                    models.CharField(
+                        choices=[("health", "Health hazard"), ("non_health", "Non-health hazard")],
+                        db_index=True,
+                        max_length=12,
+                        verbose_name="hazard",
+                    ),
+                ),
+                (
+                    "service_type",
+                    models.CharField(
+                        choices=[
+                            ("domestic", "Domestic"),
+                            ("fire", "Fire"),
+                            ("irrigation", "Irrigation"),
+                            ("process", "Process"),
+                        ],
+                        db_index=True,
+                        max_length=12,
+                        verbose_name="service type",
+                    ),
+                ),
+                (
+                    "installed_on",
+                    models.DateField(blank=True, null=True, verbose_name="installed on"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("inactive", "Inactive"),
+                            ("removed", "Removed"),
+                        ],
+                        db_index=True,
+                        default="active",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "last_tested_on",
+                    models.DateField(
+                        blank=True, db_index=True, null=True, verbose_name="last tested on"
+                    ),
+                ),
+                (
+                    "last_test_result",
+                    models.CharField(
+                        choices=[("pass", "Pass"), ("fail", "Fail"), ("none", "No result")],
+                        db_index=True,
+                        default="none",
+                        max_length=4,
+                        verbose_name="last test result",
+                    ),
+                ),
+                (
+                    "test_frequency_months",
+                    models.PositiveSmallIntegerField(
+                        default=12,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(120),
+                        ],
+                        verbose_name="test frequency (months)",
+                    ),
+                ),
+                (
+                    "next_test_due",
+                    models.DateField(
+                        blank=True,
+                        db_index=True,
+                        help_text="Left empty, it is the last test date plus the test frequency.",
+                        null=True,
+                        verbose_name="next test due",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'assembly',
-                'verbose_name_plural': 'assemblies',
-                'ordering': ['serial_number'],
+                "verbose_name": "assembly",
+                "verbose_name_plural": "assemblies",
+                "ordering": ["serial_number"],
             },
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=200, verbose_name='name')),
-                ('organisation', models.CharField(blank=True, max_length=200, verbose_name='organisation')),
-                ('email', models.EmailField(blank=True, db_index=True, max_length=254, verbose_name='email')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('mailing_address_line1', models.CharField(blank=True, max_length=200, verbose_name='mailing address line 1')),
-                ('mailing_address_line2', models.CharField(blank=True, max_length=200, verbose_name='mailing address line 2')),
-                ('mailing_city', models.CharField(blank=True, max_length=100, verbose_name='mailing city')),
-                ('mailing_state', models.CharField(blank=True, max_length=50, verbose_name='mailing state')),
-                ('mailing_postal_code', models.CharField(blank=True, max_length=20, verbose_name='mailing postal code')),
-                ('prefers_paper', models.BooleanField(db_index=True, default=False, help_text='Send letters, never email, even when an email address is known.', verbose_name='prefers paper')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=200, verbose_name="name")),
+                (
+                    "organisation",
+                    models.CharField(blank=True, max_length=200, verbose_name="organisation"),
+                ),
+                (
+                    "email",
+                    models.EmailField(
+                        blank=True, db_index=True, max_length=254, verbose_name="email"
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                (
+                    "mailing_address_line1",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="mailing address line 1"
+                    ),
+                ),
+                (
+                    "mailing_address_line2",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="mailing address line 2"
+                    ),
+                ),
+                (
+                    "mailing_city",
+                    models.CharField(blank=True, max_length=100, verbose_name="mailing city"),
+                ),
+                (
+                    "mailing_state",
+                    models.CharField(blank=True, max_length=50, verbose_name="mailing state"),
+                ),
+                (
+                    "mailing_postal_code",
+                    models.CharField(blank=True, max_length=20, verbose_name="mailing postal code"),
+                ),
+                (
+                    "prefers_paper",
+                    models.BooleanField(
+                        db_index=True,
+                        default=False,
+                        help_text="Send letters, never email, even when an email address is known.",
+                        verbose_name="prefers paper",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'contact',
-                'verbose_name_plural': 'contacts',
-                'ordering': ['name'],
+                "verbose_name": "contact",
+                "verbose_name_plural": "contacts",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Location',
+            name="Location",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address_line1', models.CharField(blank=True, db_index=True, max_length=200, verbose_name='address line 1')),
-                ('address_line2', models.CharField(blank=True, max_length=200, verbose_name='address line 2')),
-                ('city', models.CharField(blank=True, db_index=True, max_length=100, verbose_name='city')),
-                ('state', models.CharField(blank=True, max_length=50, verbose_name='state')),
-                ('postal_code', models.CharField(blank=True, db_index=True, max_length=20, verbose_name='postal code')),
-                ('account_number', models.CharField(max_length=40, unique=True, verbose_name='account number')),
-                ('name', models.CharField(blank=True, help_text='Business or site name, if any.', max_length=200, verbose_name='name')),
-                ('property_type', models.CharField(choices=[('residential', 'Residential'), ('commercial', 'Commercial'), ('industrial', 'Industrial'), ('multi_family', 'Multi-family'), ('institutional', 'Institutional'), ('irrigation', 'Irrigation only')], db_index=True, max_length=20, verbose_name='property type')),
-                ('is_active', models.BooleanField(db_index=True, default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "address_line1",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=200, verbose_name="address line 1"
+                    ),
+                ),
+                (
+                    "address_line2",
+                    models.CharField(blank=True, max_length=200, verbose_name="address line 2"),
+                ),
+                (
+                    "city",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=100, verbose_name="city"
+                    ),
+                ),
+                ("state", models.CharField(blank=True, max_length=50, verbose_name="state")),
+                (
+                    "postal_code",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=20, verbose_name="postal code"
+                    ),
+                ),
+                (
+                    "account_number",
+                    models.CharField(max_length=40, unique=True, verbose_name="account number"),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        blank=True,
+                        help_text="Business or site name, if any.",
+                        max_length=200,
+                        verbose_name="name",
+                    ),
+                ),
+                (
+                    "property_type",
+                    models.CharField(
+                        choices=[
+                            ("residential", "Residential"),
+                            ("commercial", "Commercial"),
+                            ("industrial", "Industrial"),
+                            ("multi_family", "Multi-family"),
+                            ("institutional", "Institutional"),
+                            ("irrigation", "Irrigation only"),
+                        ],
+                        db_index=True,
+                        max_length=20,
+                        verbose_name="property type",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(db_index=True, default=True, verbose_name="active"),
+                ),
             ],
             options={
-                'verbose_name': 'location',
-                'verbose_name_plural': 'locations',
-                'ordering': ['account_number'],
+                "verbose_name": "location",
+                "verbose_name_plural": "locations",
+                "ordering": ["account_number"],
             },
         ),
         migrations.CreateModel(
-            name='ServiceArea',
+            name="ServiceArea",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('code', models.CharField(help_text='Short code, e.g. a zone or route.', max_length=20, unique=True, verbose_name='code')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="Short code, e.g. a zone or route.",
+                        max_length=20,
+                        unique=True,
+                        verbose_name="code",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'service area',
-                'verbose_name_plural': 'service areas',
-                'ordering': ['name'],
+                "verbose_name": "service area",
+                "verbose_name_plural": "service areas",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Batch',
+            name="Batch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('due_date', models.DateField(blank=True, null=True, verbose_name='due date')),
-                ('status', django_fsm.FSMField(choices=[('open', 'Open'), ('generating', 'Generating'), ('generated', 'Generated'), ('partially_sent', 'Partially sent'), ('complete', 'Complete'), ('archived', 'Archived')], db_index=True, default='open', max_length=20, protected=True, verbose_name='status')),
-                ('filter_query', models.TextField(blank=True, help_text="The Assemblies listing's query string this batch was made from.", verbose_name='filter')),
-                ('assembly_count', models.PositiveIntegerField(default=0, verbose_name='assemblies')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('progress_done', models.PositiveIntegerField(default=0)),
-                ('progress_total', models.PositiveIntegerField(default=0)),
-                ('task_token', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('generated_at', models.DateTimeField(blank=True, null=True, verbose_name='generated at')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
-                ('cloned_from', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='clones', to='wagtail_batchcomms.batch', verbose_name='cloned from')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('template_revision', models.ForeignKey(blank=True, help_text='The published revision the notices were generated from.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='wagtailcore.revision', verbose_name='template revision')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("due_date", models.DateField(blank=True, null=True, verbose_name="due date")),
+                (
+                    "status",
+                    django_fsm.FSMField(
+                        choices=[
+                            ("open", "Open"),
+                            ("generating", "Generating"),
+                            ("generated", "Generated"),
+                            ("partially_sent", "Partially sent"),
+                            ("complete", "Complete"),
+                            ("archived", "Archived"),
+                        ],
+                        db_index=True,
+                        default="open",
+                        max_length=20,
+                        protected=True,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "filter_query",
+                    models.TextField(
+                        blank=True,
+                        help_text="The Assemblies listing's query string this batch was made from.",
+                        verbose_name="filter",
+                    ),
+                ),
+                (
+                    "assembly_count",
+                    models.PositiveIntegerField(default=0, verbose_name="assemblies"),
+                ),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                ("progress_done", models.PositiveIntegerField(default=0)),
+                ("progress_total", models.PositiveIntegerField(default=0)),
+                ("task_token", models.CharField(blank=True, max_length=64)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "generated_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="generated at"),
+                ),
+                (
+                    "closed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="closed at"),
+                ),
+                (
+                    "cloned_from",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="clones",
+                        to="wagtail_batchcomms.batch",
+                        verbose_name="cloned from",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "template_revision",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The published revision the notices were generated from.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="wagtailcore.revision",
+                        verbose_name="template revision",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'batch communication',
-                'verbose_name_plural': 'batch communications',
-                'ordering': ['-created_at', '-pk'],
-                'permissions': [('generate_batch', 'Can generate batch communications'), ('send_batch', 'Can send batch emails and letters'), ('complete_batch', 'Can complete batch communications'), ('archive_batch', 'Can archive batch communications'), ('clone_batch', 'Can clone batch communications')],
+                "verbose_name": "batch communication",
+                "verbose_name_plural": "batch communications",
+                "ordering": ["-created_at", "-pk"],
+                "permissions": [
+                    ("generate_batch", "Can generate batch communications"),
+                    ("send_batch", "Can send batch emails and letters"),
+                    ("complete_batch", "Can complete batch communications"),
+                    ("archive_batch", "Can archive batch communications"),
+                    ("clone_batch", "Can clone batch communications"),
+                ],
             },
             bases=(django_fsm.ConcurrentTransitionMixin, models.Model),
         ),
         migrations.CreateModel(
-            name='BatchAssembly',
+            name="BatchAssembly",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('assembly', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='batch_memberships', to='wagtail_batchcomms.assembly')),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='batch_assemblies', to='wagtail_batchcomms.batch')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='wagtail_batchcomms.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "assembly",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="batch_memberships",
+                        to="wagtail_batchcomms.assembly",
+                    ),
+                ),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="batch_assemblies",
+                        to="wagtail_batchcomms.batch",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="wagtail_batchcomms.location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'batch assembly',
-                'verbose_name_plural': 'batch assemblies',
+                "verbose_name": "batch assembly",
+                "verbose_name_plural": "batch assemblies",
             },
         ),
         migrations.AddField(
-            model_name='batch',
-            name='assemblies',
-            field=models.ManyToManyField(blank=True, related_name='batches', through='wagtail_batchcomms.BatchAssembly', to='wagtail_batchcomms.assembly'),
+            model_name="batch",
+            name="assemblies",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="batches",
+                through="wagtail_batchcomms.BatchAssembly",
+                to="wagtail_batchcomms.assembly",
+            ),
         ),
         migrations.CreateModel(
-            name='LetterDownload',
+            name="LetterDownload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('rendering', 'Rendering'), ('ready', 'Ready'), ('failed', 'Failed'), ('expired', 'Expired')], db_index=True, default='queued', max_length=10, verbose_name='status')),
-                ('file', models.CharField(blank=True, max_length=300, verbose_name='PDF file')),
-                ('mailing_list', models.CharField(blank=True, max_length=300, verbose_name='mailing list file')),
-                ('letter_count', models.PositiveIntegerField(default=0, verbose_name='letters')),
-                ('page_count', models.PositiveIntegerField(default=0, verbose_name='pages')),
-                ('size', models.PositiveBigIntegerField(default=0, verbose_name='size (bytes)')),
-                ('progress_done', models.PositiveIntegerField(default=0)),
-                ('progress_total', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('requested_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='requested at')),
-                ('ready_at', models.DateTimeField(blank=True, null=True, verbose_name='ready at')),
-                ('expires_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='expires at')),
-                ('purged_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_by', models.CharField(blank=True, max_length=100)),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='letter_downloads', to='wagtail_batchcomms.batch')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("rendering", "Rendering"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                            ("expired", "Expired"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("file", models.CharField(blank=True, max_length=300, verbose_name="PDF file")),
+                (
+                    "mailing_list",
+                    models.CharField(blank=True, max_length=300, verbose_name="mailing list file"),
+                ),
+                ("letter_count", models.PositiveIntegerField(default=0, verbose_name="letters")),
+                ("page_count", models.PositiveIntegerField(default=0, verbose_name="pages")),
+                ("size", models.PositiveBigIntegerField(default=0, verbose_name="size (bytes)")),
+                ("progress_done", models.PositiveIntegerField(default=0)),
+                ("progress_total", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                (
+                    "requested_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="requested at"
+                    ),
+                ),
+                ("ready_at", models.DateTimeField(blank=True, null=True, verbose_name="ready at")),
+                (
+                    "expires_at",
+                    models.DateTimeField(
+                        blank=True, db_index=True, null=True, verbose_name="expires at"
+                    ),
+                ),
+                ("purged_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_by", models.CharField(blank=True, max_length=100)),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="letter_downloads",
+                        to="wagtail_batchcomms.batch",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'letter download',
-                'verbose_name_plural': 'letter downloads',
-                'ordering': ['-requested_at', '-pk'],
+                "verbose_name": "letter download",
+                "verbose_name_plural": "letter downloads",
+                "ordering": ["-requested_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='LetterChunk',
+            name="LetterChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveIntegerField()),
-                ('first_id', models.PositiveBigIntegerField(help_text='First communication id in the chunk.')),
-                ('last_id', models.PositiveBigIntegerField(help_text='Last communication id in the chunk.')),
-                ('communication_ids', models.JSONField(default=list)),
-                ('letter_count', models.PositiveIntegerField(default=0)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('rendering', 'Rendering'), ('ready', 'Ready'), ('failed', 'Failed'), ('expired', 'Expired')], default='queued', max_length=10)),
-                ('file', models.CharField(blank=True, max_length=300)),
-                ('page_count', models.PositiveIntegerField(default=0)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_by', models.CharField(blank=True, max_length=100)),
-                ('error', models.TextField(blank=True)),
-                ('download', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='wagtail_batchcomms.letterdownload')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("index", models.PositiveIntegerField()),
+                (
+                    "first_id",
+                    models.PositiveBigIntegerField(
+                        help_text="First communication id in the chunk."
+                    ),
+                ),
+                (
+                    "last_id",
+                    models.PositiveBigIntegerField(help_text="Last communication id in the chunk."),
+                ),
+                ("communication_ids", models.JSONField(default=list)),
+                ("letter_count", models.PositiveIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("rendering", "Rendering"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                            ("expired", "Expired"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("file", models.CharField(blank=True, max_length=300)),
+                ("page_count", models.PositiveIntegerField(default=0)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_by", models.CharField(blank=True, max_length=100)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "download",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="wagtail_batchcomms.letterdownload",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['download', 'index'],
+                "ordering": ["download", "index"],
             },
         ),
         migrations.CreateModel(
-            name='Letterhead',
+            name="Letterhead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('organisation_name', models.CharField(blank=True, max_length=200, verbose_name='organisation name')),
-                ('return_address', models.TextField(blank=True, help_text='One line per address line.', verbose_name='return address')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('website', models.URLField(blank=True, verbose_name='website')),
-                ('signature_name', models.CharField(blank=True, max_length=200, verbose_name='signature name')),
-                ('signature_title', models.CharField(blank=True, max_length=200, verbose_name='signature title')),
-                ('footer_text', models.TextField(blank=True, verbose_name='footer text')),
-                ('logo', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='wagtailimages.image', verbose_name='logo')),
-                ('signature_image', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='wagtailimages.image', verbose_name='signature image')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "organisation_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="organisation name"),
+                ),
+                (
+                    "return_address",
+                    models.TextField(
+                        blank=True,
+                        help_text="One line per address line.",
+                        verbose_name="return address",
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                ("website", models.URLField(blank=True, verbose_name="website")),
+                (
+                    "signature_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="signature name"),
+                ),
+                (
+                    "signature_title",
+                    models.CharField(blank=True, max_length=200, verbose_name="signature title"),
+                ),
+                ("footer_text", models.TextField(blank=True, verbose_name="footer text")),
+                (
+                    "logo",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="wagtailimages.image",
+                        verbose_name="logo",
+                    ),
+                ),
+                (
+                    "signature_image",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="wagtailimages.image",
+                        verbose_name="signature image",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'letterhead',
-                'verbose_name_plural': 'letterhead',
+                "verbose_name": "letterhead",
+                "verbose_name_plural": "letterhead",
             },
         ),
         migrations.CreateModel(
-            name='Communication',
+            name="Communication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('owner', 'Owner'), ('tenant', 'Tenant'), ('property_manager', 'Property manager'), ('billing', 'Billing'), ('site_contact', 'Site contact'), ('tester', 'Tester')], max_length=20, verbose_name='role')),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('letter', 'Letter')], db_index=True, max_length=10, verbose_name='channel')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('unknown', 'Delivery unknown')], db_index=True, default='pending', max_length=10, verbose_name='status')),
-                ('recipient_name', models.CharField(max_length=200, verbose_name='recipient')),
-                ('recipient_organisation', models.CharField(blank=True, max_length=200)),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('address_line1', models.CharField(blank=True, max_length=200)),
-                ('address_line2', models.CharField(blank=True, max_length=200)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('state', models.CharField(blank=True, max_length=50)),
-                ('postal_code', models.CharField(blank=True, max_length=20)),
-                ('subject', models.CharField(blank=True, max_length=500, verbose_name='subject')),
-                ('body_html', models.TextField(blank=True)),
-                ('body_text', models.TextField(blank=True)),
-                ('message_id', models.CharField(blank=True, max_length=255, verbose_name='Message-ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created at')),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_by', models.CharField(blank=True, max_length=100)),
-                ('sent_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='sent at')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
-                ('error_code', models.CharField(blank=True, max_length=20, verbose_name='error code')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('assembly', models.ForeignKey(blank=True, help_text='Set when the template sends one notice per assembly.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='communications', to='wagtail_batchcomms.assembly', verbose_name='assembly')),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='communications', to='wagtail_batchcomms.batch')),
-                ('sent_by', models.ForeignKey(blank=True, help_text='For letters: who marked them as mailed.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='communications', to='wagtail_batchcomms.contact', verbose_name='contact')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='communications', to='wagtail_batchcomms.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("owner", "Owner"),
+                            ("tenant", "Tenant"),
+                            ("property_manager", "Property manager"),
+                            ("billing", "Billing"),
+                            ("site_contact", "Site contact"),
+                            ("tester", "Tester"),
+                        ],
+                        max_length=20,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "Email"), ("letter", "Letter")],
+                        db_index=True,
+                        max_length=10,
+                        verbose_name="channel",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("unknown", "Delivery unknown"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("recipient_name", models.CharField(max_length=200, verbose_name="recipient")),
+                ("recipient_organisation", models.CharField(blank=True, max_length=200)),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                ("address_line1", models.CharField(blank=True, max_length=200)),
+                ("address_line2", models.CharField(blank=True, max_length=200)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("state", models.CharField(blank=True, max_length=50)),
+                ("postal_code", models.CharField(blank=True, max_length=20)),
+                ("subject", models.CharField(blank=True, max_length=500, verbose_name="subject")),
+                ("body_html", models.TextField(blank=True)),
+                ("body_text", models.TextField(blank=True)),
+                (
+                    "message_id",
+                    models.CharField(blank=True, max_length=255, verbose_name="Message-ID"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_by", models.CharField(blank=True, max_length=100)),
+                (
+                    "sent_at",
+                    models.DateTimeField(
+                        blank=True, db_index=True, null=True, verbose_name="sent at"
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="attempts")),
+                (
+                    "error_code",
+                    models.CharField(blank=True, max_length=20, verbose_name="error code"),
+                ),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                (
+                    "assembly",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Set when the template sends one notice per assembly.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="communications",
+                        to="wagtail_batchcomms.assembly",
+                        verbose_name="assembly",
+                    ),
+                ),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="communications",
+                        to="wagtail_batchcomms.batch",
+                    ),
+                ),
+                (
+                    "sent_by",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="For letters: who marked them as mailed.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="communications",
+                        to="wagtail_batchcomms.contact",
+                        verbose_name="contact",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="communications",
+                        to="wagtail_batchcomms.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'communication',
-                'verbose_name_plural': 'communications',
-                'ordering': ['batch', 'location', 'pk'],
+                "verbose_name": "communication",
+                "verbose_name_plural": "communications",
+                "ordering": ["batch", "location", "pk"],
             },
         ),
         migrations.AddField(
-            model_name='assembly',
-            name='location',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assemblies', to='wagtail_batchcomms.location', verbose_name='location'),
+            model_name="assembly",
+            name="location",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="assemblies",
+                to="wagtail_batchcomms.location",
+                verbose_name="location",
+            ),
         ),
         migrations.CreateModel(
-            name='LocationContact',
+            name="LocationContact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('owner', 'Owner'), ('tenant', 'Tenant'), ('property_manager', 'Property manager'), ('billing', 'Billing'), ('site_contact', 'Site contact'), ('tester', 'Tester')], max_length=20, verbose_name='role')),
-                ('is_primary', models.BooleanField(default=False, help_text='The main contact for this role here.', verbose_name='primary')),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='location_roles', to='wagtail_batchcomms.contact', verbose_name='contact')),
-                ('location', modelcluster.fields.ParentalKey(on_delete=django.db.models.deletion.CASCADE, related_name='location_contacts', to='wagtail_batchcomms.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("owner", "Owner"),
+                            ("tenant", "Tenant"),
+                            ("property_manager", "Property manager"),
+                            ("billing", "Billing"),
+                            ("site_contact", "Site contact"),
+                            ("tester", "Tester"),
+                        ],
+                        max_length=20,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "is_primary",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The main contact for this role here.",
+                        verbose_name="primary",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="location_roles",
+                        to="wagtail_batchcomms.contact",
+                        verbose_name="contact",
+                    ),
+                ),
+                (
+                    "location",
+                    modelcluster.fields.ParentalKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="location_contacts",
+                        to="wagtail_batchcomms.location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'location contact',
-                'verbose_name_plural': 'location contacts',
+                "verbose_name": "location contact",
+                "verbose_name_plural": "location contacts",
             },
         ),
         migrations.AddField(
-            model_name='location',
-            name='contacts',
-            field=models.ManyToManyField(blank=True, related_name='locations', through='wagtail_batchcomms.LocationContact', to='wagtail_batchcomms.contact'),
+            model_name="location",
+            name="contacts",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="locations",
+                through="wagtail_batchcomms.LocationContact",
+                to="wagtail_batchcomms.contact",
+            ),
         ),
         migrations.CreateModel(
-            name='NoticeTemplate',
+            name="NoticeTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('live', models.BooleanField(default=True, editable=False, verbose_name='live')),
-                ('has_unpublished_changes', models.BooleanField(default=False, editable=False, verbose_name='has unpublished changes')),
-                ('first_published_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='first published at')),
-                ('last_published_at', models.DateTimeField(editable=False, null=True, verbose_name='last published at')),
-                ('go_live_at', models.DateTimeField(blank=True, null=True, verbose_name='go live date/time')),
-                ('expire_at', models.DateTimeField(blank=True, null=True, verbose_name='expiry date/time')),
-                ('expired', models.BooleanField(default=False, editable=False, verbose_name='expired')),
-                ('locked', models.BooleanField(default=False, editable=False, verbose_name='locked')),
-                ('locked_at', models.DateTimeField(editable=False, null=True, verbose_name='locked at')),
-                ('name', models.CharField(max_length=200, unique=True, verbose_name='name')),
-                ('description', models.TextField(blank=True, help_text='What this notice is for (editors only).', verbose_name='description')),
-                ('subject', models.CharField(help_text='Merge fields allowed, e.g. Backflow test due {{ batch.due_date }}.', max_length=300, verbose_name='email subject')),
-                ('body', wagtail.fields.StreamField([('paragraph', 0), ('assemblies_table', 3), ('signature', 8)], block_lookup={0: ('wagtail_batchcomms.blocks.ParagraphBlock', (), {'features': ['bold', 'italic', 'link', 'ol', 'ul', 'h3', 'h4']}), 1: ('wagtail.blocks.CharBlock', (), {'label': 'Heading', 'required': False}), 2: ('wagtail.blocks.MultipleChoiceBlock', [], {'choices': [('serial_number', 'Serial number'), ('type', 'Type'), ('type_name', 'Type (full name)'), ('size', 'Size'), ('manufacturer', 'Manufacturer'), ('model', 'Model'), ('placement', 'Placement'), ('hazard', 'Hazard'), ('service_type', 'Service type'), ('last_tested_on', 'Last tested'), ('last_test_result', 'Last result'), ('next_test_due', 'Next test due'), ('compliance_status', 'Compliance status')], 'label': 'Columns'}), 3: ('wagtail.blocks.StructBlock', [[('heading', 1), ('columns', 2)]], {}), 4: ('wagtail.blocks.CharBlock', (), {'default': 'Sincerely,', 'label': 'Closing'}), 5: ('wagtail.blocks.BooleanBlock', (), {'default': True, 'help_text': 'Name, title and signature image from the Letterhead settings.', 'label': "Use the letterhead's signature", 'required': False}), 6: ('wagtail.blocks.CharBlock', (), {'label': "Name (instead of the letterhead's)", 'required': False}), 7: ('wagtail.blocks.CharBlock', (), {'label': "Title (instead of the letterhead's)", 'required': False}), 8: ('wagtail.blocks.StructBlock', [[('closing', 4), ('use_letterhead', 5), ('name', 6), ('title', 7)]], {})}, verbose_name='body')),
-                ('contact_roles', wagtail_batchcomms.fields.ContactRolesField(default=wagtail_batchcomms.models.notices.default_roles, help_text='Contacts with these roles at each location receive the notice.', verbose_name='contact types')),
-                ('primary_only', models.BooleanField(default=False, help_text='Only the primary contact of each role receives it.', verbose_name='use primary contact only')),
-                ('contact_methods', models.CharField(choices=[('email', 'Email only'), ('letter', 'Letter only'), ('both', 'Email and letter')], default='both', max_length=10, verbose_name='contact methods')),
-                ('first_available_only', models.BooleanField(default=True, help_text='Email where the contact has an address and has not asked for paper, otherwise a letter. Needs both methods allowed.', verbose_name='use only the first available method')),
-                ('grouping', models.CharField(choices=[('location', 'One notice per location, listing its assemblies'), ('assembly', 'One notice per assembly')], default='location', max_length=10, verbose_name='grouping')),
-                ('attach_pdf', models.BooleanField(default=False, verbose_name='attach the letter PDF to the email')),
-                ('cc', models.CharField(blank=True, help_text='Fixed addresses copied on every email, separated by commas.', max_length=500, validators=[wagtail_batchcomms.models.notices.validate_address_list], verbose_name='CC')),
-                ('bcc', models.CharField(blank=True, help_text='Fixed addresses blind-copied on every email, separated by commas.', max_length=500, validators=[wagtail_batchcomms.models.notices.validate_address_list], verbose_name='BCC')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('latest_revision', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='wagtailcore.revision', verbose_name='latest revision')),
-                ('live_revision', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='wagtailcore.revision', verbose_name='live revision')),
-                ('locked_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='locked_%(class)ss', to=settings.AUTH_USER_MODEL, verbose_name='locked by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("live", models.BooleanField(default=True, editable=False, verbose_name="live")),
+                (
+                    "has_unpublished_changes",
+                    models.BooleanField(
+                        default=False, editable=False, verbose_name="has unpublished changes"
+                    ),
+                ),
+                (
+                    "first_published_at",
+                    models.DateTimeField(
+                        blank=True, db_index=True, null=True, verbose_name="first published at"
+                    ),
+                ),
+                (
+                    "last_published_at",
+                    models.DateTimeField(
+                        editable=False, null=True, verbose_name="last published at"
+                    ),
+                ),
+                (
+                    "go_live_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="go live date/time"),
+                ),
+                (
+                    "expire_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="expiry date/time"),
+                ),
+                (
+                    "expired",
+                    models.BooleanField(default=False, editable=False, verbose_name="expired"),
+                ),
+                (
+                    "locked",
+                    models.BooleanField(default=False, editable=False, verbose_name="locked"),
+                ),
+                (
+                    "locked_at",
+                    models.DateTimeField(editable=False, null=True, verbose_name="locked at"),
+                ),
+                ("name", models.CharField(max_length=200, unique=True, verbose_name="name")),
+                (
+                    "description",
+                    models.TextField(
+                        blank=True,
+                        help_text="What this notice is for (editors only).",
+                        verbose_name="description",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.CharField(
+                        help_text="Merge fields allowed, e.g. Backflow test due {{ batch.due_date }}.",
+                        max_length=300,
+                        verbose_name="email subject",
+                    ),
+                ),
+                (
+                    "body",
+                    wagtail.fields.StreamField(
+                        [("paragraph", 0), ("assemblies_table", 3), ("signature", 8)],
+                        block_lookup={
+                            0: (
+                                "wagtail_batchcomms.blocks.ParagraphBlock",
+                                (),
+                                {"features": ["bold", "italic", "link", "ol", "ul", "h3", "h4"]},
+                            ),
+                            1: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {"label": "Heading", "required": False},
+                            ),
+                            2: (
+                                "wagtail.blocks.MultipleChoiceBlock",
+                                [],
+                                {
+                                    "choices": [
+                                        ("serial_number", "Serial number"),
+                                        ("type", "Type"),
+                                        ("type_name", "Type (full name)"),
+                                        ("size", "Size"),
+                                        ("manufacturer", "Manufacturer"),
+                                        ("model", "Model"),
+                                        ("placement", "Placement"),
+                                        ("hazard", "Hazard"),
+                                        ("service_type", "Service type"),
+                                        ("last_tested_on", "Last tested"),
+                                        ("last_test_result", "Last result"),
+                                        ("next_test_due", "Next test due"),
+                                        ("compliance_status", "Compliance status"),
+                                    ],
+                                    "label": "Columns",
+                                },
+                            ),
+                            3: (
+                                "wagtail.blocks.StructBlock",
+                                [[("heading", 1), ("columns", 2)]],
+                                {},
+                            ),
+                            4: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {"default": "Sincerely,", "label": "Closing"},
+                            ),
+                            5: (
+                                "wagtail.blocks.BooleanBlock",
+                                (),
+                                {
+                                    "default": True,
+                                    "help_text": "Name, title and signature image from the Letterhead settings.",
+                                    "label": "Use the letterhead's signature",
+                                    "required": False,
+                                },
+                            ),
+                            6: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {"label": "Name (instead of the letterhead's)", "required": False},
+                            ),
+                            7: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {"label": "Title (instead of the letterhead's)", "required": False},
+                            ),
+                            8: (
+                                "wagtail.blocks.StructBlock",
+                                [
+                                    [
+                                        ("closing", 4),
+                                        ("use_letterhead", 5),
+                                        ("name", 6),
+                                        ("title", 7),
+                                    ]
+                                ],
+                                {},
+                            ),
+                        },
+                        verbose_name="body",
+                    ),
+                ),
+                (
+                    "contact_roles",
+                    wagtail_batchcomms.fields.ContactRolesField(
+                        default=wagtail_batchcomms.models.notices.default_roles,
+                        help_text="Contacts with these roles at each location receive the notice.",
+                        verbose_name="contact types",
+                    ),
+                ),
+                (
+                    "primary_only",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Only the primary contact of each role receives it.",
+                        verbose_name="use primary contact only",
+                    ),
+                ),
+                (
+                    "contact_methods",
+                    models.CharField(
+                        choices=[
+                            ("email", "Email only"),
+                            ("letter", "Letter only"),
+                            ("both", "Email and letter"),
+                        ],
+                        default="both",
+                        max_length=10,
+                        verbose_name="contact methods",
+                    ),
+                ),
+                (
+                    "first_available_only",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Email where the contact has an address and has not asked for paper, otherwise a letter. Needs both methods allowed.",
+                        verbose_name="use only the first available method",
+                    ),
+                ),
+                (
+                    "grouping",
+                    models.CharField(
+                        choices=[
+                            ("location", "One notice per location, listing its assemblies"),
+                            ("assembly", "One notice per assembly"),
+                        ],
+                        default="location",
+                        max_length=10,
+                        verbose_name="grouping",
+                    ),
+                ),
+                (
+                    "attach_pdf",
+                    models.BooleanField(
+                        default=False, verbose_name="attach the letter PDF to the email"
+                    ),
+                ),
+                (
+                    "cc",
+                    models.CharField(
+                        blank=True,
+                        help_text="Fixed addresses copied on every email, separated by commas.",
+                        max_length=500,
+                        validators=[wagtail_batchcomms.models.notices.validate_address_list],
+                        verbose_name="CC",
+                    ),
+                ),
+                (
+                    "bcc",
+                    models.CharField(
+                        blank=True,
+                        help_text="Fixed addresses blind-copied on every email, separated by commas.",
+                        max_length=500,
+                        validators=[wagtail_batchcomms.models.notices.validate_address_list],
+                        verbose_name="BCC",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "latest_revision",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="wagtailcore.revision",
+                        verbose_name="latest revision",
+                    ),
+                ),
+                (
+                    "live_revision",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="wagtailcore.revision",
+                        verbose_name="live revision",
+                    ),
+                ),
+                (
+                    "locked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="locked_%(class)ss",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="locked by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notice template',
-                'verbose_name_plural': 'notice templates',
-                'ordering': ['name'],
+                "verbose_name": "notice template",
+                "verbose_name_plural": "notice templates",
+                "ordering": ["name"],
             },
             bases=(wagtail.models.preview.PreviewableMixin, models.Model),
         ),
         migrations.AddField(
-            model_name='batch',
-            name='template',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='batches', to='wagtail_batchcomms.noticetemplate', verbose_name='notice template'),
+            model_name="batch",
+            name="template",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="batches",
+                to="wagtail_batchcomms.noticetemplate",
+                verbose_name="notice template",
+            ),
         ),
         migrations.AddField(
-            model_name='location',
-            name='service_area',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='locations', to='wagtail_batchcomms.servicearea', verbose_name='service area'),
+            model_name="location",
+            name="service_area",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="locations",
+                to="wagtail_batchcomms.servicearea",
+                verbose_name="service area",
+            ),
         ),
         migrations.CreateModel(
-            name='SkippedRecipient',
+            name="SkippedRecipient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('inactive_location', 'Location is inactive'), ('no_contact', "No contact with the template's roles"), ('no_email', 'No email address, and letters are not allowed'), ('no_address', 'No mailing address, and email is not allowed or not available')], max_length=20, verbose_name='reason')),
-                ('assembly', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='wagtail_batchcomms.assembly')),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='skipped', to='wagtail_batchcomms.batch')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='wagtail_batchcomms.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("inactive_location", "Location is inactive"),
+                            ("no_contact", "No contact with the template's roles"),
+                            ("no_email", "No email address, and letters are not allowed"),
+                            (
+                                "no_address",
+                                "No mailing address, and email is not allowed or not available",
+                            ),
+                        ],
+                        max_length=20,
+                        verbose_name="reason",
+                    ),
+                ),
+                (
+                    "assembly",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="wagtail_batchcomms.assembly",
+                    ),
+                ),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="skipped",
+                        to="wagtail_batchcomms.batch",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="wagtail_batchcomms.location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'skipped recipient',
-                'verbose_name_plural': 'skipped recipients',
+                "verbose_name": "skipped recipient",
+                "verbose_name_plural": "skipped recipients",
             },
         ),
         migrations.AddConstraint(
-            model_name='letterdownload',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'rendering'])), fields=('batch',), name='batchcomms_one_active_download'),
+            model_name="letterdownload",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["queued", "rendering"])),
+                fields=("batch",),
+                name="batchcomms_one_active_download",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='letterchunk',
-            constraint=models.UniqueConstraint(fields=('download', 'index'), name='batchcomms_chunk_unique'),
+            model_name="letterchunk",
+            constraint=models.UniqueConstraint(
+                fields=("download", "index"), name="batchcomms_chunk_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='communication',
-            index=models.Index(fields=['batch', 'channel', 'status'], name='batchcomms_comm_state'),
+            model_name="communication",
+            index=models.Index(fields=["batch", "channel", "status"], name="batchcomms_comm_state"),
         ),
         migrations.AddIndex(
-            model_name='communication',
-            index=models.Index(fields=['contact', '-created_at'], name='batchcomms_comm_contact'),
+            model_name="communication",
+            index=models.Index(fields=["contact", "-created_at"], name="batchcomms_comm_contact"),
         ),
         migrations.AddIndex(
-            model_name='communication',
-            index=models.Index(fields=['location', '-created_at'], name='batchcomms_comm_location'),
+            model_name="communication",
+            index=models.Index(fields=["location", "-created_at"], name="batchcomms_comm_location"),
         ),
         migrations.AddConstraint(
-            model_name='communication',
-            constraint=models.UniqueConstraint(condition=models.Q(('assembly__isnull', True)), fields=('batch', 'location', 'contact', 'channel'), name='batchcomms_comm_unique_per_location'),
+            model_name="communication",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("assembly__isnull", True)),
+                fields=("batch", "location", "contact", "channel"),
+                name="batchcomms_comm_unique_per_location",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='communication',
-            constraint=models.UniqueConstraint(condition=models.Q(('assembly__isnull', False)), fields=('batch', 'assembly', 'contact', 'channel'), name='batchcomms_comm_unique_per_assembly'),
+            model_name="communication",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("assembly__isnull", False)),
+                fields=("batch", "assembly", "contact", "channel"),
+                name="batchcomms_comm_unique_per_assembly",
+            ),
         ),
         migrations.AddIndex(
-            model_name='batchassembly',
-            index=models.Index(fields=['batch', 'location'], name='batchcomms_batchasm_location'),
+            model_name="batchassembly",
+            index=models.Index(fields=["batch", "location"], name="batchcomms_batchasm_location"),
         ),
         migrations.AddConstraint(
-            model_name='batchassembly',
-            constraint=models.UniqueConstraint(fields=('batch', 'assembly'), name='batchcomms_batchasm_unique'),
+            model_name="batchassembly",
+            constraint=models.UniqueConstraint(
+                fields=("batch", "assembly"), name="batchcomms_batchasm_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='assembly',
-            index=models.Index(fields=['status', 'next_test_due'], name='batchcomms_asm_status_due'),
+            model_name="assembly",
+            index=models.Index(
+                fields=["status", "next_test_due"], name="batchcomms_asm_status_due"
+            ),
         ),
         migrations.AddIndex(
-            model_name='assembly',
-            index=models.Index(fields=['location', 'status'], name='batchcomms_asm_location_status'),
+            model_name="assembly",
+            index=models.Index(
+                fields=["location", "status"], name="batchcomms_asm_location_status"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assembly',
-            constraint=models.UniqueConstraint(fields=('manufacturer', 'serial_number'), name='batchcomms_assembly_serial_unique'),
+            model_name="assembly",
+            constraint=models.UniqueConstraint(
+                fields=("manufacturer", "serial_number"), name="batchcomms_assembly_serial_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assembly',
-            constraint=models.CheckConstraint(condition=models.Q(('last_tested_on__isnull', False), ('last_test_result', 'none'), _connector='OR'), name='batchcomms_assembly_result_needs_test_date', violation_error_message='A test result needs the date of the test.'),
+            model_name="assembly",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("last_tested_on__isnull", False), ("last_test_result", "none"), _connector="OR"
+                ),
+                name="batchcomms_assembly_result_needs_test_date",
+                violation_error_message="A test result needs the date of the test.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='locationcontact',
-            index=models.Index(fields=['role', 'is_primary'], name='batchcomms_lc_role_primary'),
+            model_name="locationcontact",
+            index=models.Index(fields=["role", "is_primary"], name="batchcomms_lc_role_primary"),
         ),
         migrations.AddConstraint(
-            model_name='locationcontact',
-            constraint=models.UniqueConstraint(fields=('location', 'contact', 'role'), name='batchcomms_locationcontact_unique'),
+            model_name="locationcontact",
+            constraint=models.UniqueConstraint(
+                fields=("location", "contact", "role"), name="batchcomms_locationcontact_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='locationcontact',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_primary', True)), fields=('location', 'role'), name='batchcomms_locationcontact_one_primary', violation_error_message='This location already has a primary contact for this role.'),
+            model_name="locationcontact",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_primary", True)),
+                fields=("location", "role"),
+                name="batchcomms_locationcontact_one_primary",
+                violation_error_message="This location already has a primary contact for this role.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='skippedrecipient',
-            index=models.Index(fields=['batch', 'reason'], name='batchcomms_skip_reason'),
+            model_name="skippedrecipient",
+            index=models.Index(fields=["batch", "reason"], name="batchcomms_skip_reason"),
         ),
     ]

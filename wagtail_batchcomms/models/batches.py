@@ -292,7 +292,10 @@ class Communication(models.Model):
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="communications")
     location = models.ForeignKey(
-        Location, on_delete=models.PROTECT, related_name="communications", verbose_name=_("location")
+        Location,
+        on_delete=models.PROTECT,
+        related_name="communications",
+        verbose_name=_("location"),
     )
     assembly = models.ForeignKey(
         Assembly,

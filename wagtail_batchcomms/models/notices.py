@@ -38,9 +38,7 @@ def split_addresses(value: str) -> list[str]:
     return [part.strip() for part in (value or "").replace(";", ",").split(",") if part.strip()]
 
 
-class NoticeTemplate(
-    PreviewableMixin, DraftStateMixin, LockableMixin, RevisionMixin, models.Model
-):
+class NoticeTemplate(PreviewableMixin, DraftStateMixin, LockableMixin, RevisionMixin, models.Model):
     """A notice that batches send by email and letter.
 
     The subject and the body's paragraphs are Jinja2 templates rendered in a sandbox over
@@ -85,9 +83,7 @@ class NoticeTemplate(
     grouping = models.CharField(
         _("grouping"), max_length=10, choices=Grouping.choices, default=Grouping.LOCATION
     )
-    attach_pdf = models.BooleanField(
-        _("attach the letter PDF to the email"), default=False
-    )
+    attach_pdf = models.BooleanField(_("attach the letter PDF to the email"), default=False)
     cc = models.CharField(
         _("CC"),
         max_length=500,
