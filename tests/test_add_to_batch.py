@@ -312,7 +312,7 @@ def test_wagtails_default_select_all_would_take_every_assembly(rf, register, adm
     """Why the override exists: the base class ignores the query string's filters."""
     from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
 
-    from wagtail_batchcomms.views.add_to_batch import AddToBatchBulkAction
+    from wagtail_batchcomms.views.add_to_batch_bulk import AddToBatchBulkAction
 
     request = rf.get(BULK, {"hazard": "health", "id": "all"})
     request.user = admin_user

@@ -4,7 +4,7 @@ from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
 from .log_actions import register_batch_log_actions
-from .views.add_to_batch import AddToBatchBulkAction
+from .views.add_to_batch_bulk import AddToBatchBulkAction
 from .views.menu import CommunicationsViewSetGroup
 from .views.register import RegisterViewSetGroup
 

@@ -23,7 +23,7 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 
-from ..models import Batch, Channel, Communication, CommunicationStatus, SkipReason
+from ..models import Batch, Communication, CommunicationStatus, SkipReason
 from ..services import batches as batch_services
 from ..services.batches import BatchActionError
 from ..services.transitions import check_transition
@@ -188,8 +188,11 @@ class BatchActionView(
         except refusal_errors() as error:
             messages.error(request, str(error))
             return redirect(self.get_batch_url())
-        messages.success(request, self.get_success_message(result))
+        self.add_result_message(result)
         return redirect(self.get_success_url(result))
+
+    def add_result_message(self, result) -> None:
+        messages.success(self.request, self.get_success_message(result))
 
     def perform(self):
         raise NotImplementedError
@@ -380,172 +383,20 @@ class CloneView(BatchActionView):
         return batch_url(result)
 
 
-# --- delivery (services.sending / services.letters) -----------------------------------------
-
-
-def email_counts(batch: Batch) -> dict[str, int]:
-    rows = (
-        Communication.objects.filter(batch=batch, channel=Channel.EMAIL)
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("pk"))
-    )
-    return dict(rows)
-
-
-def retry_allowed(batch: Batch, user, emails: dict[str, int] | None = None) -> bool:
-    """ "Retry failed emails": a sendable batch, the send permission, and emails that failed
-    or whose delivery is unknown. (``allowed_actions`` has no retry; sending owns it.)"""
-    from ..services import sending
-
-    if not batch.can_send or not sending.user_can_send(batch, user):
-        return False
-    emails = email_counts(batch) if emails is None else emails
-    return bool(emails.get(CommunicationStatus.FAILED) or emails.get(CommunicationStatus.UNKNOWN))
-
-
-class SendView(BatchActionView):
-    action = "send"
-    permission_required = "send"
-    template_name = "wagtail_batchcomms/admin/confirm_send.html"
-    confirm_button = gettext_lazy("Send the emails")
-
-    def perform(self):
-        from ..services import sending
-
-        return sending.start_sending(self.object.pk, user=self.request.user)
-
-    def get_success_message(self, result) -> str:
-        return _(
-            "%(count)s emails of “%(name)s” are queued for sending. This page shows the progress."
-        ) % {"count": f"{result:,}" if isinstance(result, int) else "", "name": self.object}
-
-    @cached_property
-    def emails(self) -> dict[str, int]:
-        return email_counts(self.object)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["pending_total"] = self.emails.get(CommunicationStatus.PENDING, 0)
-        context["failed_total"] = self.emails.get(CommunicationStatus.FAILED, 0)
-        context["unknown_total"] = self.emails.get(CommunicationStatus.UNKNOWN, 0)
-        context["retry"] = self.action == "retry"
-        return context
-
-
-class RetryForm(forms.Form):
-    retry_failed = forms.BooleanField(
-        label=gettext_lazy("Retry the failed emails"), required=False, initial=True
-    )
-    retry_unknown = forms.BooleanField(
-        label=gettext_lazy("Also retry the emails whose delivery is unknown"),
-        required=False,
-        help_text=gettext_lazy("They may have been delivered: a retry can send a second copy."),
-    )
-
-    def __init__(self, *args, failed: int, unknown: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not failed:
-            del self.fields["retry_failed"]
-        if not unknown:
-            del self.fields["retry_unknown"]
-
-    def clean(self):
-        data = super().clean()
-        if not any(data.get(name) for name in ("retry_failed", "retry_unknown")):
-            raise forms.ValidationError(_("Tick what to retry."))
-        return data
-
-
-class RetryView(SendView):
-    action = "retry"
-    form_class = RetryForm
-    confirm_button = gettext_lazy("Retry")
-
-    def is_allowed(self) -> bool:
-        return retry_allowed(self.object, self.request.user, self.emails)
-
-    def get_form_kwargs(self) -> dict:
-        return {
-            "failed": self.emails.get(CommunicationStatus.FAILED, 0),
-            "unknown": self.emails.get(CommunicationStatus.UNKNOWN, 0),
-        }
-
-    def perform(self):
-        from ..services import sending
-
-        data = self.form.cleaned_data
-        return sending.start_sending(
-            self.object.pk,
-            user=self.request.user,
-            retry_failed=bool(data.get("retry_failed")),
-            retry_unknown=bool(data.get("retry_unknown")),
-        )
-
-
-class LettersView(BatchActionView):
-    action = "download_letters"
-    permission_required = "send"
-    template_name = "wagtail_batchcomms/admin/confirm_letters.html"
-    confirm_button = gettext_lazy("Prepare the letters PDF")
-
-    def perform(self):
-        from ..services import letters
-
-        return letters.request_letter_download(self.object.pk, user=self.request.user)
-
-    def get_success_message(self, result) -> str:
-        return _("The letters PDF is being prepared; it appears under Letter downloads when ready.")
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["letter_total"] = (
-            Communication.objects.filter(batch=self.object, channel=Channel.LETTER).unsent().count()
-        )
-        return context
-
-
-class MarkMailedView(BatchActionView):
-    action = "mark_mailed"
-    permission_required = "send"
-    template_name = "wagtail_batchcomms/admin/confirm_mark_mailed.html"
-    confirm_button = gettext_lazy("Mark them as mailed")
-
-    def perform(self):
-        from ..services import letters
-
-        return letters.mark_letters_mailed(self.object.pk, user=self.request.user)
-
-    def get_success_message(self, result) -> str:
-        count = result if isinstance(result, int) else None
-        if count is None:
-            return _("The letters are recorded as mailed.")
-        return _("%(count)s letters recorded as mailed.") % {"count": count}
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["letter_total"] = Communication.objects.filter(
-            batch=self.object, channel=Channel.LETTER, status=CommunicationStatus.PENDING
-        ).count()
-        return context
-
-
 ACTION_VIEWS = {
     "generate": GenerateView,
     "regenerate": RegenerateView,
     "complete": CompleteView,
     "archive": ArchiveView,
     "clone": CloneView,
-    "send": SendView,
-    "retry": RetryView,
-    "download_letters": LettersView,
-    "mark_mailed": MarkMailedView,
 }
 
 
 def views(viewset) -> dict:
+    from .delivery_actions import DELIVERY_VIEWS
+
     conv = viewset.pk_path_converter
     return {
         name: (f"<{conv}:pk>/{name.replace('_', '-')}/", viewset.construct_view(view_class))
-        for name, view_class in ACTION_VIEWS.items()
+        for name, view_class in {**ACTION_VIEWS, **DELIVERY_VIEWS}.items()
     }

@@ -8,10 +8,8 @@ checks behind ``allowed_actions``.
 
 from __future__ import annotations
 
-import csv
-
 from django.db.models import Count
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -32,8 +30,9 @@ from ..models import (
     SkipReason,
 )
 from ..services import batches as batch_services
-from .batch_actions import ACTIONS, retry_allowed
+from .batch_actions import ACTIONS
 from .batches import BATCH_ANY_PERMISSION, batch_url
+from .delivery_actions import retry_allowed
 
 #: Rows on the batch page before "View all".
 PREVIEW_ROWS = 10
@@ -347,50 +346,11 @@ class BatchProgressView(BatchObjectMixin, TemplateView):
         return response
 
 
-class SkippedCsvView(BatchObjectMixin, TemplateView):
-    """The skipped report as CSV: who got nothing and why, with the account and address."""
-
-    def get(self, request, *args, **kwargs):
-        batch = self.object
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-skipped.csv"'
-        labels = dict(SkipReason.choices)
-        writer = csv.writer(response)
-        writer.writerow(
-            [
-                _("Reason"),
-                _("Reason code"),
-                _("Account number"),
-                _("Location"),
-                _("Address"),
-                _("Assembly"),
-            ]
-        )
-        rows = (
-            SkippedRecipient.objects.filter(batch=batch)
-            .select_related("location", "assembly")
-            .order_by("reason", "location__account_number", "pk")
-        )
-        for row in rows.iterator(chunk_size=2000):
-            writer.writerow(
-                [
-                    labels.get(row.reason, row.reason),
-                    row.reason,
-                    row.location.account_number,
-                    row.location.name,
-                    row.location.address,
-                    row.assembly.serial_number if row.assembly_id else "",
-                ]
-            )
-        return response
-
-
 def views(viewset) -> dict:
     conv = viewset.pk_path_converter
     return {
         "detail": (f"<{conv}:pk>/", viewset.construct_view(BatchDetailView)),
         "progress": (f"<{conv}:pk>/progress/", viewset.construct_view(BatchProgressView)),
-        "skipped_csv": (f"<{conv}:pk>/skipped.csv", viewset.construct_view(SkippedCsvView)),
     }
 
 

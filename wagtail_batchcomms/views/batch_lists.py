@@ -12,6 +12,8 @@ opens these lists too).
 
 from __future__ import annotations
 
+import csv
+
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -25,7 +27,8 @@ from wagtail.permissions import policy_registry
 
 from ..conf import batchcomms_settings
 from ..filters import BatchCommunicationFilterSet
-from ..models import Batch, BatchAssembly, Channel, Communication
+from ..models import Batch, BatchAssembly, Channel, Communication, SkippedRecipient, SkipReason
+from .batch_detail import BatchObjectMixin
 from .batches import BATCH_ANY_PERMISSION, batch_url
 from .columns import LinkColumn
 from .communications import CommunicationIndexView
@@ -181,9 +184,61 @@ class EmailPreviewView(PreviewView):
         return response
 
 
+# --- the skipped report as CSV -----------------------------------------------------------
+
+
+def _csv_cell(value) -> str:
+    """A cell a spreadsheet will not run as a formula (names and addresses are typed by
+    people; "=HYPERLINK(...)" in an address must stay text)."""
+    text = str(value or "")
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class SkippedCsvView(BatchObjectMixin, View):
+    """The skipped report as CSV: who got nothing and why, with the account and address."""
+
+    def get(self, request, *args, **kwargs):
+        batch = self.object
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-skipped.csv"'
+        labels = dict(SkipReason.choices)
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                _("Reason"),
+                _("Reason code"),
+                _("Account number"),
+                _("Location"),
+                _("Address"),
+                _("Assembly"),
+            ]
+        )
+        rows = (
+            SkippedRecipient.objects.filter(batch=batch)
+            .select_related("location", "assembly")
+            .order_by("reason", "location__account_number", "pk")
+        )
+        for row in rows.iterator(chunk_size=2000):
+            writer.writerow(
+                [
+                    _csv_cell(value)
+                    for value in (
+                        labels.get(row.reason, row.reason),
+                        row.reason,
+                        row.location.account_number,
+                        row.location.name,
+                        row.location.address,
+                        row.assembly.serial_number if row.assembly_id else "",
+                    )
+                ]
+            )
+        return response
+
+
 def views(viewset) -> dict:
     conv = viewset.pk_path_converter
     return {
+        "skipped_csv": (f"<{conv}:pk>/skipped.csv", viewset.construct_view(SkippedCsvView)),
         "communications": (
             f"<{conv}:pk>/communications/",
             BatchCommunicationsView.as_view(),
