@@ -228,6 +228,14 @@ def test_skipped_csv_lists_location_reason_account_and_address(client_, generate
     assert rows[1][4] == skipped.location.address
     assert len(rows) == 2
 
+    # Text typed by people never becomes a spreadsheet formula.
+    skipped.location.name = '=HYPERLINK("http://evil.example")'
+    skipped.location.save()
+    rows = list(
+        csv.reader(io.StringIO(client_.get(url("skipped_csv", generated_batch)).content.decode()))
+    )
+    assert rows[1][3] == "'" + skipped.location.name
+
 
 @pytest.mark.django_db
 def test_progress_while_generating(client_, open_batch, admin_user):
@@ -626,6 +634,8 @@ def test_mark_letters_mailed(client_, generated_batch):
     assert "mark_mailed" not in offered_actions(
         client_.get(detail(generated_batch)).content.decode()
     )
+    response = client_.post(url("mark_mailed", generated_batch))  # a second click
+    assert "No unsent letters were left" in messages_of(response)[-1]
 
 
 @pytest.mark.django_db
