@@ -77,9 +77,17 @@ class Letterhead(BaseGenericSetting):
         errors = {}
         for field in ("logo", "signature_image"):
             image = getattr(self, field)
-            if image is not None and image.file_size and image.file_size > limit:
+            if image is None:
+                continue
+            try:
+                # file_size is empty for images not uploaded through the form; measure them.
+                size = image.get_file_size()
+            except Exception:  # the storage's "not found" varies by backend
+                errors[field] = _("This image's file cannot be read; upload it again.")
+                continue
+            if size > limit:
                 errors[field] = _(
                     "This image is %(size)s bytes; the letterhead accepts up to %(limit)s bytes."
-                ) % {"size": image.file_size, "limit": limit}
+                ) % {"size": size, "limit": limit}
         if errors:
             raise ValidationError(errors)

@@ -250,6 +250,8 @@ def _text_part(body_html: str, letterhead: dict, reference: str) -> str:
         parts.append(reference)
     if footer:
         parts.append("-- \n" + "\n".join(footer))
+    if letterhead.get("footer_text"):
+        parts.append(letterhead["footer_text"].strip())
     return "\n\n".join(parts) + "\n"
 
 
