@@ -53,22 +53,49 @@ def chromium_missing() -> str | None:
     return None
 
 
+class _Chromium:
+    """One Playwright and one Chromium per process, however many times the session fixture is
+    defined: a test module that imports the fixtures itself (``from browser import page``)
+    gets a second definition of ``browser``, and a second sync Playwright in the same thread
+    would fail."""
+
+    playwright = None
+    browser = None
+    users = 0
+
+    @classmethod
+    def acquire(cls):
+        if cls.browser is None:
+            # Playwright's sync API runs an event loop in this thread; Django's ORM calls made
+            # by the test itself (fixtures, assertions) are still synchronous and safe.
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+            from playwright.sync_api import sync_playwright
+
+            cls.playwright = sync_playwright().start()
+            cls.browser = cls.playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+        cls.users += 1
+        return cls.browser
+
+    @classmethod
+    def release(cls) -> None:
+        cls.users -= 1
+        if cls.users == 0 and cls.browser is not None:
+            try:
+                cls.browser.close()
+            finally:
+                cls.playwright.stop()
+                cls.browser = cls.playwright = None
+
+
 @pytest.fixture(scope="session")
 def browser():
     problem = chromium_missing()
     if problem:
         pytest.fail(problem)
-    # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
-    # test itself (fixtures, assertions) are still synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
+    yield _Chromium.acquire()
+    _Chromium.release()
 
 
 def _origin(url: str) -> str:
@@ -138,6 +165,9 @@ def assert_clean(page) -> None:
     assert not page.bad_responses, page.bad_responses
 
 
+MAX_HEIGHT = 4000
+
+
 class Shots:
     """Numbered screenshots of one test, kept as artefacts."""
 
@@ -147,11 +177,30 @@ class Shots:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.count = 0
 
-    def __call__(self, page, label: str, full_page: bool = False) -> Path:
+    def __call__(self, page, label: str, full_page: bool = False, focus=None) -> Path:
+        """Save a screenshot; ``focus`` (a locator) is scrolled into view first.
+
+        ``full_page``: Wagtail's admin scrolls inside its layout, not the document, so the
+        viewport is stretched to the content's height for the shot (up to MAX_HEIGHT).
+        """
         self.count += 1
         slug = re.sub(r"[^\w-]+", "-", label)  # outside the f-string: Python 3.11
         path = self.folder / f"{self.count:02d}-{slug}.png"
-        page.screenshot(path=str(path), full_page=full_page, animations="disabled")
+        if focus is not None:
+            focus.scroll_into_view_if_needed()
+        viewport = page.viewport_size
+        if full_page:
+            height = page.evaluate(
+                "Math.max(...[document.documentElement, document.body,"
+                " ...document.querySelectorAll('main, .content-wrapper, #main')]"
+                ".map((e) => e.scrollHeight))"
+            )
+            page.set_viewport_size({"width": viewport["width"], "height": min(height, MAX_HEIGHT)})
+        try:
+            page.screenshot(path=str(path), full_page=full_page, animations="disabled")
+        finally:
+            if full_page:
+                page.set_viewport_size(viewport)
         return path
 
 

@@ -7,8 +7,9 @@ import os
 import factories
 import pytest
 
-# The qcluster fixture (real worker processes) and the hook that shows their logs on failure.
-pytest_plugins = ["workers"]
+# The qcluster fixture (real worker processes) and the hook that shows their logs on failure;
+# the Playwright fixtures (browser, page, shots) of the browser tests.
+pytest_plugins = ["workers", "browser"]
 
 
 def pytest_report_header(config):

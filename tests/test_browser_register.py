@@ -8,15 +8,12 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser import (  # noqa: F401  (fixtures)
+from browser import (
     assert_clean,
-    browser,
     close_filters,
     fill_date,
     filter_listing,
     login,
-    page,
-    shots,
 )
 from django.core.management import call_command
 from playwright.sync_api import expect
@@ -37,7 +34,7 @@ def query_of(url: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(url).query)
 
 
-def test_filter_assemblies_in_the_browser(register, page, shots):  # noqa: F811
+def test_filter_assemblies_in_the_browser(register, page, shots):
     login(page, "orgadmin", "orgadmin")
     page.goto(LISTING)
     shots(page, "assemblies")
@@ -69,7 +66,7 @@ def test_filter_assemblies_in_the_browser(register, page, shots):  # noqa: F811
     assert_clean(page)
 
 
-def test_select_all_in_listing_keeps_the_filters(register, page, shots):  # noqa: F811
+def test_select_all_in_listing_keeps_the_filters(register, page, shots):
     login(page, "orgadmin", "orgadmin")
     page.goto(LISTING)
     filter_listing(page, "Hazard", "Non-health hazard")
