@@ -88,6 +88,7 @@ class Mailer:
         self.interval = 1.0 / rate if rate else 0.0
         self._next_at = 0.0
         self.reconnects = 0
+        self._sanitized: dict[tuple[str, str], str] = {}
 
     def __enter__(self) -> Mailer:
         return self
@@ -130,16 +131,23 @@ class Mailer:
 
     def send(self, message: EmailMessage) -> Delivery:
         """Send ``message`` and classify the result; never raises for mail-server trouble."""
+        envelope = None
+        if self.is_smtp:
+            try:
+                envelope = self._envelope(message)
+            except Exception as error:
+                # Bad headers or addresses: nothing was sent, and retrying will not help.
+                return Delivery(Outcome.FAILED, text=f"Cannot build the message: {error}")
         self.wait_for_rate()
         try:
             self.open()
         except (OSError, smtplib.SMTPException) as error:
             self.reset()
             return Delivery(Outcome.RETRY, text=f"Cannot connect to the mail server: {error}")
-        if not self.is_smtp:
+        if envelope is None:
             return self._send_other(message)
         try:
-            note = self._smtp_transaction(message)
+            note = self._smtp_transaction(*envelope)
         except _Lost as lost:
             self.reset()
             if lost.accepted_possible:
@@ -177,18 +185,31 @@ class Mailer:
             return Delivery(Outcome.FAILED, text="The email backend did not send the message.")
         return Delivery(Outcome.SENT)
 
-    def _smtp_transaction(self, message: EmailMessage) -> str:
+    def _envelope(self, message: EmailMessage) -> tuple[str, list[str], list[str], bytes]:
+        """Sender, main recipients, copies and the message bytes, as Django's SMTP backend
+        makes them."""
+        encoding = message.encoding or settings.DEFAULT_CHARSET
+        main = [sanitize_address(address, encoding) for address in message.to]
+        copies = [self._sanitize(address, encoding) for address in [*message.cc, *message.bcc]]
+        sender = self._sanitize(message.from_email, encoding)
+        return sender, main, copies, message.message().as_bytes(linesep="\r\n")
+
+    def _sanitize(self, address: str, encoding: str) -> str:
+        """``sanitize_address`` for addresses every message repeats (sender, fixed copies)."""
+        key = (address, encoding)
+        if key not in self._sanitized:
+            self._sanitized[key] = sanitize_address(address, encoding)
+        return self._sanitized[key]
+
+    def _smtp_transaction(
+        self, sender: str, main: list[str], copies: list[str], data: bytes
+    ) -> str:
         """One SMTP transaction on the open connection, as ``smtplib.SMTP.sendmail`` does it
         but knowing whether the body was handed over when the connection fails.
 
         Returns a note about refused CC/BCC addresses ("" when none).
         """
         smtp = self.connection.connection
-        encoding = message.encoding or settings.DEFAULT_CHARSET
-        sender = sanitize_address(message.from_email, encoding)
-        main = [sanitize_address(address, encoding) for address in message.to]
-        copies = [sanitize_address(address, encoding) for address in [*message.cc, *message.bcc]]
-        data = message.message().as_bytes(linesep="\r\n")
         try:
             smtp.ehlo_or_helo_if_needed()
             options = [f"size={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []

@@ -8,12 +8,51 @@ from email.utils import formataddr, parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
+from django.db.models import Case, CharField, F, Value, When
+from django.db.models.functions import Cast, Concat
 
 from ..conf import batchcomms_settings
 from ..models import Batch, Communication, NoticeTemplate
 
 #: Header naming the batch and communication a message belongs to (for bounces, support).
 COMMUNICATION_HEADER = "X-Batchcomms-Communication"
+
+
+def from_email() -> str:
+    return batchcomms_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
+
+
+def message_id_domain() -> str:
+    """MESSAGE_ID_DOMAIN, else the sender address's domain, else this host's name."""
+    return (
+        batchcomms_settings.MESSAGE_ID_DOMAIN
+        or parseaddr(from_email())[1].rpartition("@")[2]
+        or DNS_NAME.get_fqdn()
+    )
+
+
+def message_id_expression() -> Case:
+    """SQL for a row's stable Message-ID, ``<batchcomms.{batch}.{id}.{random}@{domain}>``,
+    keeping the one a row already has: it is fixed at the first claim and reused on retry.
+
+    The batch and row ids make it unique within a database; the random part (one per claim)
+    keeps it unique across databases that reuse primary keys.
+    """
+    tail = f".{secrets.token_hex(6)}@{message_id_domain()}>"
+    return Case(
+        When(
+            message_id="",
+            then=Concat(
+                Value("<batchcomms."),
+                Cast("batch_id", CharField()),
+                Value("."),
+                Cast("id", CharField()),
+                Value(tail),
+                output_field=CharField(),
+            ),
+        ),
+        default=F("message_id"),
+    )
 
 
 def one_line(value: str) -> str:
@@ -29,24 +68,9 @@ class MessageBuilder:
     """
 
     def __init__(self) -> None:
-        self.from_email = batchcomms_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
+        self.from_email = from_email()
         self.reply_to = batchcomms_settings.REPLY_TO
-        self.domain = (
-            batchcomms_settings.MESSAGE_ID_DOMAIN
-            or parseaddr(self.from_email)[1].rpartition("@")[2]
-            or DNS_NAME.get_fqdn()
-        )
         self._templates: dict[int, NoticeTemplate | None] = {}
-
-    def new_message_id(self, communication: Communication) -> str:
-        """``<batchcomms.{batch}.{communication}.{random}@{domain}>``; fixed at the first claim.
-
-        The random part keeps ids unique across databases that reuse primary keys.
-        """
-        return (
-            f"<batchcomms.{communication.batch_id}.{communication.pk}."
-            f"{secrets.token_hex(6)}@{self.domain}>"
-        )
 
     def template_for(self, batch: Batch) -> NoticeTemplate | None:
         """The batch's pinned template revision as a ``NoticeTemplate`` (cached)."""

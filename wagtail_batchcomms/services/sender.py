@@ -19,7 +19,7 @@ from wagtail.log_actions import log
 from ..conf import batchcomms_settings
 from ..models import Batch, BatchStatus, Channel, Communication, CommunicationStatus
 from .delivery import Delivery, Mailer, Outcome
-from .messages import MessageBuilder
+from .messages import MessageBuilder, message_id_expression
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ def claim_emails(batch_id: int, worker: str, limit: int) -> list[Communication]:
         "claimed_at": now,
         "claimed_by": worker,
         "attempts": F("attempts") + 1,
+        "message_id": message_id_expression(),
     }
     candidates = Communication.objects.filter(
         batch_id=batch_id,
@@ -70,18 +71,11 @@ def claim_emails(batch_id: int, worker: str, limit: int) -> list[Communication]:
             Communication.objects.filter(
                 pk__in=candidates.values("pk")[:limit], status=ST.PENDING
             ).update(**claim)
-        rows = list(
+        return list(
             Communication.objects.filter(
                 batch_id=batch_id, status=ST.SENDING, claimed_by=worker, claimed_at=now
             ).order_by("pk")
         )
-        missing = [row for row in rows if not row.message_id]
-        if missing:
-            builder = MessageBuilder()
-            for row in missing:
-                row.message_id = builder.new_message_id(row)
-            Communication.objects.bulk_update(missing, ["message_id"])
-    return rows
 
 
 def release_claimed(worker: str, ids: list[int]) -> int:
@@ -217,7 +211,6 @@ class ChunkSender:
                 attachment=attachment,
                 connection=self.mailer.connection,
             )
-            message.message()  # header problems surface here, before any network traffic
         except Exception as error:
             logger.exception("cannot build the email of communication %s", row.pk)
             return Delivery(Outcome.FAILED, text=f"Cannot build the message: {error}")
