@@ -307,3 +307,10 @@ def test_letter_has_date_body_table_and_signature(template):
         "Page 1 of 1",
     ):
         assert expected in text, expected
+
+
+def test_a_batch_without_its_revision_cannot_render(template):
+    batch, (communication,) = make_batch(template)
+    batch.template_revision.delete()  # the batch keeps the row, without a revision (SET_NULL)
+    with pytest.raises(rendering.RenderError, match="no pinned template revision"):
+        rendering.render_communication(communication)

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -50,6 +51,7 @@ __all__ = [
     "letterhead_data",
     "letters_html",
     "pinned_template",
+    "pinned_templates",
     "preview_context",
     "preview_email_html",
     "render_communication",
@@ -88,12 +90,47 @@ def build_merge_data(communication) -> dict:
     return build_merge_data_many([communication])[0]
 
 
-@lru_cache(maxsize=64)
-def pinned_template(revision_id: int):
-    """The ``NoticeTemplate`` as it was in revision ``revision_id`` (revisions never change)."""
+#: (revision id, created at) -> the template object; revisions never change. The creation time
+#: is part of the key so that a revision id reused by the database (SQLite may, after deletes
+#: or rolled-back tests) never serves another revision's content.
+_pinned: OrderedDict[tuple[int, object], object] = OrderedDict()
+_PINNED_MAX = 64
+_pinned_lock = threading.Lock()  # a threaded web server renders previews concurrently
+
+
+def pinned_templates(revision_ids: Iterable[int]) -> dict[int, object]:
+    """``{revision id: NoticeTemplate as it was in that revision}`` in one small query; the
+    objects are cached per process. Raises ``RenderError`` for a revision that is gone."""
     from wagtail.models import Revision
 
-    return Revision.objects.select_related("content_type").get(pk=revision_id).as_object()
+    ids = {revision_id for revision_id in revision_ids if revision_id is not None}
+    stamps = dict(Revision.objects.filter(pk__in=ids).values_list("pk", "created_at"))
+    missing = ids - set(stamps)
+    if missing:
+        raise RenderError(
+            _("The template revision the batch was generated from no longer exists (%(ids)s).")
+            % {"ids": ", ".join(map(str, sorted(missing)))}
+        )
+    result = {}
+    for revision_id, created_at in stamps.items():
+        key = (revision_id, created_at)
+        with _pinned_lock:
+            template = _pinned.get(key)
+        if template is None:
+            revision = Revision.objects.select_related("content_type").get(pk=revision_id)
+            template = revision.as_object()
+        with _pinned_lock:
+            _pinned[key] = template
+            _pinned.move_to_end(key)
+            while len(_pinned) > _PINNED_MAX:
+                _pinned.popitem(last=False)
+        result[revision_id] = template
+    return result
+
+
+def pinned_template(revision_id: int):
+    """The ``NoticeTemplate`` as it was in revision ``revision_id``."""
+    return pinned_templates([revision_id])[revision_id]
 
 
 def render_notice(
@@ -258,11 +295,11 @@ def _text_part(body_html: str, letterhead: dict, reference: str) -> str:
 # --- communications -------------------------------------------------------------------------
 
 
-def _template_for(communication):
+def _template_for(communication, templates: dict[int, object]):
     revision_id = communication.batch.template_revision_id
     if revision_id is None:
         raise RenderError(_("The batch has no pinned template revision; generate it first."))
-    return pinned_template(revision_id)
+    return templates[revision_id]
 
 
 def _render_many(
@@ -271,9 +308,10 @@ def _render_many(
     items = load_communications(communications)
     letterhead = letterhead_data()
     datas = build_merge_data_many(items, letterhead=letterhead)
+    templates = pinned_templates(item.batch.template_revision_id for item in items)
     notices = [
         render_notice(
-            _template_for(item),
+            _template_for(item, templates),
             data,
             letterhead=letterhead,
             letter_id=item.pk,
