@@ -312,5 +312,7 @@ def test_letter_has_date_body_table_and_signature(template):
 def test_a_batch_without_its_revision_cannot_render(template):
     batch, (communication,) = make_batch(template)
     batch.template_revision.delete()  # the batch keeps the row, without a revision (SET_NULL)
+    with pytest.raises(rendering.RenderError, match="revision the batch was generated from"):
+        rendering.render_communication(communication)  # its batch, loaded before the delete
     with pytest.raises(rendering.RenderError, match="no pinned template revision"):
-        rendering.render_communication(communication)
+        rendering.render_communication(communication.pk)
