@@ -541,3 +541,59 @@ def test_the_reaper_is_scheduled_by_migrate():
     assert (schedule.schedule_type, schedule.repeats) == (Schedule.MINUTES, -1)
     assert schedule.minutes <= 15
     assert tasks.reap_stale_sending() == 0
+
+
+@pytest.mark.parametrize(
+    ("subject", "name"),
+    [
+        ("Backflow test due for S1-000001", "Customer 1"),
+        ("Prüfung fällig: Rückflussverhinderer", "Zoë Ünal"),
+        ("A very long subject line " * 8, "Smith, John (Facilities)"),
+        ("", '"Quoted" Name'),
+    ],
+)
+def test_message_bytes_are_what_djangos_smtp_backend_sends(subject, name):
+    from email.utils import formataddr
+
+    from wagtail_batchcomms.services.delivery import message_bytes
+
+    message = EmailMultiAlternatives(
+        subject,
+        "Dear customer,\n\n" + "A line of text. " * 30,
+        "Test Utility <backflow@utility.example>",
+        [formataddr((name, "someone@customers.example"))],
+        cc=["office@utility.example"],
+        reply_to=["questions@utility.example"],
+        headers={"Message-ID": "<batchcomms.1.2.abc@utility.example>"},
+    )
+    message.attach_alternative("<p>Dear customer, é</p>" * 40, "text/html")
+    message.attach("notice.pdf", b"%PDF-1.7 fake", "application/pdf")
+    mime = message.message()
+    fast = message_bytes(mime)  # sets the multipart boundaries, which as_bytes then reuses
+    assert fast == mime.as_bytes(linesep="\r\n")
+
+
+@pytest.mark.django_db
+def test_outcomes_are_written_only_to_rows_the_worker_still_holds():
+    from wagtail_batchcomms.services.sender import write_outcomes
+
+    batch = email_batch(3)
+    rows = claim_emails(batch.pk, "me", 3)
+    # The second was reaped and retried by an admin meanwhile: not ours any more.
+    emails(batch).filter(pk=rows[1].pk).update(status=ST.PENDING, claimed_by="")
+    now = timezone.now()
+    written = write_outcomes(
+        "me",
+        [
+            (rows[0].pk, {"status": ST.SENT, "sent_at": now, "subject": "S", "error": ""}),
+            (rows[1].pk, {"status": ST.SENT, "sent_at": now, "subject": "S", "error": ""}),
+            (rows[2].pk, {"status": ST.FAILED, "error_code": "550", "error": "No such user"}),
+        ],
+    )
+    assert written == 2
+    assert [(r.status, r.subject, r.error_code) for r in emails(batch)] == [
+        (ST.SENT, "S", ""),
+        (ST.PENDING, "", ""),
+        (ST.FAILED, "", "550"),
+    ]
+    assert emails(batch).first().sent_at == now
