@@ -158,6 +158,10 @@ def test_email_html_and_text(template):
     assert "Dear <script>alert(1)</script>," in text  # plain text is not HTML-escaped
     assert "- Call a certified tester\n- Send us the report" in text
     assert "Serial number" in text and "Next test due" in text
+    assert '<section class="letter"' in notice.letter_html_fragment
+    email_only = rendering.render_communication(communication, letter=False)
+    assert email_only.html == html and email_only.letter_html_fragment == ""
+    assert rendering.preview_email_html(communication) == html
 
 
 def test_text_conversion_keeps_structure():

@@ -2,9 +2,10 @@
 
 CONTRACT (helpers "letters" and "sending" build on these signatures):
 
-- ``render_communication(communication) -> RenderedNotice``
-- ``render_communications(communications) -> list[RenderedNotice]`` in the same order, with a
-  constant number of queries whatever the number of communications.
+- ``render_communication(communication, *, email=True, letter=True) -> RenderedNotice``
+- ``render_communications(communications, *, email=True, letter=True) -> list[RenderedNotice]``
+  in the same order, with a constant number of queries whatever the number of communications;
+  ``letter=False`` skips the letter part when only the email is needed (and vice versa).
 - ``letters_html(communications) -> str``: ONE HTML document holding one letter per
   communication (a chunk of up to ``LETTER_CHUNK_SIZE``), with the print stylesheet inlined,
   ready for ``weasyprint.HTML(string=..., url_fetcher=...)``. Every letter starts on a new page
@@ -323,16 +324,22 @@ def _render_many(
     return notices, letterhead
 
 
-def render_communications(communications: Iterable) -> list[RenderedNotice]:
+def render_communications(
+    communications: Iterable, *, email: bool = True, letter: bool = True
+) -> list[RenderedNotice]:
     """Render many communications (instances or pks), in order, with a constant number of
     queries: the communications, their assemblies, the letterhead, and each pinned revision
-    once per process. Raises ``RenderError`` for the first that cannot render."""
-    return _render_many(communications)[0]
+    once per process. Raises ``RenderError`` for the first that cannot render.
+
+    ``letter=False`` (sending emails) or ``email=False`` skip the part not needed ("")."""
+    return _render_many(communications, email=email, letter=letter)[0]
 
 
-def render_communication(communication) -> RenderedNotice:
+def render_communication(
+    communication, *, email: bool = True, letter: bool = True
+) -> RenderedNotice:
     """Render ``communication`` with its batch's pinned template revision."""
-    return render_communications([communication])[0]
+    return render_communications([communication], email=email, letter=letter)[0]
 
 
 def letters_html(communications: Iterable) -> str:
@@ -346,7 +353,7 @@ def letters_html(communications: Iterable) -> str:
 
 def preview_email_html(communication) -> str:
     """The email HTML document of ``communication`` as it will be sent."""
-    return render_communication(communication).html
+    return render_communication(communication, letter=False).html
 
 
 from .previews import preview_context  # noqa: E402
