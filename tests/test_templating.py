@@ -134,10 +134,11 @@ def test_sandbox_escapes_are_refused(source, data):
     ],
 )
 def test_runaway_templates_are_stopped_quickly(source, data):
-    started = time.monotonic()
+    # CPU time, not wall time: what the template costs, whatever else the machine is doing.
+    started = time.process_time()
     with pytest.raises(TemplateLimitError):
         render(source, data, html=True)
-    assert time.monotonic() - started < 2
+    assert time.process_time() - started < 2
 
 
 @override_settings(WAGTAIL_BATCHCOMMS={"MAX_LOOP_ITERATIONS": 5})
@@ -242,6 +243,12 @@ def test_unknown_filter_and_unclosed_loop():
     assert validate_source("{{ contact.name|shout }}", html=True) == [(1, "unknown filter 'shout'")]
     ((_line, message),) = validate_source("{% for a in assemblies %}{{ a.type }}", html=True)
     assert "same paragraph block" in message
+
+
+def test_date_format_is_checked():
+    assert validate_source('{{ today|date("j F Y") }}', html=True) == []
+    ((_line, message),) = validate_source('{{ today|date("H:i") }}', html=True)
+    assert message.startswith("invalid date format:")
 
 
 def test_catalogue_lists_every_field_the_data_has():

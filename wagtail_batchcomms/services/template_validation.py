@@ -7,6 +7,7 @@ The Jinja AST is walked against the merge field catalogue (``merge_fields.CATALO
 
 from __future__ import annotations
 
+import datetime
 import difflib
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from .templating import (
     SAFE_STR_METHODS,
     _forbidden,
     compile_template,
+    date_filter,
     get_environment,
     prepare_rich_text,
 )
@@ -214,6 +216,11 @@ class _FieldChecker:
     def resolve_filter(self, node: nodes.Filter, base: MergeField) -> MergeField:
         if node.name not in self.environment.filters or node.name.startswith("_"):
             self.report(node, _("unknown filter '%(name)s'") % {"name": node.name})
+        if node.name == "date" and node.args and isinstance(node.args[0], nodes.Const):
+            try:
+                date_filter(datetime.date(2025, 1, 31), node.args[0].value)
+            except Exception as error:  # a time letter on a date, a too long format
+                self.report(node, _("invalid date format: %(error)s") % {"error": error})
         self.resolve_args(node)
         if node.name in _SAME_SPEC_FILTERS:
             return base

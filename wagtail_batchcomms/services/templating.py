@@ -9,7 +9,7 @@ dates; see ``merge_fields``) with:
   ``autoescape`` blocks or recursive loops;
 - attribute access limited to the data's keys and a few harmless methods; nothing private;
 - a whitelist of filters (no ``safe``, ``format``, ``attr``, ``center``, ...) plus ``date``;
-- a budget per notice: ``MAX_LOOP_ITERATIONS`` loop iterations (and ten times as many calls),
+- a budget per notice: ``MAX_LOOP_ITERATIONS`` loop iterations (and twice as many calls),
   ``MAX_RENDERED_LENGTH`` characters of output; exceeding it raises ``TemplateLimitError``.
 
 ``template_errors()`` validates a ``NoticeTemplate`` (syntax and unknown merge fields) with
@@ -105,7 +105,7 @@ class RenderBudget:
 
     def __init__(self) -> None:
         self.loops_left = batchcomms_settings.MAX_LOOP_ITERATIONS
-        self.calls_left = batchcomms_settings.MAX_LOOP_ITERATIONS * 10
+        self.calls_left = batchcomms_settings.MAX_LOOP_ITERATIONS * 2
         self.output_left = batchcomms_settings.MAX_RENDERED_LENGTH
 
     def loop(self) -> None:
