@@ -39,6 +39,7 @@ def smtp_process(pipe) -> None:
 
     with SMTPTestServer() as server:
         pipe.send(server.port)
+        cpu = time.process_time()
         while True:
             command = pipe.recv()
             if command == "stats":
@@ -49,10 +50,14 @@ def smtp_process(pipe) -> None:
                         "messages": len(messages),
                         "unique_ids": len(ids),
                         "most_copies": max(ids.values(), default=0),
+                        "server_cpu_ms_per_message": round(
+                            (time.process_time() - cpu) * 1000 / max(1, len(messages)), 2
+                        ),
                     }
                 )
             elif command == "clear":
                 server.clear()
+                cpu = time.process_time()
                 pipe.send("ok")
             else:
                 pipe.send("bye")

@@ -597,3 +597,16 @@ def test_outcomes_are_written_only_to_rows_the_worker_still_holds():
         (ST.FAILED, "", "550"),
     ]
     assert emails(batch).first().sent_at == now
+
+
+@pytest.mark.django_db
+def test_a_notice_that_cannot_render_fails_with_the_reason(smtp_server):
+    batch = email_batch(3)
+    Batch.objects.filter(pk=batch.pk).update(template_revision=None)
+
+    result = send(batch)
+
+    assert (result.failed, result.sent) == (3, 0)
+    assert smtp_server.messages == []
+    row = emails(batch).first()
+    assert row.status == ST.FAILED and "no pinned template revision" in row.error

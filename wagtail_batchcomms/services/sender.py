@@ -224,13 +224,13 @@ class ChunkSender:
         from .rendering import RenderError, render_communication, render_communications
 
         try:
-            return list(render_communications(rows))
+            return list(render_communications(rows, letter=False))
         except RenderError:
             # One bad row spoils the batch call; render one by one to fail only that one.
             results: list = []
             for row in rows:
                 try:
-                    results.append(render_communication(row))
+                    results.append(render_communication(row, letter=False))
                 except RenderError as error:
                     results.append(error)
             return results
