@@ -38,14 +38,6 @@ def private_root(tmp_path):
         yield
 
 
-@pytest.fixture(autouse=True)
-def fresh_template_cache():
-    # See tests/test_letters.py: revision ids repeat across tests on SQLite.
-    from wagtail_batchcomms.services import rendering
-
-    rendering.pinned_template.cache_clear()
-
-
 @pytest.fixture
 def users(db):
     return {

@@ -104,17 +104,6 @@ def assert_every_letter_once(download: LetterDownload, expected_ids: list[int]) 
 
 
 @pytest.fixture(autouse=True)
-def fresh_template_cache():
-    """``rendering.pinned_template`` caches revisions by id for the process; SQLite reuses
-    the ids of rolled-back rows, so a test could render the previous test's template."""
-    from wagtail_batchcomms.services import rendering
-
-    rendering.pinned_template.cache_clear()
-    yield
-    rendering.pinned_template.cache_clear()
-
-
-@pytest.fixture(autouse=True)
 def private_root(tmp_path):
     """Letter files of this test only (ids, and so file names, repeat across tests)."""
     with settings_with(PRIVATE_ROOT=str(tmp_path / "private")):
@@ -468,6 +457,25 @@ def test_a_dead_workers_chunk_is_queued_again_once_stale(
     download.refresh_from_db()
     assert download.status == DS.READY
     assert_every_letter_once(download, print_order(batch))
+
+
+def test_a_queued_chunk_whose_task_was_lost_is_queued_again_once(
+    sender, django_capture_on_commit_callbacks
+):
+    batch = data.letter_batch(3)
+    download = request(batch, sender)
+    chunk = download.chunks.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert letters.recover_letter_downloads() == 0  # just queued: its task is waiting
+    LetterChunk.objects.filter(pk=chunk.pk).update(
+        claimed_at=timezone.now() - timedelta(seconds=901)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert letters.recover_letter_downloads() == 1
+        assert letters.recover_letter_downloads() == 0  # not again until stale again
+    assert queued_tasks() == [(letters.CHUNK_TASK, (chunk.pk,))]
+    assert tasks.render_letter_chunk(chunk.pk) == "rendered"
+    assert LetterDownload.objects.get(pk=download.pk).status == DS.READY
 
 
 def test_a_lost_merge_is_queued_again(sender, django_capture_on_commit_callbacks):

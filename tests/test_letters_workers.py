@@ -40,13 +40,6 @@ def shared(tmp_path):
     return apply
 
 
-@pytest.fixture(autouse=True)
-def fresh_template_cache():
-    from wagtail_batchcomms.services import rendering
-
-    rendering.pinned_template.cache_clear()
-
-
 def status_of(download: LetterDownload) -> str:
     return LetterDownload.objects.values_list("status", flat=True).get(pk=download.pk)
 

@@ -28,6 +28,8 @@ import os
 import socket
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,7 +54,10 @@ logger = logging.getLogger(__name__)
 DS = DownloadStatus
 #: Letters per WeasyPrint document inside a chunk (see the module docstring); measured with
 #: bench/letters.py.
-RENDER_GROUP = 10
+RENDER_GROUP = 25
+#: Allocations between two runs of Python's youngest-generation garbage collection while a
+#: chunk renders or merges (default 700; see ``few_collections``).
+GC_THRESHOLD = 100_000
 
 MAILING_LIST_COLUMNS = (
     "name",
@@ -74,6 +79,24 @@ class NoLetters(Exception):
 def worker_id() -> str:
     """A name unique to one task run: host, process and a random part."""
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+@contextmanager
+def few_collections() -> Iterator[None]:
+    """Let Python's cyclic garbage collector run rarely, then collect once at the end.
+
+    Laying out pages (and merging PDFs) allocates millions of small, long-lived objects; with
+    the default thresholds the collector runs thousands of times per chunk and scans them
+    again each time, about a quarter of the CPU (bench/letters.py). Used by the worker tasks
+    only: the thresholds are per process, and a task runs alone in its worker process.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.collect()
 
 
 def _stale_before():
@@ -122,7 +145,7 @@ def render_chunk(chunk_id: int, worker: str | None = None) -> str:
         communications = _communications(chunk.communication_ids)
         name, pages = "", 0
         if communications:
-            with tempfile.TemporaryDirectory(prefix="batchcomms-") as folder:
+            with tempfile.TemporaryDirectory(prefix="batchcomms-") as folder, few_collections():
                 path = Path(folder) / "chunk.pdf"
                 pages = render_letters(communications, path)
                 with path.open("rb") as handle:
@@ -164,16 +187,13 @@ def render_letters(communications: list[Communication], target) -> int:
     from .rendering import letters_html
 
     documents = []
+    images: dict = {}  # decoded images (the letterhead's logo), shared by the groups
     for start in range(0, len(communications), RENDER_GROUP):
         html = letters_html(communications[start : start + RENDER_GROUP])
-        documents.append(pdf.render_pdf(html))
+        documents.append(pdf.render_pdf(html, cache=images))
     pages = [page for document in documents for page in document.pages]
     pdf.write_pdf(documents[0].copy(pages), target)
-    count = len(pages)
-    # Page layouts hold many small objects in cycles; free them before the next chunk.
-    del documents, pages
-    gc.collect()
-    return count
+    return len(pages)
 
 
 def _error_message(error: Exception) -> str:
@@ -233,7 +253,7 @@ def merge_download(download_id: int, worker: str | None = None) -> str:
     folder = _folder(download)
     token = uuid.uuid4().hex[:8]
     try:
-        with tempfile.TemporaryDirectory(prefix="batchcomms-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="batchcomms-") as tmp, few_collections():
             pdf_path, csv_path = Path(tmp) / "letters.pdf", Path(tmp) / "mailing-list.csv"
             pages = merge_pdfs(storage, [c.file for c in chunks if c.file], pdf_path, download)
             letters = write_mailing_list(chunks, csv_path)

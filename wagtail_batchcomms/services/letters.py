@@ -127,6 +127,7 @@ def _request(batch_id: int, user) -> LetterDownload:
     if not ids:
         raise LetterError(_("This batch has no unsent letters."))
     size = max(1, batchcomms_settings.LETTER_CHUNK_SIZE)
+    now = timezone.now()
     download = LetterDownload.objects.create(
         batch=batch,
         requested_by=user,
@@ -141,6 +142,8 @@ def _request(batch_id: int, user) -> LetterDownload:
             first_id=ids[start],
             last_id=ids[min(start + size, len(ids)) - 1],
             letter_count=len(ids[start : start + size]),
+            # For a queued chunk: when its task was (last) queued; see requeue_stale_work.
+            claimed_at=now,
         )
         for index, start in enumerate(range(0, len(ids), size))
     )
@@ -286,13 +289,24 @@ def _delete_files(storage, names) -> None:
 
 
 def requeue_stale_work(download: LetterDownload) -> int:
-    """Queue again the chunks of an active download that a dead worker left claimed (or that
-    lost their task), and the merge when every chunk is done; return the tasks queued."""
-    stale = timezone.now() - timedelta(seconds=batchcomms_settings.LETTER_CLAIM_STALE_AFTER)
-    chunks = download.chunks.filter(
-        Q(status=DS.RENDERING, claimed_at__lt=stale)
-        | Q(status=DS.QUEUED, download__requested_at__lt=stale)
-    ).values_list("pk", "index")
+    """Queue again the chunks of an active download that a dead worker left claimed (or whose
+    task was lost before any worker claimed it), and the merge when every chunk is done and
+    nobody is merging; return the tasks queued.
+
+    A queued chunk's ``claimed_at`` is when its task was last queued, so a long queue gets at
+    most one extra task per chunk per ``LETTER_CLAIM_STALE_AFTER``; extra tasks find the
+    chunk claimed or done and do nothing.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=batchcomms_settings.LETTER_CLAIM_STALE_AFTER)
+    chunks = list(
+        download.chunks.filter(
+            status__in=(DS.RENDERING, DS.QUEUED), claimed_at__lt=stale
+        ).values_list("pk", "index")
+    )
+    LetterChunk.objects.filter(
+        pk__in=[pk for pk, _index in chunks], status=DS.QUEUED, claimed_at__lt=stale
+    ).update(claimed_at=now)
     queued = 0
     for chunk_id, index in chunks:
         enqueue(CHUNK_TASK, chunk_id, name=f"Letters {download.pk} part {index + 1} (again)")

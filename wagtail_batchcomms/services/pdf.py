@@ -248,14 +248,16 @@ def font_config() -> FontConfiguration:
     return _font_config
 
 
-def render_pdf(html: str, *, base: str | None = None) -> Document:
+def render_pdf(html: str, *, base: str | None = None, **options) -> Document:
     """Lay out ``html`` into a WeasyPrint ``Document`` with the safe fetcher and shared fonts.
 
-    ``document.pages`` gives the page count; ``write_pdf(document)`` the bytes.
+    ``document.pages`` gives the page count; ``write_pdf(document)`` the bytes. ``options``
+    go to WeasyPrint's ``render`` (e.g. ``cache``: a dict of decoded images to share between
+    documents).
     """
     with _render_lock:
         source = HTML(string=html, base_url=base or base_url(), url_fetcher=SafeURLFetcher())
-        return source.render(font_config=font_config())
+        return source.render(font_config=font_config(), **options)
 
 
 def write_pdf(document: Document | str, target=None) -> bytes | None:
