@@ -610,3 +610,30 @@ def test_a_notice_that_cannot_render_fails_with_the_reason(smtp_server):
     assert smtp_server.messages == []
     row = emails(batch).first()
     assert row.status == ST.FAILED and "no pinned template revision" in row.error
+
+
+@pytest.mark.django_db
+def test_complete_keeps_emails_being_sent_and_their_outcome_is_still_recorded(
+    smtp_server, superuser
+):
+    from wagtail_batchcomms.services.batches import complete_batch
+    from wagtail_batchcomms.services.sender import write_outcomes
+
+    batch = email_batch(6, status=BatchStatus.PARTIALLY_SENT)
+    in_flight = claim_emails(batch.pk, "worker", 2)
+    rows = list(emails(batch).filter(status=ST.PENDING))
+    emails(batch).filter(pk=rows[0].pk).update(status=ST.SENT)
+    emails(batch).filter(pk=rows[1].pk).update(status=ST.UNKNOWN)
+    emails(batch).filter(pk=rows[2].pk).update(status=ST.FAILED)
+
+    complete_batch(batch.pk, user=superuser)
+
+    # Pending and failed went; sent, unknown and the two being sent stay as the record.
+    assert statuses(batch) == {"sending": 2, "sent": 1, "unknown": 1}
+    now = timezone.now()
+    outcomes = [(row.pk, {"status": ST.SENT, "sent_at": now}) for row in in_flight]
+    assert write_outcomes("worker", outcomes) == 2
+    assert statuses(batch) == {"sent": 3, "unknown": 1}
+    # Nothing more goes out from a completed batch.
+    assert send(batch).stopped == "batch_closed"
+    assert smtp_server.messages == []
