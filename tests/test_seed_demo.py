@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime
 import io
+import os
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -317,3 +321,59 @@ def test_letterhead_is_filled_once():
     letterhead.save()
     seed(10)
     assert Letterhead.load().organisation_name == "City of Riverbend"
+
+
+SEED_IN_A_FRESH_DATABASE = """
+import datetime, io, sys
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+call_command("migrate", verbosity=0)
+call_command("seed_demo", "--assemblies", "300", "--seed", "4", "--today", "2025-03-14",
+             stdout=io.StringIO())
+client = Client()
+client.force_login(get_user_model().objects.get(username="orgadmin"))
+response = client.get("/admin/snippets/wagtail_batchcomms/assembly/", {"export": "csv"})
+sys.stdout.buffer.write(b"".join(response.streaming_content))
+"""
+
+
+@pytest.mark.slow
+def test_two_fresh_databases_get_the_same_register(tmp_path):
+    """Two processes, each with a new SQLite database, export the same CSV byte for byte."""
+    tests_dir = Path(__file__).resolve().parent
+    workers = []
+    for name in ("first", "second"):  # side by side: each migrates a database of its own
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("DATABASE_URL", "BATCHCOMMS_TEST_DB_NAME")
+        }
+        env.update(
+            DJANGO_SETTINGS_MODULE="testproject.settings",
+            BATCHCOMMS_TEST_DIR=str(tmp_path / name),
+            PYTHONPATH=os.pathsep.join([str(tests_dir), env.get("PYTHONPATH", "")]),
+        )
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, "-c", SEED_IN_A_FRESH_DATABASE],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        )
+    exports = []
+    try:
+        for worker in workers:
+            out, err = worker.communicate(timeout=600)
+            assert worker.returncode == 0, err.decode()[-3000:]
+            exports.append(out)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    assert exports[0] == exports[1]
+    assert exports[0].count(b"\n") == 301  # heading + 300 assemblies
