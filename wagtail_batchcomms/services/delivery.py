@@ -104,6 +104,14 @@ class _Lost(Exception):
         self.accepted_possible = accepted_possible
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A message with its SMTP envelope and bytes built (``envelope`` None for other backends)."""
+
+    message: EmailMessage
+    envelope: tuple[str, list[str], list[str], bytes] | None
+
+
 def _text(response: bytes | str) -> str:
     if isinstance(response, bytes):
         return response.decode("utf-8", "replace")
@@ -166,15 +174,22 @@ class Mailer:
             now = self._next_at
         self._next_at = now + self.interval
 
-    def send(self, message: EmailMessage) -> Delivery:
+    def prepare(self, message: EmailMessage) -> Prepared:
+        """``message`` ready for the wire: for SMTP its envelope and bytes, built now (on the
+        caller's thread). Raises for a message that cannot be built (bad header, address)."""
+        return Prepared(message, self._envelope(message) if self.is_smtp else None)
+
+    def send(self, message: EmailMessage | Prepared) -> Delivery:
         """Send ``message`` and classify the result; never raises for mail-server trouble."""
-        envelope = None
-        if self.is_smtp:
+        if isinstance(message, Prepared):
+            prepared = message
+        else:
             try:
-                envelope = self._envelope(message)
+                prepared = self.prepare(message)
             except Exception as error:
                 # Bad headers or addresses: nothing was sent, and retrying will not help.
                 return Delivery(Outcome.FAILED, text=f"Cannot build the message: {error}")
+        message, envelope = prepared.message, prepared.envelope
         self.wait_for_rate()
         try:
             self.open()

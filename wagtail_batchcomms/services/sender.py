@@ -18,8 +18,9 @@ from wagtail.log_actions import log
 
 from ..conf import batchcomms_settings
 from ..models import Batch, BatchStatus, Channel, Communication, CommunicationStatus
-from .delivery import Delivery, Mailer, Outcome
+from .delivery import Delivery, Mailer, Outcome, Prepared
 from .messages import MessageBuilder, message_id_expression
+from .pipeline import SendPipeline
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +159,9 @@ class ChunkSender:
         self.sent_any = False
         self.outcomes: list[tuple[int, dict]] = []  # (pk, fields) not yet written
         self.last_flush = time.monotonic()
-        self.failures_in_a_row = 0
+        self.pipeline = SendPipeline(mailer, max_failures=MAX_CONNECTION_FAILURES)
+        self.in_flight: dict[int, tuple[Communication, object]] = {}
+        self.crash: Exception | None = None
         self.stale_after = batchcomms_settings.SENDING_STALE_AFTER
         self.last_heartbeat = time.monotonic()
         self.seconds_per_message = 0.0
@@ -191,33 +194,69 @@ class ChunkSender:
 
     def send_chunk(self, rows: list[Communication]) -> bool:
         """Send ``rows`` (claimed by this worker). Returns False when the task should stop
-        because the mail server cannot be reached; unsent rows are then back to pending."""
+        because the mail server cannot be reached; unsent rows are then back to pending.
+
+        This thread renders and builds each message and hands it to the pipeline's thread,
+        which sends them in order over the one connection while the next is being built.
+        """
         started = time.monotonic()
         rendered = self.render(rows)
-        untouched = [row.pk for row in rows]
+        not_handed = {row.pk for row in rows}  # never given to the mail server
+        self.in_flight: dict[int, tuple[Communication, object]] = {}
         try:
             for row, notice in zip(rows, rendered, strict=True):
+                if self.pipeline.stopped:
+                    break
                 self.heartbeat()
-                untouched.remove(row.pk)
                 if isinstance(notice, Exception):
+                    not_handed.discard(row.pk)
                     self.record(row, Delivery(Outcome.FAILED, text=str(notice)), None)
                     continue
-                delivery = self.deliver(row, notice)
-                self.record(row, delivery, notice)
-                if delivery.connection_lost:
-                    self.failures_in_a_row += 1
-                    self.result.error = delivery.text
-                    if self.failures_in_a_row >= MAX_CONNECTION_FAILURES:
-                        return False
-                    time.sleep(min(2.0, 0.2 * self.failures_in_a_row))
-                else:
-                    self.failures_in_a_row = 0
+                try:
+                    prepared = self.prepare(row, notice)
+                except Exception as error:
+                    logger.exception("cannot build the email of communication %s", row.pk)
+                    not_handed.discard(row.pk)
+                    failure = Delivery(Outcome.FAILED, text=f"Cannot build the message: {error}")
+                    self.record(row, failure, None)
+                    continue
+                not_handed.discard(row.pk)
+                self.in_flight[row.pk] = (row, notice)
+                self.pipeline.submit(row.pk, prepared)
+                self.collect(wait=False, not_handed=not_handed)
+        except BaseException:
+            self.pipeline.stop()  # whatever was handed over is still answered below
+            raise
         finally:
+            self.collect(wait=True, not_handed=not_handed)
             self.flush()
             # Claimed rows never handed to the server go back to pending, whatever stopped us.
-            self.result.released += release_claimed(self.worker, untouched)
+            self.result.released += release_claimed(self.worker, list(not_handed))
             self.seconds_per_message = (time.monotonic() - started) / max(1, len(rows))
+        if self.crash is not None:
+            raise RuntimeError("the mail backend failed unexpectedly") from self.crash
+        if self.pipeline.stopped_by_failures:
+            self.result.error = self.pipeline.last_error
+            return False
         return True
+
+    def collect(self, *, wait: bool, not_handed: set[int]) -> None:
+        """Record the outcomes the pipeline has finished (all of them with ``wait``)."""
+        for pk, outcome in self.pipeline.results(wait=wait):
+            row, notice = self.in_flight.pop(pk)
+            if outcome is None:
+                not_handed.add(pk)  # the pipeline stopped before attempting it
+            elif isinstance(outcome, Exception):
+                # Not a mail-server answer: a bug or an unexpected backend error. The message
+                # may have left: record that, then fail the task loudly.
+                logger.error("sending communication %s failed unexpectedly", pk, exc_info=outcome)
+                self.crash = outcome
+                self.record(row, Delivery(Outcome.UNKNOWN, text=repr(outcome)), notice)
+            else:
+                self.record(row, outcome, notice)
+
+    def close(self) -> None:
+        self.pipeline.close()
 
     def render(self, rows: list[Communication]) -> list:
         """Rendered notices in row order; a row that cannot render gets its ``RenderError``."""
@@ -235,28 +274,18 @@ class ChunkSender:
                     results.append(error)
             return results
 
-    def deliver(self, row: Communication, notice) -> Delivery:
-        try:
-            attachment = self.attachment(row)
-            message = self.builder.build(
-                row,
-                subject=notice.subject,
-                text=notice.text,
-                html=notice.html,
-                template=self.template,
-                attachment=attachment,
-                connection=self.mailer.connection,
-            )
-        except Exception as error:
-            logger.exception("cannot build the email of communication %s", row.pk)
-            return Delivery(Outcome.FAILED, text=f"Cannot build the message: {error}")
-        try:
-            return self.mailer.send(message)
-        except Exception as error:
-            # Not a mail-server answer: a bug or an unexpected backend error. The message
-            # may have left; record that, then let the task fail loudly.
-            self.record(row, Delivery(Outcome.UNKNOWN, text=repr(error)), notice)
-            raise
+    def prepare(self, row: Communication, notice) -> Prepared:
+        """The message of ``row``, built and ready for the wire; raises if it cannot be."""
+        message = self.builder.build(
+            row,
+            subject=notice.subject,
+            text=notice.text,
+            html=notice.html,
+            template=self.template,
+            attachment=self.attachment(row),
+            connection=self.mailer.connection,
+        )
+        return self.mailer.prepare(message)
 
     def attachment(self, row: Communication) -> bytes | None:
         if not (self.template and self.template.attach_pdf):

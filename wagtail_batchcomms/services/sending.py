@@ -242,25 +242,34 @@ def send_pending_emails(batch_id: int, worker: str, *, deadline: float | None = 
     result = SendResult()
     with Mailer(rate=batchcomms_settings.EMAIL_RATE_LIMIT) as mailer:
         sender = ChunkSender(batch_id, worker, mailer, result)
-        while True:
-            if deadline is not None and time.monotonic() >= deadline:
-                result.stopped = "deadline"
-                break
-            rows = claim_emails(batch_id, worker, sender.claim_size(deadline))
-            if not rows:
-                closed = not Batch.objects.filter(pk=batch_id, status__in=SENDABLE_STATES).exists()
-                result.stopped = "batch_closed" if closed else "done"
-                break
-            result.claimed += len(rows)
-            if not sender.send_chunk(rows):
-                result.stopped = "connection"
-                break
+        try:
+            _send_chunks(sender, batch_id, worker, result, deadline)
+        finally:
+            sender.close()
         result.reconnects = mailer.reconnects
     if result.stopped == "connection":
         batch = Batch.objects.filter(pk=batch_id).first()
         if batch is not None:
             log(batch, LOG_SEND_STOPPED, data={"error": result.error[:500]})
     return result
+
+
+def _send_chunks(
+    sender: ChunkSender, batch_id: int, worker: str, result: SendResult, deadline: float | None
+) -> None:
+    while True:
+        if deadline is not None and time.monotonic() >= deadline:
+            result.stopped = "deadline"
+            return
+        rows = claim_emails(batch_id, worker, sender.claim_size(deadline))
+        if not rows:
+            closed = not Batch.objects.filter(pk=batch_id, status__in=SENDABLE_STATES).exists()
+            result.stopped = "batch_closed" if closed else "done"
+            return
+        result.claimed += len(rows)
+        if not sender.send_chunk(rows):
+            result.stopped = "connection"
+            return
 
 
 def task_time_budget() -> float | None:
