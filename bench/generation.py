@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -86,13 +87,21 @@ def scratch_postgres(url: str):
 
 def configure(options: argparse.Namespace):
     """Point the test settings at a fresh database and set Django up; return a cleanup."""
-    cleanup = lambda: None  # noqa: E731
-    os.environ["BATCHCOMMS_TEST_DIR"] = tempfile.mkdtemp(prefix="batchcomms-bench-")
+    folder = tempfile.mkdtemp(prefix="batchcomms-bench-")
+    os.environ["BATCHCOMMS_TEST_DIR"] = folder
+    drop = None
     if options.database_url:
-        url, cleanup = scratch_postgres(options.database_url)
+        url, drop = scratch_postgres(options.database_url)
         os.environ["DATABASE_URL"] = url
     else:
         os.environ.pop("DATABASE_URL", None)
+        print(f"(SQLite file under {folder}{'; kept' if options.keep else ''})")
+
+    def cleanup() -> None:
+        if drop:
+            drop()
+        shutil.rmtree(folder, ignore_errors=True)
+
     sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
     os.environ["DJANGO_SETTINGS_MODULE"] = "testproject.settings"
     import django
