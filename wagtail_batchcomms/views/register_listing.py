@@ -6,8 +6,10 @@ joined (``select_related``) and counts are annotations, never one query per row.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from wagtail.coreutils import multigetattr
@@ -18,16 +20,7 @@ from ..filters import search_assemblies
 from ..models import Assembly, Location, LocationContact
 from .add_to_batch import AddToBatchButtonMixin
 
-
-def follow(item, path: str):
-    """``multigetattr`` for export paths through nullable relations: ``None`` (an empty cell)
-    when a relation on the way is empty, e.g. a location's service area."""
-    *relations, last = path.split(".")
-    for name in relations:
-        item = getattr(item, name)
-        if item is None:
-            return None
-    return multigetattr(item, last)
+DISPLAY = re.compile(r"get_(\w+)_display")
 
 
 def count_of(model, fk: str, distinct: str = "pk"):
@@ -62,7 +55,37 @@ class RegisterIndexView(IndexView):
     """Wagtail's snippet listing, with an export that survives empty relations and streams."""
 
     def to_row_dict(self, item):
-        return OrderedDict((field, follow(item, field)) for field in self.list_export)
+        return OrderedDict((path, self.export_value(item, path)) for path in self.list_export)
+
+    def export_value(self, item, path: str):
+        """``multigetattr`` with two differences: a path through an empty relation (a
+        location without a service area) is an empty cell, not an error; and a choice's
+        label (``get_<field>_display``) is looked up in a table made once per export, as
+        Django rebuilds the choices list on every call (most of an export's time)."""
+        *relations, last = path.split(".")
+        for name in relations:
+            item = getattr(item, name)
+            if item is None:
+                return None
+        display = DISPLAY.fullmatch(last)
+        if display and (labels := self.choice_labels(type(item), display[1])) is not None:
+            value = getattr(item, display[1])
+            return labels.get(value, value)
+        return multigetattr(item, last)
+
+    def choice_labels(self, model, name: str) -> dict | None:
+        cache = self.__dict__.setdefault("_choice_labels", {})
+        if (model, name) not in cache:
+            try:
+                field = model._meta.get_field(name)
+            except FieldDoesNotExist:
+                field = None
+            cache[model, name] = (
+                {value: str(label) for value, label in field.flatchoices}
+                if field is not None and field.choices
+                else None
+            )
+        return cache[model, name]
 
     def get(self, request, *args, **kwargs):
         if self.is_export:
