@@ -27,6 +27,7 @@ from browser import (
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
+from django.utils.formats import date_format
 from letters_data import read_pdf, split_letters
 from playwright.sync_api import expect
 from workers import wait_until
@@ -39,6 +40,7 @@ from wagtail_batchcomms.models import (
     Channel,
     Communication,
     CommunicationStatus,
+    LetterDownload,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -108,7 +110,7 @@ def test_org_admin_workflow_in_the_browser(page, shots, qcluster, smtp_server):
     page.fill("#id_name", "Overdue commercial, browser")
     page.select_option("#id_template", label=TEMPLATE)
     fill_date(page, "#id_due_date", due.isoformat())
-    shots(page, "add-to-batch")
+    shots(page, "add-to-batch", readme="add-to-batch")
     page.get_by_role("button", name="Create the batch").click()
     page.wait_for_url(BATCH_PAGE)
     batch = Batch.objects.get(pk=batch_id_of(page.url))
@@ -132,7 +134,7 @@ def test_org_admin_workflow_in_the_browser(page, shots, qcluster, smtp_server):
     expect(preview.locator("[data-count=emails]")).to_have_text(str(expected_channels["email"]))
     expect(preview.locator("[data-count=letters]")).to_have_text(str(expected_channels["letter"]))
     expect(preview.locator("[data-count=skipped]")).to_have_text(str(len(expected_skipped)))
-    shots(page, "generate-confirm")
+    shots(page, "generate-confirm", readme="generate-confirm")
     page.get_by_role("button", name="Generate the notices").click()
     page.wait_for_url(BATCH_PAGE)
     shots(page, "batch-generating")
@@ -149,7 +151,7 @@ def test_org_admin_workflow_in_the_browser(page, shots, qcluster, smtp_server):
     expect_counts(page, "Email", pending=n_emails, sent=0, total=n_emails)
     expect_counts(page, "Letter", pending=n_letters, sent=0, total=n_letters)
     expect_counts(page, "Total", total=total)
-    shots(page, "batch-generated")
+    shots(page, "batch-generated", readme="batch-generated")
 
     # --- send the emails (to the loopback SMTP server) ------------------------------------
     header_action(page, "Send emails").click()
@@ -161,7 +163,7 @@ def test_org_admin_workflow_in_the_browser(page, shots, qcluster, smtp_server):
     expect_state(page, BatchStatus.PARTIALLY_SENT, timeout=WORKER_TIMEOUT)
     expect_counts(page, "Email", pending=0, sending=0, sent=n_emails, timeout=WORKER_TIMEOUT)
     expect_counts(page, "Letter", pending=n_letters, sent=0)
-    shots(page, "batch-partially-sent")
+    shots(page, "batch-partially-sent", readme="batch-partially-sent")
     assert set(emails.values_list("status", flat=True)) == {CommunicationStatus.SENT}
     received = smtp_server.messages
     by_id = {c.message_id: c for c in emails}
@@ -181,7 +183,13 @@ def test_org_admin_workflow_in_the_browser(page, shots, qcluster, smtp_server):
     page.wait_for_url(BATCH_PAGE)
     link = page.get_by_role("link", name="Download PDF")
     link.wait_for(timeout=WORKER_TIMEOUT)
-    shots(page, "letters-ready", focus=page.locator("[data-letter-downloads]"))
+    shots(
+        page, "letters-ready", focus=page.locator("[data-letter-downloads]"), readme="letters-ready"
+    )
+    download = LetterDownload.objects.get(batch=batch)
+    assert download.expires_at - timezone.now() > datetime.timedelta(days=6)
+    expires = date_format(timezone.localtime(download.expires_at), "DATETIME_FORMAT")
+    expect(page.locator("[data-letter-downloads] [data-expires]")).to_have_text(expires)
     with page.expect_download() as download_info:
         link.click()
     pdf = Path(download_info.value.path()).read_bytes()
@@ -212,7 +220,7 @@ def test_org_admin_workflow_in_the_browser(page, shots, qcluster, smtp_server):
     page.wait_for_url(BATCH_PAGE)
     expect_state(page, BatchStatus.COMPLETE)
     expect(page.get_by_text("is complete.")).to_be_visible()
-    shots(page, "batch-complete", full_page=True)
+    shots(page, "batch-complete", full_page=True, readme="batch-complete")
     batch.refresh_from_db()
     assert batch.status == BatchStatus.COMPLETE
     # Everything was sent, so completing removed nothing: the record stays.
