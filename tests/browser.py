@@ -2,7 +2,8 @@
 
 No browser download: Chromium is the system package at /usr/bin/chromium (CHROMIUM env var to
 override). Screenshots go to ``test-artifacts/screenshots/<test>/`` (BATCHCOMMS_ARTIFACTS to
-override).
+override); ``BATCHCOMMS_UPDATE_SCREENSHOTS=1 .venv/bin/pytest -m browser`` also refreshes the
+README's small copies in ``example_project/screenshots/``.
 
 Fixtures: ``browser`` (one Chromium per session), ``page`` (a fresh context on the live
 server; requests to any other host are aborted, so nothing leaves the machine), ``shots``
@@ -41,6 +42,7 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("BATCHCOMMS_ARTIFACTS", ROOT / "test-artifacts"))
+README_SHOTS = ROOT / "example_project" / "screenshots"
 #: How long a single Playwright action or assertion waits by default (ms).
 DEFAULT_TIMEOUT = 20_000
 #: How long to wait for work a qcluster worker does in the background (ms).
@@ -177,11 +179,15 @@ class Shots:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.count = 0
 
-    def __call__(self, page, label: str, full_page: bool = False, focus=None) -> Path:
+    def __call__(
+        self, page, label: str, full_page: bool = False, focus=None, readme: str = ""
+    ) -> Path:
         """Save a screenshot; ``focus`` (a locator) is scrolled into view first.
 
         ``full_page``: Wagtail's admin scrolls inside its layout, not the document, so the
         viewport is stretched to the content's height for the shot (up to MAX_HEIGHT).
+        ``readme``: with BATCHCOMMS_UPDATE_SCREENSHOTS=1, a small copy is also written to
+        ``example_project/screenshots/<readme>.png``, which the README shows.
         """
         self.count += 1
         slug = re.sub(r"[^\w-]+", "-", label)  # outside the f-string: Python 3.11
@@ -201,7 +207,20 @@ class Shots:
         finally:
             if full_page:
                 page.set_viewport_size(viewport)
+        if readme and os.environ.get("BATCHCOMMS_UPDATE_SCREENSHOTS") == "1":
+            save_for_readme(path, README_SHOTS / f"{readme}.png")
         return path
+
+
+def save_for_readme(source: Path, target: Path, width: int = 1100) -> None:
+    """A smaller copy for the repository: scaled to ``width``, 256 colours, optimised."""
+    from PIL import Image
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(source) as image:
+        height = round(image.height * width / image.width)
+        small = image.convert("RGB").resize((width, height), Image.LANCZOS)
+        small.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(target, optimize=True)
 
 
 @pytest.fixture

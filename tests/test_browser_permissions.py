@@ -95,7 +95,7 @@ def test_view_only_user_sees_no_actions_and_is_refused_by_url(
     login(page, "viewer", "password")
     page.goto(reverse("wagtail_batchcomms_batch:detail", args=[batch.pk]))
     expect(page.locator("[data-batch-page]")).to_have_attribute("data-batch-status", "generated")
-    shots(page, "batch-page-view-only")
+    shots(page, "batch-page-view-only", readme="batch-view-only")
     # The page shows the batch (its counts), and offers no action at all.
     expect(page.locator("[data-batch-counts]")).to_be_visible()
     assert set(header_action_names(page)) <= {"History"}

@@ -45,7 +45,7 @@ def test_filter_assemblies_in_the_browser(register, page, shots):
     filter_listing(page, "Compliance status", "Overdue")
     filter_listing(page, "Property type", "Commercial")
     close_filters(page)
-    shots(page, "assemblies-filtered")
+    shots(page, "assemblies-filtered", readme="assemblies-filtered")
 
     expected = Assembly.objects.in_compliance_status("overdue").filter(
         location__property_type="commercial"
@@ -91,7 +91,7 @@ def test_select_all_in_listing_keeps_the_filters(register, page, shots):
     assert params["id"] == ["all"]
     assert params["hazard"] == ["non_health"] and params["status"] == ["active"]
     expect(page.get_by_text(f"{len(expected)} assemblies selected")).to_be_visible()
-    shots(page, "bulk-add-to-batch", full_page=True)
+    shots(page, "bulk-add-to-batch", full_page=True, readme="bulk-select-all")
 
     page.get_by_label("A new batch communication").check()
     page.fill("#id_name", "Non-health, active")

@@ -106,7 +106,7 @@ def test_editor_composes_previews_and_publishes_a_template(page, shots):
     error = "unknown merge field 'location.acount_number'"
     expect(page.locator(".messages")).to_contain_text("could not be")
     expect(page.get_by_text(re.compile(re.escape(error))).first).to_be_visible()
-    shots(page, "template-refused-unknown-field")
+    shots(page, "template-refused-unknown-field", readme="template-refused")
     assert not NoticeTemplate.objects.filter(subject__contains="acount").exists()
 
     # The composed body survived the refusal; fix the subject and save the draft.
@@ -139,13 +139,13 @@ def test_editor_composes_previews_and_publishes_a_template(page, shots):
     for text in ("Your assemblies", "Manufacturer", *serials, "Kind regards,", "Pat Rivera"):
         expect(email.get_by_text(text, exact=True).first).to_be_visible()
     expect(email.get_by_text("Placement", exact=True)).to_have_count(0)
-    shots(page, "template-preview-email")
+    shots(page, "template-preview-email", readme="template-editor")
     page.locator("select[name=preview-mode], #id_preview_mode").first.select_option("letter")
     letter = preview.locator("section.letter")
     expect(letter.get_by_text(f"Dear {name},")).to_be_visible(timeout=30_000)
     for text in ("Your assemblies", *serials, "Kind regards,", "Pat Rivera"):
         expect(letter.get_by_text(text, exact=True).first).to_be_visible()
-    shots(page, "template-preview-letter")
+    shots(page, "template-preview-letter", readme="template-preview-letter")
 
     # Publish.
     page.locator("[data-w-dropdown-target='toggle']").last.click()
