@@ -23,7 +23,7 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 
-from ..models import Batch, Communication, CommunicationStatus, SkipReason
+from ..models import Batch, BatchStatus, Communication, CommunicationStatus, SkipReason
 from ..services import batches as batch_services
 from ..services.batches import BatchActionError
 from ..services.transitions import check_transition
@@ -238,6 +238,14 @@ class GenerateView(BatchActionView):
     permission_required = "generate"
     template_name = "wagtail_batchcomms/admin/confirm_generate.html"
     confirm_button = gettext_lazy("Generate the notices")
+
+    def post(self, request, *args, **kwargs):
+        # Generate and Regenerate share one service call, which picks the transition from the
+        # state: a stale Generate form must not regenerate a Generated batch (nor the reverse).
+        other_source = {"generate": BatchStatus.GENERATED, "regenerate": BatchStatus.OPEN}
+        if self.object.status == other_source[self.action]:
+            return self.refuse()
+        return super().post(request, *args, **kwargs)
 
     def perform(self):
         return batch_services.start_generation(self.object.pk, user=self.request.user)
