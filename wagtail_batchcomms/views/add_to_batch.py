@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView
 from wagtail.admin import messages
+from wagtail.admin.forms.search import SearchForm
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
@@ -57,19 +58,22 @@ class FilteredAssemblies:
     def __init__(self, data: QueryDict) -> None:
         self.data = data
         self.filterset = AssemblyFilterSet(data=data, queryset=Assembly.objects.all())
+        # The listing's own search form: it refuses what the database cannot search for
+        # (a NUL character is a DataError on PostgreSQL).
+        self.search_form = SearchForm(data)
         self.search = (data.get("q") or "").strip()
 
     @cached_property
     def is_valid(self) -> bool:
-        return self.filterset.is_valid()
+        return self.filterset.is_valid() and self.search_form.is_valid()
 
     @property
     def errors(self) -> list[str]:
-        form = self.filterset.form
         errors = []
-        for name, messages_ in form.errors.items():
-            label = form.fields[name].label if name in form.fields else name
-            errors.extend(f"{label}: {message}" for message in messages_)
+        for form in (self.filterset.form, self.search_form):
+            for name, messages_ in form.errors.items():
+                label = form.fields[name].label if name in form.fields else name
+                errors.extend(f"{label}: {message}" for message in messages_)
         return errors
 
     @cached_property
