@@ -105,7 +105,7 @@ class _Handler:
 class SMTPTestServer:
     """An SMTP server on 127.0.0.1 and an ephemeral port; see the module docstring."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, port: int = 0, **options: Any) -> None:
         self.options: dict[str, Any] = {
             "refuse": {},
             "reject_data": {},
@@ -116,7 +116,9 @@ class SMTPTestServer:
         }
         self.configure(**options)
         self.host = HOST
-        self.port: int | None = None
+        # 0: an ephemeral port, kept across stop() and start(), so that a server stopped
+        # mid-batch comes back where the workers send.
+        self.port: int | None = port or None
         self.drops = 0
         self.connections = 0
         self._messages: list[ReceivedMessage] = []
@@ -227,7 +229,7 @@ class SMTPTestServer:
             return protocol
 
         async def serve() -> None:
-            self._server = await self._loop.create_server(factory, HOST, 0)
+            self._server = await self._loop.create_server(factory, HOST, self.port or 0)
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
 

@@ -125,6 +125,12 @@ Q_CLUSTER = {
 if os.environ.get("BATCHCOMMS_Q_REDIS"):
     del Q_CLUSTER["orm"]
     Q_CLUSTER["redis"] = os.environ["BATCHCOMMS_Q_REDIS"]
+# The fault tests (tests/test_faults.py) shorten these so that the ORM broker hands a dead
+# worker's task out again after seconds rather than minutes ("retry" is counted from when a
+# worker took the task, with that worker's setting).
+for _key in ("timeout", "retry"):
+    if os.environ.get(f"BATCHCOMMS_Q_{_key.upper()}"):
+        Q_CLUSTER[_key] = int(os.environ[f"BATCHCOMMS_Q_{_key.upper()}"])
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 EMAIL_TIMEOUT = 10
