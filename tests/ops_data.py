@@ -1,0 +1,246 @@
+"""Helpers of the production-topology and fault tests (``test_topology.py``, ``test_faults.py``).
+
+- ``bulk_register``: a register of many locations in a few bulk inserts (seconds, not minutes);
+- ``notice_template``: a published template whose every notice carries a marker
+  (``REF-<account number>-END``) so that a letter can be found in the merged PDF;
+- ``run_as_web``: an admin's action (a service call) made from a separate process configured
+  like the workers, as the web server of a production deployment makes it: its tasks reach the
+  workers' broker (Redis) under their queue name;
+- ``read_download``: the merged letters PDF and CSV mailing list of a download, read back from
+  the private storage with pypdf and the csv module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import factories
+import pypdf
+from django.utils import timezone
+
+from wagtail_batchcomms.models import (
+    Assembly,
+    Channel,
+    Communication,
+    Contact,
+    LetterDownload,
+    Location,
+    LocationContact,
+)
+from wagtail_batchcomms.storage import letter_storage
+
+MARKER = re.compile(r"REF-([A-Z0-9-]+?)-END")
+PAGE_LABEL = re.compile(r"Page (\d+) of (\d+)")
+
+
+@dataclass
+class Register:
+    prefix: str
+    locations: int
+    assemblies: int
+    emails: int  # owners with an email address: one email each
+    letters: int  # owners on paper: one letter each
+
+    def account(self, i: int) -> str:
+        return f"{self.prefix}-{i:06d}"
+
+
+def bulk_register(
+    prefix: str,
+    locations: int,
+    *,
+    assemblies_per_location: int = 1,
+    has_email: Callable[[int], bool] = lambda i: i % 3 != 0,
+) -> Register:
+    """``locations`` active locations, each with ``assemblies_per_location`` assemblies and a
+    primary owner; owner ``i`` has an email address when ``has_email(i)`` (an email under
+    the template of ``notice_template``), else none (a letter)."""
+    prefix = prefix.upper()
+    locs = Location.objects.bulk_create(
+        Location(
+            account_number=f"{prefix}-{i:06d}",
+            address_line1=f"{i} Topology Avenue",
+            city="Riverbend",
+            state="IL",
+            postal_code=f"6{(i * 7919) % 10000:04d}",
+            property_type="commercial",
+        )
+        for i in range(locations)
+    )
+    if not all(loc.pk for loc in locs):  # a backend without RETURNING
+        locs = list(Location.objects.filter(account_number__startswith=f"{prefix}-"))
+    contacts = Contact.objects.bulk_create(
+        Contact(
+            name=f"Owner {prefix}-{i:06d}",
+            email=f"owner.{prefix.lower()}.{i}@customers.example" if has_email(i) else "",
+        )
+        for i in range(locations)
+    )
+    if not all(contact.pk for contact in contacts):
+        contacts = list(Contact.objects.filter(name__startswith=f"Owner {prefix}-"))
+    contacts.sort(key=lambda c: c.name)
+    locs.sort(key=lambda loc: loc.account_number)
+    LocationContact.objects.bulk_create(
+        LocationContact(location=loc, contact=contact, role="owner", is_primary=True)
+        for loc, contact in zip(locs, contacts, strict=True)
+    )
+    today = timezone.localdate()
+    Assembly.objects.bulk_create(
+        Assembly(
+            serial_number=f"{prefix}{i:06d}{k}",
+            location=loc,
+            assembly_type="RP",
+            size=Decimal("1.00"),
+            manufacturer="Watts",
+            hazard="health",
+            service_type="domestic",
+            status="active",
+            last_tested_on=today - timezone.timedelta(days=340),
+            last_test_result="pass",
+            test_frequency_months=12,
+            next_test_due=today + timezone.timedelta(days=25),
+        )
+        for i, loc in enumerate(locs)
+        for k in range(assemblies_per_location)
+    )
+    letters = sum(1 for i in range(locations) if not has_email(i))
+    return Register(
+        prefix=prefix,
+        locations=locations,
+        assemblies=locations * assemblies_per_location,
+        emails=locations - letters,
+        letters=letters,
+    )
+
+
+def notice_template(**fields):
+    """Published; owners; email where the owner has one, else a letter; one notice per
+    location with its assemblies table. Every notice carries ``REF-<account>-END``."""
+    defaults = {
+        "name": "Annual test reminder",
+        "subject": "Backflow test due for account {{ location.account_number }}",
+        "body": [
+            ("paragraph", "<p>Dear {{ contact.name }},</p>"),
+            ("paragraph", "<p>REF-{{ location.account_number }}-END</p>"),
+            (
+                "paragraph",
+                "<p>The backflow prevention assemblies at {{ location.address }} are due for "
+                "their annual test by {{ batch.due_date }}.</p>",
+            ),
+            (
+                "assemblies_table",
+                {"heading": "Your assemblies", "columns": ["serial_number", "type"]},
+            ),
+        ],
+        "contact_roles": ["owner"],
+        "contact_methods": "both",
+        "first_available_only": True,
+    }
+    defaults.update(fields)
+    return factories.notice_template(**defaults)
+
+
+# --- the admin's actions from a "web" process -------------------------------------------------
+
+_WEB_CALL = """
+import importlib, json, sys
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+module, name = sys.argv[1].rsplit(".", 1)
+function = getattr(importlib.import_module(module), name)
+user = get_user_model().objects.get(pk=int(sys.argv[3]))
+result = function(*json.loads(sys.argv[2]), user=user)
+print(json.dumps(getattr(result, "pk", result)))
+"""
+
+
+def run_as_web(cluster, function: str, *args, user):
+    """Call ``function(*args, user=user)`` (a dotted path to a service) in a new process with
+    ``cluster``'s environment: its settings, test database and broker. Tasks the service
+    queues on commit go to that broker. Returns the result's pk (or the JSON result)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _WEB_CALL, function, json.dumps(args), str(user.pk)],
+        cwd=cluster.workdir,
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode:
+        raise RuntimeError(f"{function} failed in the web process:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- what arrived ---------------------------------------------------------------------------
+
+
+@dataclass
+class ReadBack:
+    letters: list[list[str]]  # page texts, grouped into letters by their "Page i of n" labels
+    markers: Counter  # account number -> letters carrying it
+    csv_ids: Counter  # communication id -> rows of the mailing list
+    pages: int
+
+
+def read_download(download: LetterDownload) -> ReadBack:
+    """Parse the download's PDF and CSV from the private storage."""
+    storage = letter_storage()
+    with storage.open(download.file, "rb") as handle:
+        reader = pypdf.PdfReader(io.BytesIO(handle.read()))
+    letters: list[list[str]] = []
+    for page in reader.pages:
+        text = page.extract_text()
+        match = PAGE_LABEL.search(text)
+        assert match, f"a page without a page label: {text[:200]!r}"
+        if int(match[1]) == 1:
+            letters.append([])
+        assert letters and len(letters[-1]) == int(match[1]) - 1, "page labels out of sequence"
+        letters[-1].append(text)
+    markers: Counter = Counter()
+    for pages in letters:
+        found = set(MARKER.findall(" ".join(pages)))
+        assert len(found) == 1, f"a letter with markers {found}"
+        markers.update(found)
+    with storage.open(download.mailing_list, "rb") as handle:
+        rows = list(csv.DictReader(io.StringIO(handle.read().decode("utf-8-sig"))))
+    csv_ids = Counter(int(row["communication_id"]) for row in rows)
+    return ReadBack(letters=letters, markers=markers, csv_ids=csv_ids, pages=len(reader.pages))
+
+
+def letter_accounts(batch) -> Counter:
+    """Account number -> letters of the batch (what the PDF must hold)."""
+    return Counter(
+        Communication.objects.filter(batch=batch, channel=Channel.LETTER).values_list(
+            "location__account_number", flat=True
+        )
+    )
+
+
+def email_rows(batch) -> dict[str, int]:
+    """Message-ID -> communication id of the batch's emails that have one."""
+    return dict(
+        Communication.objects.filter(batch=batch, channel=Channel.EMAIL)
+        .exclude(message_id="")
+        .values_list("message_id", "pk")
+    )
+
+
+def statuses(batch, channel: str) -> dict[str, int]:
+    return dict(
+        Counter(
+            Communication.objects.filter(batch=batch, channel=channel).values_list(
+                "status", flat=True
+            )
+        )
+    )
