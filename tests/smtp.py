@@ -10,6 +10,8 @@ its own thread, records every message it accepts, and can misbehave on purpose:
   transaction, at ``drop_phase``: ``"mail"`` (on MAIL FROM, so nothing was accepted) or
   ``"data"`` (after the whole message arrived, before the reply: the server keeps the message,
   the client cannot know). ``max_drops`` bounds how many connections are dropped in all;
+- ``drop_for={"x@example.com"}``: drop the connection whenever that recipient is given (at
+  RCPT, so the message cannot have been accepted), however many times it is tried;
 - ``delay=seconds``: wait that long before answering each DATA (a slow server).
 
 Every option can be changed while it runs with ``configure(**options)``. Use it as a context
@@ -65,6 +67,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options):
+        if address.lower() in self.server.options["drop_for"]:
+            return await self._drop(smtp)
         refusal = self.server.options["refuse"].get(address.lower())
         if refusal:
             return f"{refusal[0]} {refusal[1]}"
@@ -113,6 +117,7 @@ class SMTPTestServer:
             "drop_phase": "data",
             "max_drops": 1,
             "delay": 0.0,
+            "drop_for": set(),
         }
         self.configure(**options)
         self.host = HOST
@@ -143,6 +148,8 @@ class SMTPTestServer:
                     address.lower(): (int(code), text)
                     for address, (code, text) in (options[key] or {}).items()
                 }
+        if "drop_for" in options:
+            options["drop_for"] = {address.lower() for address in options["drop_for"] or ()}
         if options.get("drop_phase", "data") not in ("mail", "data"):
             raise ValueError("drop_phase is 'mail' or 'data'")
         self.options.update(options)

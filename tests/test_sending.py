@@ -637,3 +637,23 @@ def test_complete_keeps_emails_being_sent_and_their_outcome_is_still_recorded(
     # Nothing more goes out from a completed batch.
     assert send(batch).stopped == "batch_closed"
     assert smtp_server.messages == []
+
+
+@pytest.mark.django_db
+def test_a_message_that_always_breaks_the_connection_fails_after_three_tries(
+    smtp_server, app_settings
+):
+    app_settings(SEND_CLAIM_SIZE=5)
+    batch = email_batch(5)
+    smtp_server.configure(drop_for={"3@customers.example"})
+
+    result = send(batch)
+
+    assert result.stopped == "done"
+    assert statuses(batch) == {"sent": 4, "failed": 1}
+    failed = emails(batch).get(status=ST.FAILED)
+    assert failed.email == "3@customers.example"
+    assert failed.error.startswith("Gave up after 3 lost connections")
+    assert failed.attempts == 3
+    assert smtp_server.by_recipient("3@customers.example") == []
+    assert_each_once(smtp_server, batch)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from django.db import connections, router, transaction
 from django.db.models import F
@@ -22,12 +23,18 @@ from .delivery import Delivery, Mailer, Outcome, Prepared
 from .messages import MessageBuilder, message_id_expression
 from .pipeline import SendPipeline
 
+if TYPE_CHECKING:
+    from .sending import SendResult
+
 logger = logging.getLogger(__name__)
 
 ST = CommunicationStatus
 SENDABLE_STATES = (BatchStatus.GENERATED, BatchStatus.PARTIALLY_SENT)
 #: A send task gives up after this many connection failures in a row (server down).
 MAX_CONNECTION_FAILURES = 3
+#: A message that lost the connection this many times in one task (before the server could
+#: take it) fails instead of going back to pending once more.
+MAX_RETRIES_PER_MESSAGE = 3
 LOG_PARTIALLY_SENT = "wagtail_batchcomms.partially_sent"
 #: Outcomes are written at least this often (seconds), in one transaction: a commit per
 #: message would cost a disk sync each (about 15 ms on SQLite), capping a worker near 60/s.
@@ -147,7 +154,7 @@ def mark_partially_sent(batch_id: int) -> bool:
 class ChunkSender:
     """Sends claimed chunks of one batch for one worker, keeping state across chunks."""
 
-    def __init__(self, batch_id: int, worker: str, mailer: Mailer, result) -> None:
+    def __init__(self, batch_id: int, worker: str, mailer: Mailer, result: SendResult) -> None:
         self.batch_id = batch_id
         self.worker = worker
         self.mailer = mailer
@@ -162,6 +169,7 @@ class ChunkSender:
         self.pipeline = SendPipeline(mailer, max_failures=MAX_CONNECTION_FAILURES)
         self.in_flight: dict[int, tuple[Communication, object]] = {}
         self.crash: Exception | None = None
+        self.retries: dict[int, int] = {}  # pk -> connections lost before the server took it
         self.stale_after = batchcomms_settings.SENDING_STALE_AFTER
         self.last_heartbeat = time.monotonic()
         self.seconds_per_message = 0.0
@@ -202,7 +210,7 @@ class ChunkSender:
         started = time.monotonic()
         rendered = self.render(rows)
         not_handed = {row.pk for row in rows}  # never given to the mail server
-        self.in_flight: dict[int, tuple[Communication, object]] = {}
+        self.in_flight = {}
         try:
             for row, notice in zip(rows, rendered, strict=True):
                 if self.pipeline.stopped:
@@ -316,7 +324,18 @@ class ChunkSender:
             fields["sent_at"] = timezone.now()
             self.sent_any = True
         if delivery.outcome == Outcome.RETRY:
-            fields.update(claimed_at=None, claimed_by="")
+            self.retries[row.pk] = self.retries.get(row.pk, 0) + 1
+            if self.retries[row.pk] >= MAX_RETRIES_PER_MESSAGE:
+                # This very message keeps breaking the connection before the server takes
+                # it: stop going round in circles; an admin can retry it later.
+                delivery = Delivery(
+                    Outcome.FAILED,
+                    delivery.code,
+                    f"Gave up after {self.retries[row.pk]} lost connections: {delivery.text}",
+                )
+                fields.update(status=ST.FAILED, error=delivery.text)
+            else:
+                fields.update(claimed_at=None, claimed_by="")
         self.outcomes.append((row.pk, fields))
         counter = {
             Outcome.SENT: "sent",
