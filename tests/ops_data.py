@@ -159,17 +159,19 @@ from django.contrib.auth import get_user_model
 module, name = sys.argv[1].rsplit(".", 1)
 function = getattr(importlib.import_module(module), name)
 user = get_user_model().objects.get(pk=int(sys.argv[3]))
-result = function(*json.loads(sys.argv[2]), user=user)
+for _ in range(int(sys.argv[4])):
+    result = function(*json.loads(sys.argv[2]), user=user)
 print(json.dumps(getattr(result, "pk", result)))
 """
 
 
-def run_as_web(cluster, function: str, *args, user):
+def run_as_web(cluster, function: str, *args, user, times: int = 1):
     """Call ``function(*args, user=user)`` (a dotted path to a service) in a new process with
     ``cluster``'s environment: its settings, test database and broker. Tasks the service
-    queues on commit go to that broker. Returns the result's pk (or the JSON result)."""
+    queues on commit go to that broker. ``times``: call it that many times in a row (two
+    admins clicking at once). Returns the (last) result's pk, or the JSON result."""
     result = subprocess.run(
-        [sys.executable, "-c", _WEB_CALL, function, json.dumps(args), str(user.pk)],
+        [sys.executable, "-c", _WEB_CALL, function, json.dumps(args), str(user.pk), str(times)],
         cwd=cluster.workdir,
         env=cluster.env,
         capture_output=True,
