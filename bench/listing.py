@@ -19,10 +19,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +80,9 @@ def configure(options: argparse.Namespace):
         os.environ["DATABASE_URL"] = url
     else:
         os.environ.pop("DATABASE_URL", None)
-        os.environ["BATCHCOMMS_TEST_DIR"] = tempfile.mkdtemp(prefix="batchcomms-bench-")
+        folder = tempfile.mkdtemp(prefix="batchcomms-bench-listing-")
+        os.environ["BATCHCOMMS_TEST_DIR"] = folder
+        cleanup = partial(shutil.rmtree, folder, ignore_errors=True)
     sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
     os.environ["DJANGO_SETTINGS_MODULE"] = "testproject.settings"
     import django
