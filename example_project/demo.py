@@ -28,7 +28,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = Path(os.environ.get("BATCHCOMMS_VENV", ROOT / ".venv"))
 PYTHON = VENV / "bin" / "python"
-DEBIAN_PACKAGES = ["libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-dejavu-core"]
+DEBIAN_PACKAGES = [
+    "libpango-1.0-0",
+    "libpangoft2-1.0-0",
+    "libharfbuzz-subset0",
+    "fonts-dejavu-core",
+]
 SMTP_PORT = int(os.environ.get("DEMO_SMTP_PORT", "8025"))
 
 

@@ -20,7 +20,7 @@ class Mailbox:
         self.folder = folder
         self.count = 0
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's API)
+    async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.original_content or envelope.content, policy=default)
         subject = re.sub(r"[^\w.-]+", "-", str(message.get("Subject", "no-subject")))[:60]
         self.count += 1

@@ -1,7 +1,6 @@
+import factories
 import pytest
 from django.urls import reverse
-
-import factories
 
 
 @pytest.mark.django_db

@@ -89,7 +89,6 @@ def _database() -> dict:
     return config
 
 
-
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
