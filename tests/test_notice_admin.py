@@ -226,3 +226,18 @@ def test_letter_pdf_needs_permission(client):
     client.force_login(factories.user("viewer", perms=[factories.ADMIN_ACCESS]))
     response = client.get(url("letter_pdf", template.pk))
     assert response.status_code in (302, 403)
+
+
+@pytest.mark.parametrize("name", ["", "  ", "ANNUAL TEST REMINDER"])
+def test_a_draft_needs_a_name_of_its_own(admin_client, name):
+    # Wagtail relaxes required fields for drafts and autosaves them; an empty or duplicate
+    # name must be a form error, never a database error (500) on the second autosave.
+    factories.notice_template(name="Annual test reminder")
+    response = admin_client.post(url("add"), form_data(name=name))
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert "name" in errors, errors
+    assert NoticeTemplate.objects.count() == 1
+    response = admin_client.post(url("add"), form_data(name=name))
+    assert response.status_code == 200
+    assert NoticeTemplate.objects.count() == 1

@@ -142,6 +142,16 @@ class NoticeTemplate(PreviewableMixin, DraftStateMixin, LockableMixin, RevisionM
     def clean(self) -> None:
         super().clean()
         errors: dict[str, list] = {}
+        # Wagtail relaxes required fields for drafts (and autosaves them), but a template
+        # without a name, or with another template's name, cannot be told apart in a batch.
+        if not (self.name or "").strip():
+            errors.setdefault("name", []).append(_("Give the template a name, also for a draft."))
+        elif (
+            NoticeTemplate.objects.filter(name__iexact=self.name.strip())
+            .exclude(pk=self.pk)
+            .exists()
+        ):
+            errors.setdefault("name", []).append(_("Another notice template has this name."))
         if not self.contact_roles:
             errors.setdefault("contact_roles", []).append(_("Choose at least one contact type."))
         if self.first_available_only and self.contact_methods != ContactMethods.BOTH:
