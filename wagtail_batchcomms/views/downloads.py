@@ -21,6 +21,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views import View
@@ -139,7 +140,7 @@ class DownloadView(View):
             return _(
                 "This download expired on %(date)s: letter PDFs are kept for a limited time "
                 "because they contain names and addresses."
-            ) % {"date": timezone.localtime(when).strftime("%Y-%m-%d %H:%M")}
+            ) % {"date": date_format(timezone.localtime(when), "DATETIME_FORMAT")}
         return _("This download has expired.")
 
     def gone(self, request, download: LetterDownload, message: str):
