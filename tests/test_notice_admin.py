@@ -241,3 +241,13 @@ def test_a_draft_needs_a_name_of_its_own(admin_client, name):
     response = admin_client.post(url("add"), form_data(name=name))
     assert response.status_code == 200
     assert NoticeTemplate.objects.count() == 1
+
+
+def test_notice_templates_live_in_communications_not_in_a_snippets_menu(admin_client):
+    response = admin_client.get(reverse("wagtailadmin_home"))
+    assert response.status_code == 200
+    # The sidebar is rendered from JSON props: no "Snippets" menu item.
+    snippets_item = '"url": "' + reverse("wagtailsnippets:index") + '"'
+    assert snippets_item not in response.content.decode()
+    response = admin_client.get(url("list"))
+    assert f'href="{reverse("wagtailsnippets:index")}"' not in response.content.decode()

@@ -119,6 +119,9 @@ class NoticeTemplateViewSet(SnippetViewSet):
     icon = "doc-full"
     menu_label = _("Notice templates")
     menu_name = "notice-templates"
+    # It sits in the Communications group (a plain ViewSetGroup, which does not tell its
+    # snippet items so): without this Wagtail would also list it under a "Snippets" menu.
+    menu_item_is_registered = True
     search_fields = ["name", "subject"]
     ordering = ["name"]
     list_display = [
