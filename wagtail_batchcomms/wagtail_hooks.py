@@ -36,3 +36,10 @@ def register_letter_urls():
 
 
 hooks.register("register_bulk_action", AddToBatchBulkAction)
+
+
+@hooks.register("before_delete_snippet")
+def refuse_deleting_templates_in_use(request, instances):
+    from .views.notices import refuse_deleting_templates_in_use
+
+    return refuse_deleting_templates_in_use(request, instances)

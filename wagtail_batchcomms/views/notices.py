@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -170,3 +170,70 @@ class NoticeTemplateViewSet(SnippetViewSet):
             *super().get_urlpatterns(),
             path("letter-pdf/<int:pk>/", self.letter_pdf_view, name="letter_pdf"),
         ]
+
+
+# --- deleting a template that batches still need ------------------------------------------
+
+#: Batches named in the refusal message, per template; the rest are counted.
+NAMED_BATCHES = 5
+
+
+def refuse_deleting_templates_in_use(request, instances):
+    """``before_delete_snippet`` hook: refuse to delete notice templates that a batch not yet
+    Complete or Archived uses (the single delete view and the bulk delete action alike).
+
+    Deleting a template deletes its revisions, and those batches would lose the revision
+    their notices render from. Returns a redirect with an error message naming the batches
+    (to the template's edit page, where Unpublish is, for one template; back to the listing
+    for a bulk delete), or None to let the deletion go ahead.
+    """
+    from django.shortcuts import redirect
+    from wagtail.admin import messages
+    from wagtail.admin.utils import get_valid_next_url_from_request
+
+    from ..services.notice_templates import deletion_blockers
+
+    templates = [instance for instance in instances if isinstance(instance, NoticeTemplate)]
+    blockers = deletion_blockers(templates) if templates else {}
+    if not blockers:
+        return None
+    viewset = NoticeTemplate.snippet_viewset
+    for template, batches in blockers.items():
+        buttons = []
+        if template.live:
+            unpublish_url = reverse(viewset.get_url_name("unpublish"), args=[template.pk])
+            buttons.append(messages.button(unpublish_url, _("Unpublish it")))
+        messages.error(request, refusal_message(template, batches), buttons=buttons)
+    if len(instances) == 1:
+        return redirect(viewset.get_url_name("edit"), templates[0].pk)
+    listing = reverse(viewset.get_url_name("list"))
+    return redirect(get_valid_next_url_from_request(request) or listing)
+
+
+def refusal_message(template: NoticeTemplate, batches: list) -> str:
+    """E.g. "“Reminder” cannot be deleted: 2 batches that are not complete or archived use
+    it: Spring (Generated), Fall (Open). Deleting it would also ..." with links."""
+    from django.utils.html import format_html_join
+    from django.utils.translation import ngettext
+
+    from .batches import batch_url
+
+    named = format_html_join(
+        ", ",
+        '<a href="{}">{}</a> ({})',
+        ((batch_url(b), b.name, b.get_status_display()) for b in batches[:NAMED_BATCHES]),
+    )
+    more = len(batches) - NAMED_BATCHES
+    if more > 0:
+        named = format_html("{} {}", named, _("and %(n)s more") % {"n": more})
+    sentence = ngettext(
+        "“%(name)s” cannot be deleted: %(n)s batch that is not complete or archived uses it",
+        "“%(name)s” cannot be deleted: %(n)s batches that are not complete or archived use it",
+        len(batches),
+    ) % {"name": template, "n": len(batches)}
+    advice = _(
+        "Deleting the template would also delete the revisions their notices are generated "
+        "and sent from. Complete or archive those batches first, or unpublish the template "
+        "so that it can no longer be picked for new batches."
+    )
+    return format_html("{}: {}. {}", sentence, named, advice)
