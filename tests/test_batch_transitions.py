@@ -21,8 +21,10 @@ from wagtail_batchcomms.models import (
 )
 from wagtail_batchcomms.services.batches import (
     BatchActionError,
+    allowed_actions,
     archive_batch,
     complete_batch,
+    refusal_reason,
     start_generation,
 )
 
@@ -153,6 +155,37 @@ def test_a_double_click_on_generate_acts_once(superuser, django_capture_on_commi
             start_generation(batch.pk, user=superuser)
     assert OrmQ.objects.count() == 1
     assert len(entries(batch, "generate")) == 1
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        (S.OPEN, "The due date is in the past: change it before generating."),
+        (
+            S.GENERATED,
+            "The due date is in the past: clone the batch and give the clone a new due date.",
+        ),
+    ],
+)
+def test_generate_and_regenerate_refuse_a_past_due_date(state, message, superuser):
+    """A clone keeps its source's due date, which may have passed: the notices must not ask
+    for a date already gone. Today is still fine."""
+    batch = make_batch(state)
+    Batch.objects.filter(pk=batch.pk).update(due_date=timezone.localdate() - datetime.timedelta(1))
+    batch.refresh_from_db()
+    action = "generate" if state == S.OPEN else "regenerate"
+    assert action not in allowed_actions(batch, superuser)
+    assert refusal_reason(batch, superuser, action) == message
+    with pytest.raises(BatchActionError) as error:
+        start_generation(batch.pk, user=superuser)
+    assert str(error.value) == message
+    batch.refresh_from_db()
+    assert batch.status == state and not entries(batch, action)
+
+    Batch.objects.filter(pk=batch.pk).update(due_date=timezone.localdate())
+    batch.refresh_from_db()
+    assert action in allowed_actions(batch, superuser)
+    assert start_generation(batch.pk, user=superuser).status == S.GENERATING
 
 
 # --- regenerate ----------------------------------------------------------------------------------

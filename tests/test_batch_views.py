@@ -7,6 +7,7 @@ with the Django test client as an org admin (not a superuser) would use them.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import re
 
@@ -22,6 +23,8 @@ from batch_admin_data import (
     org_admin,
 )
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms.models import (
@@ -508,6 +511,37 @@ def test_clone_copies_the_working_list_or_reapplies_the_saved_filter(
 
 
 @pytest.mark.django_db
+def test_clone_keeps_a_past_due_date_and_warns(client_, register, template, admin_user):
+    """The clone keeps the source's due date; when it has passed, the admin is told at once
+    (and the new batch's page says so), since generating refuses a past date."""
+    source = make_batch(admin_user, template, Assembly.objects.all()[:2], name="Last spring")
+    past = timezone.localdate() - datetime.timedelta(days=90)
+    Batch.objects.filter(pk=source.pk).update(due_date=past)
+
+    response = client_.post(url("clone", source), {"name": "This spring"})
+    clone = Batch.objects.get(name="This spring")
+    assert clone.due_date == past and clone.status == S.OPEN
+    shown = [(m.level_tag, str(m).strip()) for m in response.wsgi_request._messages]
+    assert shown[0][0] == "success"
+    assert shown[1] == (
+        "warning",
+        f"The due date ({date_format(past)}) is in the past: edit the new batch and change it "
+        "before generating.",
+    )
+    page = client_.get(detail(clone)).content.decode()
+    assert "data-due-date-past" in page and "generate" not in offered_actions(page)
+
+    # A clone of a batch whose date is still ahead gets no warning.
+    Batch.objects.filter(pk=source.pk).update(due_date=timezone.localdate())
+    response = client_.post(url("clone", source), {"name": "Today"})
+    assert [m.level_tag for m in response.wsgi_request._messages] == ["success"]
+    assert (
+        "data-due-date-past"
+        not in client_.get(detail(Batch.objects.get(name="Today"))).content.decode()
+    )
+
+
+@pytest.mark.django_db
 def test_clone_without_a_saved_filter_offers_no_reapply(client_, register, template, admin_user):
     picked = make_batch(admin_user, template, Assembly.objects.all()[:2], filter_query="")
     page = client_.get(url("clone", picked))
@@ -635,7 +669,11 @@ def test_mark_letters_mailed(client_, generated_batch):
         client_.get(detail(generated_batch)).content.decode()
     )
     response = client_.post(url("mark_mailed", generated_batch))  # a second click
-    assert "No unsent letters were left" in messages_of(response)[-1]
+    assert messages_of(response)[-1].strip().endswith("No letters are waiting to be printed.")
+    mailed = ModelLogEntry.objects.for_instance(generated_batch).filter(
+        action="wagtail_batchcomms.letters_mailed"
+    )
+    assert mailed.count() == 1  # the second click logged nothing
 
 
 @pytest.mark.django_db

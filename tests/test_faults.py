@@ -226,10 +226,11 @@ def finish(web, batch, server: SMTPTestServer, *, doubled_allowed: set[str] = fr
 
 def test_worker_killed_during_generation(qcluster, app, mail_server, admin, web):
     """What the system does: the dead worker's chunks up to its last commit stay; the batch
-    stays Generating with its progress frozen (the page shows the bar, nothing says the
-    worker died, and no admin action can restart it); django-q2's ORM broker hands the same
-    task (same token) to the new worker after ``retry``, which completes the rows with no
-    duplicates (ON CONFLICT DO NOTHING against the unique constraints)."""
+    stays Generating with its progress frozen (the page shows the bar; until
+    ``GENERATION_STALE_AFTER`` has passed nothing says the worker died and Restart generation
+    is not offered: see the next test); django-q2's ORM broker hands the same task (same
+    token) to the new worker after ``retry``, which completes the rows with no duplicates
+    (ON CONFLICT DO NOTHING against the unique constraints)."""
     register = ops_data.bulk_register("FGEN", 3_000, has_email=lambda i: i % 20 == 0)
     batch = make_batch(admin, register)
     first = start_workers(qcluster, app, mail_server, GENERATION_CHUNK_SIZE=10)
@@ -249,9 +250,12 @@ def test_worker_killed_during_generation(qcluster, app, mail_server, admin, web)
     page = page_text(web, action(batch, "detail"))
     assert "Generating the notices" in page
     assert f"{batch.progress_done:,} / {batch.progress_total:,}" in page
-    # No button restarts it: the state machine has no admin transition out of Generating.
+    # Not stalled yet (GENERATION_STALE_AFTER, 300 s here): nothing restarts it.
+    assert "No progress since" not in page
     refused = post_action(web, batch, "generate")
-    assert any("already being generated" in m or "Generating" in m for m in refused), refused
+    assert any("already being generated" in m for m in refused), refused
+    refused = post_action(web, batch, "resume_generation")
+    assert any("still making progress" in m for m in refused), refused
 
     # Restart: a new worker (default chunk size); django-q2 hands out the task again.
     second = start_workers(qcluster, app, mail_server)
@@ -277,6 +281,83 @@ def test_worker_killed_during_generation(qcluster, app, mail_server, admin, web)
         rows_at_kill=partial,
         progress_at_kill=f"{batch.progress_done}/{batch.progress_total}",
         rows_after_redelivery=sum(channels.values()),
+    )
+
+
+def test_stalled_generation_restarted_from_the_batch_page(qcluster, app, mail_server, admin, web):
+    """What the system does: after a kill -9 the batch stays Generating. With django-q2's
+    ``retry`` long (600 s: the dead worker's task is not handed out again within the test),
+    a new worker alone does not finish it. Once the batch has made no progress for
+    ``GENERATION_STALE_AFTER`` (6 s here), the page says "No progress since HH:MM" and offers
+    Restart generation, which queues the task again with the same token; the new worker
+    completes the rows with no duplicates and the history says who restarted it."""
+    register = ops_data.bulk_register("FRES", 2_000, has_email=lambda i: i % 20 == 0)
+    batch = make_batch(admin, register)
+    long_retry = {"BATCHCOMMS_Q_TIMEOUT": "300", "BATCHCOMMS_Q_RETRY": "600"}
+    values = app(GENERATION_STALE_AFTER=6)
+
+    def worker(**more):
+        return qcluster(settings={**values, **more}, smtp_port=mail_server.port, env=long_retry)
+
+    first = worker(GENERATION_CHUNK_SIZE=10)
+    post_action(web, batch, "generate")
+
+    def part_way():
+        done, total = Batch.objects.values_list("progress_done", "progress_total").get(pk=batch.pk)
+        return total and 0 < done < total * 0.7
+
+    wait_until(part_way, timeout=60, interval=0.01, clusters=[first], message="no progress")
+    first.kill()
+    second = worker()  # the dead worker's task stays with the broker until ``retry``
+    batch.refresh_from_db()
+    frozen = (batch.progress_done, batch.progress_total)
+    partial = Communication.objects.filter(batch=batch).count()
+    assert batch.status == S.GENERATING and 0 < partial < register.locations
+
+    def stalled() -> bool:
+        batch.refresh_from_db()
+        return batch_services.generation_stalled_since(batch) is not None
+
+    wait_until(stalled, timeout=30, interval=0.2, clusters=[second], message="not stalled")
+    # The new worker has not finished it on its own: the task is lost for it.
+    batch.refresh_from_db()
+    assert batch.status == S.GENERATING
+    assert (batch.progress_done, batch.progress_total) == frozen
+    assert Communication.objects.filter(batch=batch).count() == partial
+    since = timezone.localtime(batch.updated_at).strftime("%H:%M")
+    html = web.get(action(batch, "detail")).content.decode()
+    assert f"No progress since {since}." in html
+    assert 'data-batch-action="resume_generation"' in html
+
+    shown = post_action(web, batch, "resume_generation")
+    assert any("restarted" in m for m in shown), shown
+    wait_until(
+        lambda: status_of(batch) == S.GENERATED,
+        timeout=60,
+        clusters=[second],
+        message="the restarted generation did not finish",
+    )
+    channels = Counter(Communication.objects.filter(batch=batch).values_list("channel", flat=True))
+    assert channels == {Channel.EMAIL: register.emails, Channel.LETTER: register.letters}
+    per_location = Counter(
+        Communication.objects.filter(batch=batch).values_list("location_id", flat=True)
+    )
+    assert set(per_location.values()) == {1} and len(per_location) == register.locations
+    entries = ModelLogEntry.objects.for_instance(batch)
+    restarted = entries.get(action="wagtail_batchcomms.resume_generation")
+    assert restarted.user_id == admin.pk
+    assert entries.filter(action="wagtail_batchcomms.generated").count() == 1
+    history = page_text(web, action(batch, "history"))
+    assert "Restarted generation, which had stopped making progress" in history
+
+    send_all(web, batch, [second])
+    finish(web, batch, mail_server)
+    note(
+        "generation stalled by kill -9, restarted by the admin",
+        locations=register.locations,
+        rows_at_kill=partial,
+        progress_at_kill=f"{frozen[0]}/{frozen[1]}",
+        rows_after_restart=sum(channels.values()),
     )
 
 
@@ -308,11 +389,18 @@ def test_worker_killed_during_sending(qcluster, app, mail_server, admin, web):
     sent_before = emails(batch).filter(status=CS.SENT).count()
     assert 0 < sent_before < register.emails
     assert len(set(order_at_kill)) == len(order_at_kill)
-    # Nothing on the page says the worker died: it still shows the emails being sent.
-    assert "Sending the emails" in page_text(web, action(batch, "detail"))
+    # Once the dead worker's rows have gone unrefreshed for half of SENDING_STALE_AFTER (a
+    # live task refreshes them every quarter), the page says sending stopped, and offers
+    # Send emails for the rest.
+    time.sleep(APP_SETTINGS["SENDING_STALE_AFTER"] / 2 + 0.5)
+    page = page_text(web, action(batch, "detail"))
+    assert "Sending the emails" not in page
+    assert "Sending appears to have stopped at" in page
+    assert "still marked sending will become Delivery unknown" in page
+    assert 'data-batch-action="send"' in web.get(action(batch, "detail")).content.decode()
 
     second = start_workers(qcluster, app, mail_server, SEND_CLAIM_SIZE=20)
-    time.sleep(APP_SETTINGS["SENDING_STALE_AFTER"])
+    time.sleep(APP_SETTINGS["SENDING_STALE_AFTER"] / 2)
     post_action(web, batch, "send")
     wait_until(
         lambda: settled(batch),
@@ -399,6 +487,10 @@ def test_smtp_server_stopped_mid_batch(qcluster, app, mail_server, admin, web):
     assert statuses[CS.UNKNOWN] <= 1 and not statuses[CS.FAILED]
     counts = page_counts(web, batch)
     assert counts["Email"]["Pending"] == statuses[CS.PENDING]
+    # The page no longer says "sending": it shows what waits and the Send emails button.
+    page = page_text(web, action(batch, "detail"))
+    assert "Sending the emails" not in page
+    assert f"{statuses[CS.PENDING]:,} emails are waiting to be sent." in page
 
     mail_server.start()  # back on the same port
     delivered_unknown: set[str] = set()

@@ -456,9 +456,15 @@ def test_retry_unknown_flag(smtp_server, superuser):
     batch = email_batch(3)
     claim_emails(batch.pk, "dead", 3)
     emails(batch).update(status=ST.UNKNOWN)
-    assert start_sending(batch.pk, user=superuser) == 0
-    assert start_sending(batch.pk, user=superuser, retry_failed=True) == 0
+    # Nothing pending and nothing failed: refused with the real reason, and nothing logged.
+    with pytest.raises(SendingError, match=r"^No emails are waiting to be sent\.$"):
+        start_sending(batch.pk, user=superuser)
+    with pytest.raises(SendingError, match=r"^No emails failed, so there is nothing to retry\.$"):
+        start_sending(batch.pk, user=superuser, retry_failed=True)
+    assert not ModelLogEntry.objects.for_instance(batch).filter(action__startswith=sending.LOG_SEND)
     assert start_sending(batch.pk, user=superuser, retry_unknown=True) == 3
+    logged = ModelLogEntry.objects.for_instance(batch).values_list("action", flat=True)
+    assert sorted(logged) == [sending.LOG_SEND, sending.LOG_RETRY]
 
 
 # --- concurrency -------------------------------------------------------------------------------

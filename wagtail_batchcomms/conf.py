@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "SENDING_STALE_AFTER": 900,
     # Locations per transaction when generating communications (progress is saved between).
     "GENERATION_CHUNK_SIZE": 5000,
+    # A Generating batch that made no progress for this long (seconds) has lost its task (a
+    # worker died, a broker lost it); the batch page then offers "Restart generation".
+    "GENERATION_STALE_AFTER": 300,
     # django-q2 cluster name tasks are sent to; None uses the default cluster.
     "TASK_CLUSTER": None,
     # Upper bound on the size of one rendered notice (characters), against runaway templates.

@@ -110,6 +110,19 @@ class GenerationFailedFormatter(LogFormatter):
         return _("Generation failed, back to Open")
 
 
+class ResumeGenerationFormatter(LogFormatter):
+    label = _("Restart generation")
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        if "done" not in data or not data.get("total"):
+            return _("Restarted generation, which had stopped making progress")
+        return _(
+            "Restarted generation, which had stopped making progress at %(done)s of "
+            "%(total)s locations"
+        ) % {"done": number(data["done"]), "total": number(data["total"])}
+
+
 class CompleteFormatter(LogFormatter):
     label = _("Complete")
 
@@ -214,6 +227,9 @@ class SendStoppedFormatter(LogFormatter):
 
     def format_message(self, log_entry):
         error = log_entry.data.get("error")
+        if error and log_entry.data.get("crashed"):
+            # The send task failed unexpectedly (not the mail server refusing connections).
+            return _("Sending stopped: %(error)s") % {"error": error}
         if error:
             return _("Sending stopped, the rest stays queued: %(error)s") % {"error": error}
         return _("Sending stopped, the rest stays queued")
@@ -236,6 +252,7 @@ FORMATTERS: dict[str, type[LogFormatter]] = {
     f"{PREFIX}.regenerate": RegenerateFormatter,
     f"{PREFIX}.generated": GeneratedFormatter,
     f"{PREFIX}.generation_failed": GenerationFailedFormatter,
+    f"{PREFIX}.resume_generation": ResumeGenerationFormatter,
     f"{PREFIX}.complete": CompleteFormatter,
     f"{PREFIX}.archive": ArchiveFormatter,
     f"{PREFIX}.clone": CloneFormatter,

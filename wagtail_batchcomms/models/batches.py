@@ -36,6 +36,17 @@ def _has_assemblies(batch: Batch) -> bool:
     return batch.working_list.exists()
 
 
+def _due_date_not_past(batch: Batch) -> bool:
+    # A missing date is _has_due_date's to report; notices must not ask for a past date
+    # (a clone keeps its source's date, which may have passed since).
+    return batch.due_date is None or batch.due_date >= timezone.localdate()
+
+
+def _due_date_not_past_for_regeneration(batch: Batch) -> bool:
+    # The same rule; its own message, because a Generated batch cannot be edited.
+    return _due_date_not_past(batch)
+
+
 def _nothing_sent(batch: Batch) -> bool:
     # Failed notices never reached anyone, so they do not block a regeneration; a notice
     # being sent, sent, or of unknown delivery does.
@@ -49,6 +60,10 @@ CONDITION_MESSAGES = {
     _has_live_template: _("Pick a published notice template."),
     _has_due_date: _("Set a due date."),
     _has_assemblies: _("The working list is empty: add assemblies first."),
+    _due_date_not_past: _("The due date is in the past: change it before generating."),
+    _due_date_not_past_for_regeneration: _(
+        "The due date is in the past: clone the batch and give the clone a new due date."
+    ),
     _nothing_sent: _("Some notices have already been sent or are being sent."),
 }
 
@@ -154,7 +169,7 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=S.OPEN,
         target=S.GENERATING,
-        conditions=[_has_live_template, _has_due_date, _has_assemblies],
+        conditions=[_has_live_template, _has_due_date, _due_date_not_past, _has_assemblies],
         permission="wagtail_batchcomms.generate_batch",
     )
     def generate(self) -> None:
@@ -168,7 +183,13 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=S.GENERATED,
         target=S.GENERATING,
-        conditions=[_has_live_template, _has_due_date, _has_assemblies, _nothing_sent],
+        conditions=[
+            _has_live_template,
+            _has_due_date,
+            _due_date_not_past_for_regeneration,
+            _has_assemblies,
+            _nothing_sent,
+        ],
         permission="wagtail_batchcomms.generate_batch",
     )
     def regenerate(self) -> None:

@@ -18,24 +18,27 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_fsm import ConcurrentTransition
 from wagtail.log_actions import log
 
+from ..conf import batchcomms_settings
 from ..models import (
     Assembly,
     Batch,
     BatchAssembly,
     BatchStatus,
     Channel,
-    CommunicationStatus,
     NoticeTemplate,
     SkippedRecipient,
 )
 from . import generation
+from .availability import ACTIONS, allowed_actions, refusal_reason
 from .queue import enqueue
 from .transitions import (
     BatchActionError,
     check_transition,
+    clock,
     lock_batch,
     require_permission,
     state_error,
@@ -54,25 +57,14 @@ __all__ = [
     "complete_batch",
     "create_batch",
     "delete_batch",
+    "generation_stalled_since",
     "preview_generation",
+    "refusal_reason",
+    "resume_generation",
     "start_generation",
 ]
 
 S = BatchStatus
-
-#: Every action name ``allowed_actions`` can return, in the order of the batch page's buttons.
-ACTIONS = [
-    "edit",
-    "generate",
-    "regenerate",
-    "send",
-    "download_letters",
-    "mark_mailed",
-    "complete",
-    "archive",
-    "clone",
-    "delete",
-]
 
 
 @dataclass
@@ -211,6 +203,89 @@ def start_generation(batch_id: int, *, user) -> Batch:
     return batch
 
 
+def generation_stalled_since(
+    batch: Batch, *, now: datetime.datetime | None = None
+) -> datetime.datetime | None:
+    """When a Generating batch last made progress, if that is longer ago than
+    ``GENERATION_STALE_AFTER`` seconds; None while it is making progress (or not Generating).
+
+    The generation task saves the batch (``updated_at``) at its start and after every chunk,
+    so a batch that has not changed for that long has lost its task: the worker died, or
+    the broker lost the task (Redis), or the ORM broker holds it until its ``retry``.
+    """
+    if batch.status != S.GENERATING or batch.updated_at is None:
+        return None
+    now = now or timezone.now()
+    stale_after = datetime.timedelta(seconds=batchcomms_settings.GENERATION_STALE_AFTER)
+    return batch.updated_at if now - batch.updated_at > stale_after else None
+
+
+def still_generating_message(batch: Batch) -> str:
+    """The refusal of a restart while generation is still making progress."""
+    return _(
+        "Generation is still making progress (the last at %(time)s); it can be restarted "
+        "once it has made none for %(period)s."
+    ) % {
+        "time": clock(batch.updated_at),
+        "period": duration(batchcomms_settings.GENERATION_STALE_AFTER),
+    }
+
+
+def duration(seconds: int) -> str:
+    """300 -> "5 minutes", 90 -> "90 seconds"."""
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
+    return ngettext("%(n)s second", "%(n)s seconds", seconds) % {"n": seconds}
+
+
+def resume_generation(batch_id: int, *, user) -> Batch:
+    """Queue the generation task of a stalled Generating batch again, with the SAME token.
+
+    Needs ``generate_batch``; refused unless the batch is Generating and has made no
+    progress for ``GENERATION_STALE_AFTER`` seconds (``generation_stalled_since``). Safe even
+    if the old task is alive after all or comes back (the ORM broker hands it out again after
+    its ``retry``): generation is idempotent for one token (inserts are ``ON CONFLICT DO
+    NOTHING``, each chunk and the finish run with the batch row locked, and only a task that
+    finds the batch still Generating with its token finishes it, so it finishes once).
+    The restart counts as activity (``updated_at``), so a second click is refused until the
+    batch is stale again. Logged in the batch's history; queued when the transaction commits.
+    """
+    require_permission(
+        user,
+        "generate",
+        _("You do not have permission to generate batch communications."),
+        custom=True,
+    )
+    with transaction.atomic():
+        batch = lock_batch(batch_id)
+        if batch.status != S.GENERATING:
+            raise state_error(batch, [S.GENERATING], _("restarted"))
+        stalled_since = generation_stalled_since(batch)
+        if stalled_since is None:
+            raise BatchActionError(still_generating_message(batch))
+        if not batch.task_token:
+            batch.task_token = uuid.uuid4().hex  # never without a token; kept when present
+        batch.save(update_fields=["task_token", "updated_at"])
+        log(
+            instance=batch,
+            action="wagtail_batchcomms.resume_generation",
+            user=user,
+            data={
+                "stalled_since": stalled_since.isoformat(),
+                "done": batch.progress_done,
+                "total": batch.progress_total,
+            },
+        )
+        enqueue(
+            "wagtail_batchcomms.tasks.generate_batch",
+            batch.pk,
+            batch.task_token,
+            name=f"Generate batch {batch.pk} (restarted)",
+        )
+    return batch
+
+
 def preview_generation(batch: Batch) -> GenerationPreview:
     """The counts generating now would give, from the template's current live revision.
 
@@ -332,47 +407,6 @@ def delete_batch(batch_id: int, *, user) -> None:
             raise state_error(batch, [S.OPEN], _("deleted"))
         log(instance=batch, action="wagtail.delete", user=user, deleted=True)
         batch.delete()
-
-
-# --- what the batch page offers ----------------------------------------------------------------
-
-
-def allowed_actions(batch: Batch, user) -> list[str]:
-    """The actions (names from ``ACTIONS``) this user may use on this batch now.
-
-    State, conditions and permissions together: the batch page shows these buttons and no
-    others, and each action view refuses anything not in this list.
-    """
-    from django_fsm import has_transition_perm
-    from wagtail.permissions import policy_registry
-
-    policy = policy_registry.get_by_type(Batch)
-    allowed = []
-    is_open = batch.status == S.OPEN
-    if is_open and policy.user_has_permission(user, "change"):
-        allowed.append("edit")
-    for name in ("generate", "regenerate"):
-        if has_transition_perm(getattr(batch, name), user):
-            allowed.append(name)
-    if batch.can_send and user.has_perm("wagtail_batchcomms.send_batch"):
-        pending = set(
-            batch.communications.filter(status=CommunicationStatus.PENDING)
-            .order_by()
-            .values_list("channel", flat=True)
-            .distinct()
-        )
-        if Channel.EMAIL in pending:
-            allowed.append("send")
-        if Channel.LETTER in pending:
-            allowed += ["download_letters", "mark_mailed"]
-    for name in ("complete", "archive"):
-        if has_transition_perm(getattr(batch, name), user):
-            allowed.append(name)
-    if user.has_perm("wagtail_batchcomms.clone_batch"):
-        allowed.append("clone")
-    if is_open and policy.user_has_permission(user, "delete"):
-        allowed.append("delete")
-    return allowed
 
 
 def _save(batch: Batch) -> None:

@@ -24,7 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,6 +44,7 @@ from .sender import (
     mark_partially_sent,
     release_claimed,
 )
+from .sending_state import SendingState, sending_progress, sending_state
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ __all__ = [
     "MAX_CONNECTION_FAILURES",
     "SendResult",
     "SendingError",
+    "SendingState",
     "claim_emails",
     "mark_partially_sent",
     "reap_stale_sending",
@@ -67,6 +69,7 @@ __all__ = [
     "retry_emails",
     "send_pending_emails",
     "sending_progress",
+    "sending_state",
     "start_sending",
 ]
 
@@ -116,7 +119,8 @@ def start_sending(
 ) -> int:
     """Queue the sending of a batch's pending emails; return how many are queued.
 
-    Needs ``send_batch`` and a Generated or Partially Sent batch (else ``SendingError``).
+    Needs ``send_batch``, a Generated or Partially Sent batch and something to send after
+    the retries (else ``SendingError``, and nothing is logged).
     ``retry_failed`` first puts the failed emails back to pending; ``retry_unknown`` does the
     same for "delivery unknown" ones (which may have been delivered: only on an admin's
     explicit request). ``communication_ids`` limits the retry to those emails (failed or
@@ -141,8 +145,12 @@ def start_sending(
         )
         emails = Communication.objects.filter(batch=batch, channel=Channel.EMAIL)
         queued = emails.filter(status=ST.PENDING).count()
-        if queued:
-            enqueue(SEND_TASK, batch.pk, name=f"Send emails of batch {batch.pk}")
+        if not queued:
+            # Nothing to do: refused (nothing logged), with the reason rather than the state.
+            if retry_failed or retry_unknown or communication_ids is not None:
+                raise SendingError(_("No emails failed, so there is nothing to retry."))
+            raise SendingError(_("No emails are waiting to be sent."))
+        enqueue(SEND_TASK, batch.pk, name=f"Send emails of batch {batch.pk}")
         log(batch, LOG_SEND, user=user, data={"queued": queued, "retried": retried})
     return queued
 
@@ -180,19 +188,6 @@ def retry_emails(
             },
         )
     return count
-
-
-def sending_progress(batch: Batch) -> dict[str, int]:
-    """Counts of the batch's emails by status (every status present), plus ``total``."""
-    counts = dict(
-        Communication.objects.filter(batch=batch, channel=Channel.EMAIL)
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    progress = {status.value: counts.get(status.value, 0) for status in ST}
-    progress["total"] = sum(counts.values())
-    return progress
 
 
 def reap_stale_sending() -> int:
@@ -238,20 +233,41 @@ def send_pending_emails(batch_id: int, worker: str, *, deadline: float | None = 
     or when the batch is no longer sendable (``batch_closed``). The first email sent moves
     the batch from Generated to Partially Sent.
     """
-    reap_stale_sending()
     result = SendResult()
-    with Mailer(rate=batchcomms_settings.EMAIL_RATE_LIMIT) as mailer:
-        sender = ChunkSender(batch_id, worker, mailer, result)
-        try:
-            _send_chunks(sender, batch_id, worker, result, deadline)
-        finally:
-            sender.close()
-        result.reconnects = mailer.reconnects
+    try:
+        reap_stale_sending()
+        with Mailer(rate=batchcomms_settings.EMAIL_RATE_LIMIT) as mailer:
+            sender = ChunkSender(batch_id, worker, mailer, result)
+            try:
+                _send_chunks(sender, batch_id, worker, result, deadline)
+            finally:
+                sender.close()
+            result.reconnects = mailer.reconnects
+    except Exception as error:
+        # The batch page must not go on saying "sending" after a crash: say so in the
+        # history, then let django-q2 record the task as failed.
+        _record_crash(batch_id, error)
+        raise
     if result.stopped == "connection":
         batch = Batch.objects.filter(pk=batch_id).first()
         if batch is not None:
             log(batch, LOG_SEND_STOPPED, data={"error": result.error[:500]})
     return result
+
+
+def _record_crash(batch_id: int, error: Exception) -> None:
+    """Log "Sending stopped: <error>" in the batch's history. Never raises (the caller does)."""
+    message = f"{type(error).__name__}: {error}"[:500]
+    logger.error("the send task of batch %s crashed: %s", batch_id, message)
+    # A broken connection (the database restarted) is replaced before writing the entry.
+    if not connection.in_atomic_block:
+        close_old_connections()
+    try:
+        batch = Batch.objects.filter(pk=batch_id).first()
+        if batch is not None:
+            log(batch, LOG_SEND_STOPPED, data={"error": message, "crashed": True})
+    except Exception:
+        logger.exception("could not record the crash of the send task of batch %s", batch_id)
 
 
 def _send_chunks(

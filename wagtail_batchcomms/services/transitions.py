@@ -8,8 +8,11 @@ transition's ``permission``), the conditions (``can_proceed``, each failure expl
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -30,6 +33,17 @@ TRANSITIONS = {
     "complete": (gettext_lazy("completed"), gettext_lazy("complete")),
     "archive": (gettext_lazy("archived"), gettext_lazy("archive")),
 }
+
+
+def clock(moment: datetime.datetime | None) -> str:
+    """A moment as the admin's wall clock: "14:05" today, "June 3, 2026, 14:05" before."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    time = date_format(local, "H:i")
+    if local.date() == timezone.localdate():
+        return time
+    return f"{date_format(local.date())}, {time}"
 
 
 def lock_batch(batch_id: int) -> Batch:

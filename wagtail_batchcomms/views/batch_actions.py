@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from django import forms
 from django.db.models import Count
 from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,10 +25,10 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 
-from ..models import Batch, BatchStatus, Communication, CommunicationStatus, SkipReason
+from ..models import Batch, Communication, CommunicationStatus, SkipReason
 from ..services import batches as batch_services
 from ..services.batches import BatchActionError
-from ..services.transitions import check_transition
+from ..services.transitions import clock
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,14 @@ class ActionSpec:
 ACTIONS: list[ActionSpec] = [
     ActionSpec("generate", gettext_lazy("Generate"), "cogs", "generate", primary=True, priority=10),
     ActionSpec("regenerate", gettext_lazy("Regenerate"), "resubmit", "regenerate", priority=15),
+    ActionSpec(
+        "resume_generation",
+        gettext_lazy("Restart generation"),
+        "rotate",
+        "resume_generation",
+        primary=True,
+        priority=12,
+    ),
     ActionSpec("send", gettext_lazy("Send emails"), "mail", "send", primary=True, priority=20),
     ActionSpec("retry", gettext_lazy("Retry failed emails"), "repeat", "retry", priority=25),
     ActionSpec(
@@ -91,15 +101,12 @@ def refusal_errors() -> tuple[type[Exception], ...]:
     return tuple(errors)
 
 
-def refusal_reason(batch: Batch, user, transition_name: str | None) -> str:
-    """Why an action is not available now: the service's own message for a transition (state,
-    permission or a failed condition), else the state."""
-    if transition_name:
-        try:
-            check_transition(batch, transition_name, user)
-        except BatchActionError as error:
-            return str(error)
-    return _("It is %(state)s.") % {"state": batch.get_status_display()}
+def refusal_reason(batch: Batch, user, action: str) -> str:
+    """Why ``action`` is not available now: the state, the permission, a failed condition or
+    that there is nothing to do (``services.batches.refusal_reason``)."""
+    return batch_services.refusal_reason(batch, user, action) or _(
+        "It is not available for this batch now."
+    )
 
 
 class BatchActionView(
@@ -109,7 +116,6 @@ class BatchActionView(
 
     model = Batch
     action: str = ""
-    transition_name: str | None = None
     template_name = "wagtail_batchcomms/admin/confirm_action.html"
     header_icon = "mail"
     confirm_text = ""
@@ -149,11 +155,11 @@ class BatchActionView(
     def refuse(self):
         messages.error(
             self.request,
-            _("“%(name)s” cannot be changed this way now (%(action)s). %(reason)s")
+            _("%(action)s is not available for “%(name)s”: %(reason)s")
             % {
                 "name": self.object,
                 "action": self.spec.label,
-                "reason": refusal_reason(self.object, self.request.user, self.transition_name),
+                "reason": refusal_reason(self.object, self.request.user, self.action),
             },
         )
         return redirect(self.get_batch_url())
@@ -178,10 +184,12 @@ class BatchActionView(
         return super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
+        # The same check as the page's buttons, so a stale form or a forged POST gets the
+        # real reason; the service checks again as it acts (another admin may be quicker).
+        if not self.is_allowed():
+            return self.refuse()
         self.form = self.get_form()
         if self.form is not None and not self.form.is_valid():
-            if not self.is_allowed():
-                return self.refuse()
             return self.render_to_response(self.get_context_data(form=self.form))
         try:
             result = self.perform()
@@ -234,18 +242,9 @@ def _index_url() -> str:
 
 class GenerateView(BatchActionView):
     action = "generate"
-    transition_name = "generate"
     permission_required = "generate"
     template_name = "wagtail_batchcomms/admin/confirm_generate.html"
     confirm_button = gettext_lazy("Generate the notices")
-
-    def post(self, request, *args, **kwargs):
-        # Generate and Regenerate share one service call, which picks the transition from the
-        # state: a stale Generate form must not regenerate a Generated batch (nor the reverse).
-        other_source = {"generate": BatchStatus.GENERATED, "regenerate": BatchStatus.OPEN}
-        if self.object.status == other_source[self.action]:
-            return self.refuse()
-        return super().post(request, *args, **kwargs)
 
     def perform(self):
         return batch_services.start_generation(self.object.pk, user=self.request.user)
@@ -272,7 +271,6 @@ class GenerateView(BatchActionView):
 
 class RegenerateView(GenerateView):
     action = "regenerate"
-    transition_name = "regenerate"
     confirm_button = gettext_lazy("Regenerate the notices")
 
     def get_confirm_text(self) -> str:
@@ -280,6 +278,34 @@ class RegenerateView(GenerateView):
             "The notices generated so far are replaced by new ones from the template's "
             "current published version. Nothing has been sent yet."
         )
+
+
+class ResumeGenerationView(BatchActionView):
+    """Restart a generation that stopped making progress (its task was lost)."""
+
+    action = "resume_generation"
+    permission_required = "generate"
+    confirm_button = gettext_lazy("Restart generation")
+
+    def perform(self):
+        return batch_services.resume_generation(self.object.pk, user=self.request.user)
+
+    def get_confirm_text(self) -> str:
+        batch = self.object
+        return _(
+            "Generation has made no progress since %(time)s (%(done)s of %(total)s "
+            "locations): the worker running it stopped, or its task was lost. Restarting "
+            "queues it again; the notices generated so far are kept and none is made twice."
+        ) % {
+            "time": clock(batch.updated_at),
+            "done": f"{batch.progress_done:,}",
+            "total": f"{batch.progress_total:,}",
+        }
+
+    def get_success_message(self, result) -> str:
+        return _("Generation of “%(name)s” restarted. This page shows the progress.") % {
+            "name": self.object
+        }
 
 
 # --- closing out ----------------------------------------------------------------------------
@@ -307,7 +333,6 @@ class CloseView(BatchActionView):
 
 class CompleteView(CloseView):
     action = "complete"
-    transition_name = "complete"
     permission_required = "complete"
     confirm_button = gettext_lazy("Yes, complete it")
     confirm_text = gettext_lazy(
@@ -324,7 +349,6 @@ class CompleteView(CloseView):
 
 class ArchiveView(CloseView):
     action = "archive"
-    transition_name = "archive"
     permission_required = "archive"
     confirm_button = gettext_lazy("Yes, archive it")
     confirm_button_classname = "button serious"
@@ -385,6 +409,19 @@ class CloneView(BatchActionView):
     def get_success_message(self, result) -> str:
         return _("“%(name)s” was cloned to “%(clone)s”.") % {"name": self.object, "clone": result}
 
+    def add_result_message(self, result) -> None:
+        super().add_result_message(result)
+        if result.due_date and result.due_date < timezone.localdate():
+            # The clone keeps the source's date; generating refuses a past one.
+            messages.warning(
+                self.request,
+                _(
+                    "The due date (%(date)s) is in the past: edit the new batch and change "
+                    "it before generating."
+                )
+                % {"date": date_format(result.due_date)},
+            )
+
     def get_success_url(self, result) -> str:
         from .batches import batch_url
 
@@ -394,6 +431,7 @@ class CloneView(BatchActionView):
 ACTION_VIEWS = {
     "generate": GenerateView,
     "regenerate": RegenerateView,
+    "resume_generation": ResumeGenerationView,
     "complete": CompleteView,
     "archive": ArchiveView,
     "clone": CloneView,

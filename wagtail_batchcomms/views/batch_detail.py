@@ -30,9 +30,9 @@ from ..models import (
     SkipReason,
 )
 from ..services import batches as batch_services
+from ..services.transitions import clock
 from .batch_actions import ACTIONS
 from .batches import BATCH_ANY_PERMISSION, batch_url
-from .delivery_actions import retry_allowed
 
 #: Rows on the batch page before "View all".
 PREVIEW_ROWS = 10
@@ -57,64 +57,46 @@ def communication_counts(batch: Batch) -> dict:
     return counts
 
 
-def progress_data(batch: Batch, counts: dict | None = None) -> dict:
-    """What the polling script needs: state, generation progress, sending, downloads."""
-    counts = counts if counts is not None else communication_counts(batch)
-    emails = counts.get(Channel.EMAIL, {})
-    email_total = sum(emails.values())
-    email_done = (
-        emails.get(CommunicationStatus.SENT, 0)
-        + emails.get(CommunicationStatus.FAILED, 0)
-        + emails.get(CommunicationStatus.UNKNOWN, 0)
-    )
+def progress_data(batch: Batch) -> dict:
+    """What the polling script needs: state, generation progress, sending, downloads.
+
+    "sending" is true only while a send task is alive as far as the database can tell
+    (``services.sending.sending_state``), so the bar does not outlive a dead worker.
+    """
+    from ..services.sending import sending_state
+
+    sending = sending_state(batch)
+    emails = sending.progress
     active_downloads = [
         _download_progress(download)
         for download in batch.letter_downloads.filter(
             status__in=[DownloadStatus.QUEUED, DownloadStatus.RENDERING]
         )
     ]
+    stalled = batch_services.generation_stalled_since(batch)
     return {
         "status": batch.status,
         "status_label": batch.get_status_display(),
         "generating": batch.status == BatchStatus.GENERATING,
-        "generation": {"done": batch.progress_done, "total": batch.progress_total},
-        "sending": emails.get(CommunicationStatus.SENDING, 0) > 0
-        or (
-            emails.get(CommunicationStatus.PENDING, 0) > 0
-            and batch.can_send
-            and _send_queued(batch)
-        ),
+        "generation": {
+            "done": batch.progress_done,
+            "total": batch.progress_total,
+            "stalled": stalled is not None,
+            "stalled_since": stalled and clock(stalled),
+        },
+        "sending": sending.active,
         "emails": {
-            "done": email_done,
-            "total": email_total,
-            "sending": emails.get(CommunicationStatus.SENDING, 0),
-            "pending": emails.get(CommunicationStatus.PENDING, 0),
+            "done": emails[CommunicationStatus.SENT]
+            + emails[CommunicationStatus.FAILED]
+            + emails[CommunicationStatus.UNKNOWN],
+            "total": emails["total"],
+            "sending": emails[CommunicationStatus.SENDING],
+            "pending": emails[CommunicationStatus.PENDING],
+            "stopped_at": sending.stopped_at and clock(sending.stopped_at),
+            "requested_at": sending.requested_at and clock(sending.requested_at),
         },
         "downloads": active_downloads,
     }
-
-
-#: How long a queued send (no worker has claimed its emails yet) shows as "sending".
-SEND_QUEUED_WINDOW = timezone.timedelta(minutes=30)
-
-
-def _send_queued(batch: Batch) -> bool:
-    """Whether the latest sending event in the history is a recent "send" (queued, not yet
-    picked up by a worker) rather than "stopped"."""
-    from wagtail.models import ModelLogEntry
-
-    from ..services.sending import LOG_SEND, LOG_SEND_STOPPED
-
-    latest = (
-        ModelLogEntry.objects.for_instance(batch)
-        .filter(action__in=[LOG_SEND, LOG_SEND_STOPPED])
-        .order_by("-timestamp", "-pk")
-        .values_list("action", "timestamp")
-        .first()
-    )
-    return bool(
-        latest and latest[0] == LOG_SEND and latest[1] >= timezone.now() - SEND_QUEUED_WINDOW
-    )
 
 
 def _download_progress(download) -> dict:
@@ -132,7 +114,7 @@ def _download_progress(download) -> dict:
 
 def communications_url(batch: Batch, **params) -> str:
     url = reverse("wagtail_batchcomms_batch:communications", args=[batch.pk])
-    return f"{url}?{urlencode(params)}" if params else url
+    return f"{url}?{urlencode(params, doseq=True)}" if params else url
 
 
 class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView):
@@ -158,10 +140,7 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
 
     @cached_property
     def allowed(self) -> list[str]:
-        allowed = list(batch_services.allowed_actions(self.object, self.request.user))
-        if retry_allowed(self.object, self.request.user, self.counts.get(Channel.EMAIL, {})):
-            allowed.append("retry")
-        return allowed
+        return batch_services.allowed_actions(self.object, self.request.user)
 
     def action_url(self, spec) -> str:
         return reverse(f"wagtail_batchcomms_batch:{spec.url_name}", args=[self.object.pk])
@@ -219,7 +198,20 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
             template_url=self.get_template_url(),
             revision_url=self.get_revision_url(),
             counts_table=self.get_counts_table(counts),
-            progress=progress_data(batch, counts),
+            progress=progress_data(batch),
+            due_date_past=bool(
+                batch.due_date
+                and batch.due_date < timezone.localdate()
+                and batch.status in (BatchStatus.OPEN, BatchStatus.GENERATED)
+            ),
+            problems_total=sum(
+                counts.get(channel, {}).get(status, 0)
+                for channel in Channel
+                for status in (CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN)
+            ),
+            problems_url=communications_url(
+                batch, status=[CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN]
+            ),
             progress_url=reverse("wagtail_batchcomms_batch:progress", args=[batch.pk]),
             skipped=self.get_skipped(),
             skipped_csv_url=reverse("wagtail_batchcomms_batch:skipped_csv", args=[batch.pk]),

@@ -6,35 +6,13 @@ service call (``services.sending`` / ``services.letters``) on POST.
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Count
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin import messages
 
-from ..models import Batch, Channel, Communication, CommunicationStatus
+from ..models import Channel, Communication, CommunicationStatus
 from .batch_actions import BatchActionView
-
-
-def email_counts(batch: Batch) -> dict[str, int]:
-    rows = (
-        Communication.objects.filter(batch=batch, channel=Channel.EMAIL)
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("pk"))
-    )
-    return dict(rows)
-
-
-def retry_allowed(batch: Batch, user, emails: dict[str, int] | None = None) -> bool:
-    """ "Retry failed emails": a sendable batch, the send permission, and emails that failed
-    or whose delivery is unknown. (``allowed_actions`` has no retry; sending owns it.)"""
-    from ..services import sending
-
-    if not batch.can_send or not sending.user_can_send(batch, user):
-        return False
-    emails = email_counts(batch) if emails is None else emails
-    return bool(emails.get(CommunicationStatus.FAILED) or emails.get(CommunicationStatus.UNKNOWN))
 
 
 class SendView(BatchActionView):
@@ -55,7 +33,9 @@ class SendView(BatchActionView):
 
     @cached_property
     def emails(self) -> dict[str, int]:
-        return email_counts(self.object)
+        from ..services.sending import sending_progress
+
+        return sending_progress(self.object)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -94,9 +74,6 @@ class RetryView(SendView):
     action = "retry"
     form_class = RetryForm
     confirm_button = gettext_lazy("Retry")
-
-    def is_allowed(self) -> bool:
-        return retry_allowed(self.object, self.request.user, self.emails)
 
     def get_form_kwargs(self) -> dict:
         return {
@@ -151,8 +128,8 @@ class MarkMailedView(BatchActionView):
 
     def add_result_message(self, result) -> None:
         if not result:
-            # A second click, or another admin was quicker: nothing left to mark.
-            messages.warning(self.request, _("No unsent letters were left to mark as mailed."))
+            # Another admin was quicker between our check and the service's: nothing done.
+            messages.warning(self.request, _("No letters are waiting to be printed."))
         else:
             messages.success(
                 self.request, _("%(count)s letters recorded as mailed.") % {"count": f"{result:,}"}

@@ -1,7 +1,8 @@
 /*
  * Batch page progress: polls the batch's progress endpoint while it generates, sends emails
  * or renders letters, updates the bars, and reloads the page once the state changes (or a
- * download finishes, or sending stops) so the counts and buttons are current.
+ * download finishes, or sending stops, or generation stalls) so the counts, notes and buttons
+ * are current.
  */
 (function () {
   'use strict';
@@ -34,6 +35,7 @@
     var status = section.dataset.status;
     var downloads = section.dataset.downloads || '';
     var sending = section.dataset.sending === '1';
+    var stalled = section.dataset.generationStalled === '1';
 
     function poll() {
       fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
@@ -45,7 +47,8 @@
           var changed =
             data.status !== status ||
             downloadsKey(data.downloads) !== downloads ||
-            data.sending !== sending;
+            data.sending !== sending ||
+            data.generation.stalled !== stalled;
           if (changed) {
             window.location.reload();
             return;

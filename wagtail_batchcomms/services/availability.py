@@ -1,0 +1,194 @@
+"""Which actions a user may use on a batch now, and, for the others, the real reason why not.
+
+One place decides both: the batch page shows the buttons of ``allowed_actions`` and no others,
+and an action view that is asked for anything else shows ``refusal_reason`` (the state, a
+missing permission, a failed condition of the transition, or that there is nothing to do, such
+as "No emails failed, so there is nothing to retry."). The services still check everything
+again when they act (another admin may have been quicker).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.utils.translation import gettext as _
+from django_fsm import has_transition_perm
+
+from ..models import Batch, BatchStatus, Channel, CommunicationStatus
+from .transitions import BatchActionError, check_transition, state_error
+
+S = BatchStatus
+ST = CommunicationStatus
+
+#: Every action name ``allowed_actions`` can return, in the order of the batch page's buttons.
+ACTIONS = [
+    "edit",
+    "generate",
+    "regenerate",
+    "resume_generation",
+    "send",
+    "retry",
+    "download_letters",
+    "mark_mailed",
+    "complete",
+    "archive",
+    "clone",
+    "delete",
+]
+
+SENDABLE = (S.GENERATED, S.PARTIALLY_SENT)
+
+
+class _Availability:
+    """The facts about one batch and one user that the actions depend on, read once."""
+
+    def __init__(self, batch: Batch, user) -> None:
+        self.batch = batch
+        self.user = user
+
+    @cached_property
+    def policy(self):
+        from wagtail.permissions import policy_registry
+
+        return policy_registry.get_by_type(Batch)
+
+    @cached_property
+    def present(self) -> set[tuple[str, str]]:
+        """(channel, status) pairs the batch's notices have (one query; none to deliver in
+        other states)."""
+        if self.batch.status not in SENDABLE:
+            return set()
+        return set(self.batch.communications.order_by().values_list("channel", "status").distinct())
+
+    def refusal(self, action: str) -> str | None:
+        """None if ``action`` is allowed now, else the message saying why not."""
+        return getattr(self, f"_{action}")()
+
+    # --- editing and the state machine ---------------------------------------------------
+
+    def _edit(self) -> str | None:
+        if self.batch.status != S.OPEN:
+            return str(state_error(self.batch, [S.OPEN], _("edited")))
+        if not self.policy.user_has_permission(self.user, "change"):
+            return _("You do not have permission to change batches.")
+        return None
+
+    def _delete(self) -> str | None:
+        if self.batch.status != S.OPEN:
+            return str(state_error(self.batch, [S.OPEN], _("deleted")))
+        if not self.policy.user_has_permission(self.user, "delete"):
+            return _("You do not have permission to delete batches.")
+        return None
+
+    def _transition(self, name: str) -> str | None:
+        if has_transition_perm(getattr(self.batch, name), self.user):
+            return None
+        try:
+            check_transition(self.batch, name, self.user)
+        except BatchActionError as error:
+            return str(error)
+        return _("This action is not allowed on this batch now.")
+
+    def _generate(self) -> str | None:
+        if self.batch.status == S.GENERATING:
+            return _("This batch is already being generated.")
+        return self._transition("generate")
+
+    def _regenerate(self) -> str | None:
+        if self.batch.status == S.GENERATING:
+            return _("This batch is already being generated.")
+        return self._transition("regenerate")
+
+    def _complete(self) -> str | None:
+        return self._transition("complete")
+
+    def _archive(self) -> str | None:
+        return self._transition("archive")
+
+    def _resume_generation(self) -> str | None:
+        from .batches import generation_stalled_since, still_generating_message
+
+        if self.batch.status != S.GENERATING:
+            return str(state_error(self.batch, [S.GENERATING], _("restarted")))
+        if not self.user.has_perm("wagtail_batchcomms.generate_batch"):
+            return _("You do not have permission to generate batch communications.")
+        if generation_stalled_since(self.batch) is None:
+            return still_generating_message(self.batch)
+        return None
+
+    def _clone(self) -> str | None:
+        if not self.user.has_perm("wagtail_batchcomms.clone_batch"):
+            return _("You do not have permission to clone batches.")
+        return None
+
+    # --- delivery ----------------------------------------------------------------------
+
+    def _deliverable(self, what: str) -> str | None:
+        if self.batch.status not in SENDABLE:
+            # E.g. "This batch is Open; emails can be sent only from Generated or Partially
+            # sent batches."
+            return _("This batch is %(state)s; %(what)s only from %(sources)s batches.") % {
+                "state": self.batch.get_status_display(),
+                "what": what,
+                "sources": _("Generated or Partially sent"),
+            }
+        return None
+
+    def _may_send_emails(self) -> str | None:
+        from .sending import user_can_send
+
+        refused = self._deliverable(_("emails can be sent"))
+        if refused:
+            return refused
+        if not user_can_send(self.batch, self.user):
+            return _("You do not have permission to send this batch.")
+        return None
+
+    def _send(self) -> str | None:
+        refused = self._may_send_emails()
+        if refused:
+            return refused
+        if (Channel.EMAIL, ST.PENDING) not in self.present:
+            return _("No emails are waiting to be sent.")
+        return None
+
+    def _retry(self) -> str | None:
+        refused = self._may_send_emails()
+        if refused:
+            return refused
+        if not {(Channel.EMAIL, ST.FAILED), (Channel.EMAIL, ST.UNKNOWN)} & self.present:
+            return _("No emails failed, so there is nothing to retry.")
+        return None
+
+    def _letters(self) -> str | None:
+        refused = self._deliverable(_("letters can be printed and mailed"))
+        if refused:
+            return refused
+        if not self.user.has_perm("wagtail_batchcomms.send_batch"):
+            return _("You do not have permission to download or mail letters.")
+        if (Channel.LETTER, ST.PENDING) not in self.present:
+            return _("No letters are waiting to be printed.")
+        return None
+
+    def _download_letters(self) -> str | None:
+        return self._letters()
+
+    def _mark_mailed(self) -> str | None:
+        return self._letters()
+
+
+def allowed_actions(batch: Batch, user) -> list[str]:
+    """The actions (names from ``ACTIONS``) this user may use on this batch now.
+
+    State, conditions, permissions and whether there is anything to do, together: the batch
+    page shows these buttons and no others, and each action view refuses anything not in
+    this list with ``refusal_reason``.
+    """
+    availability = _Availability(batch, user)
+    return [action for action in ACTIONS if availability.refusal(action) is None]
+
+
+def refusal_reason(batch: Batch, user, action: str) -> str | None:
+    """Why ``action`` is not available to ``user`` on ``batch`` now (a sentence for the admin),
+    or None when it is."""
+    return _Availability(batch, user).refusal(action)
