@@ -619,6 +619,25 @@ def test_a_notice_that_cannot_render_fails_with_the_reason(smtp_server):
 
 
 @pytest.mark.django_db
+def test_an_expression_failing_on_a_recipients_data_fails_that_email_not_the_task(smtp_server):
+    """Valid, and fine over the sample's two assemblies, but a division by zero for these
+    recipients (no assemblies in the batch): each such notice fails with the reason; the
+    task goes on (it used to crash on the ZeroDivisionError)."""
+    template = email_template(
+        body=[("paragraph", "<p>{{ 10 // assemblies|length }} per assembly</p>")]
+    )
+    batch = email_batch(3, template=template)
+
+    result = send(batch)
+
+    assert (result.failed, result.sent) == (3, 0)
+    assert smtp_server.messages == []
+    assert {row.error for row in emails(batch)} == {
+        "The notice could not be rendered: ZeroDivisionError: integer division or modulo by zero"
+    }
+
+
+@pytest.mark.django_db
 def test_complete_keeps_emails_being_sent_and_their_outcome_is_still_recorded(
     smtp_server, superuser
 ):

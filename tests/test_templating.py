@@ -274,6 +274,102 @@ def test_saving_a_template_with_an_error_is_refused():
     assert "Body, paragraph 1, line 1: unknown merge field 'contact.nmae'" in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("{% for i in range(10**9) %}x{% endfor %}", "range() may give at most 10000 numbers."),
+        ("{{ 'x' * 10**9 }}", "The template builds a text longer than 200000 characters."),
+        (
+            "{% for i in range(9) %}{% for j in range(9999) %}{% endfor %}{% endfor %}",
+            "The template repeats more than 10000 times; a notice may loop at most that.",
+        ),
+        ("{% for i in range(5000) %}{{ 'y' * 1000 }}{% endfor %}", "longer than 200000"),
+        ("{{ 1 / 0 }}", "ZeroDivisionError: division by zero"),
+        ("{{ contact.name + 1 }}", "TypeError: "),
+        ("{{ (assemblies|first).serial_number[99] }}", "UndefinedError"),
+    ],
+)
+def test_a_template_that_cannot_render_is_refused_with_its_place(source, reason):
+    """Valid syntax and known fields, yet every notice would fail at render: validation
+    renders it once over the built-in sample, under a notice's budget, and names the place."""
+    body = [
+        ("paragraph", "<p>Dear {{ contact.name }},</p>"),
+        ("assemblies_table", {"heading": "", "columns": ["serial_number"]}),
+        ("paragraph", f"<p>{source}</p>"),
+    ]
+    started = time.process_time()
+    errors = template_errors(_template(body=body))
+    assert time.process_time() - started < 2
+    [message] = errors["body"]
+    assert message.startswith("Body, paragraph 2: the notice could not be rendered: "), message
+    if reason != "UndefinedError":
+        assert reason in message, message
+    assert list(errors) == ["body"]
+
+
+def test_the_subject_is_trial_rendered_too_and_shares_the_budget():
+    errors = template_errors(_template(subject="{{ 'x' * 10**9 }}"))
+    assert errors == {
+        "subject": [
+            "Subject: the notice could not be rendered: The template builds a text longer "
+            "than 200000 characters."
+        ]
+    }
+    # Each part alone is within the budget; the notice as a whole is not.
+    loop = "<p>{% for i in range(6000) %}{% endfor %}</p>"
+    errors = template_errors(_template(body=[("paragraph", loop), ("paragraph", loop)]))
+    assert errors["body"][0].startswith("Body, paragraph 2: the notice could not be rendered:")
+    assert template_errors(_template(body=[("paragraph", loop)])) == {}
+
+
+def test_the_trial_render_follows_the_limits_setting():
+    source = "<p>{% for i in range(20) %}{{ i }}{% endfor %}</p>"
+    assert template_errors(_template(body=[("paragraph", source)])) == {}
+    with override_settings(WAGTAIL_BATCHCOMMS={"MAX_LOOP_ITERATIONS": 10}):
+        errors = template_errors(_template(body=[("paragraph", source)]))
+    assert "range() may give at most 10 numbers." in errors["body"][0]
+
+
+@pytest.mark.django_db
+def test_saving_or_publishing_a_runaway_template_is_refused():
+    template = factories.notice_template()
+    revision = template.live_revision_id
+    template.body = [("paragraph", "<p>{% for i in range(10**9) %}x{% endfor %}</p>")]
+    with pytest.raises(ValidationError) as raised:
+        template.save_revision()
+    assert (
+        "Body, paragraph 1: the notice could not be rendered: range() may give at most "
+        "10000 numbers." in str(raised.value)
+    )
+    template.refresh_from_db()
+    assert template.live_revision_id == revision
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("publish", [False, True], ids=["draft", "publish"])
+def test_the_edit_form_refuses_a_runaway_template_on_its_block(admin_client, publish):
+    from django.urls import reverse
+    from test_notice_admin import form_data
+    from wagtail.models import Revision
+
+    template = factories.notice_template()
+    revisions = Revision.objects.for_instance(template).count()
+    data = form_data(
+        paragraphs=["<p>Hello</p>", "<p>{{ 'x' * 10**9 }}</p>"],
+        **({"action-publish": "1"} if publish else {}),
+    )
+    edit = reverse("wagtailsnippets_wagtail_batchcomms_noticetemplate:edit", args=[template.pk])
+    response = admin_client.post(edit, data)
+    assert response.status_code == 200
+    error = response.context["form"].errors["body"].as_data()[0]
+    assert str(error.non_block_errors.as_data()[0].message) == (
+        "Body, paragraph 2: the notice could not be rendered: The template builds a text "
+        "longer than 200000 characters."
+    )
+    assert "could not be rendered" in error.block_errors[1].messages[0]
+    assert Revision.objects.for_instance(template).count() == revisions
+
+
 @pytest.mark.django_db
 def test_live_templates_are_the_published_ones():
     published = factories.notice_template()

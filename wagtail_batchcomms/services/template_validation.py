@@ -328,7 +328,11 @@ def _syntax_message(error: TemplateSyntaxError) -> str:
 
 
 def template_problems(template) -> list[Problem]:
-    """Every problem of a ``NoticeTemplate``'s subject and paragraph blocks, in order."""
+    """Every problem of a ``NoticeTemplate``'s subject and paragraph blocks, in order.
+
+    Without syntax or merge field problems, the template is also rendered once over the
+    built-in sample under a notice's budget (``template_trial``): a template that would fail
+    every notice (a runaway loop, a huge string) is refused here, not at sending."""
     problems = [
         Problem("subject", None, _("Subject"), None, message)
         for _line, message in validate_source(template.subject or "", html=False)
@@ -344,6 +348,12 @@ def template_problems(template) -> list[Problem]:
             if line is not None:
                 place = _("%(place)s, line %(line)s") % {"place": place, "line": line}
             problems.append(Problem("body", index, place, line, message))
+    if not problems:
+        from .template_trial import trial_render_problem
+
+        problem = trial_render_problem(template)
+        if problem is not None:
+            problems.append(problem)
     return problems
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from django.utils import dateformat
 from django.utils.translation import gettext as _
-from jinja2 import StrictUndefined, nodes
+from jinja2 import StrictUndefined, TemplateRuntimeError, nodes
 from jinja2.filters import FILTERS, do_join, do_replace, make_attrgetter
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.utils import pass_eval_context
@@ -95,6 +95,16 @@ FORBIDDEN_NAMES = frozenset({"self", "lipsum", "cycler", "joiner", "namespace", 
 
 class TemplateLimitError(SecurityError):
     """The template went over a limit (loop iterations, calls, output length)."""
+
+
+class TemplateEvaluationError(TemplateRuntimeError):
+    """An editor's expression failed on the data (``{{ 1 / 0 }}``, ``{{ "a" + 1 }}``): like
+    any ``TemplateError``, the notice cannot be rendered, and the message says why."""
+
+
+#: What evaluating an editor's expression may raise besides Jinja's own errors; ``render``
+#: turns them into ``TemplateEvaluationError`` so that callers handle one kind of error.
+EVALUATION_ERRORS = (ArithmeticError, TypeError, ValueError, LookupError)
 
 
 # --- the per-notice budget ---------------------------------------------------------------
@@ -358,7 +368,11 @@ def compile_template(source: str, *, html: bool):
 
 
 def render(source: str, data: dict, *, html: bool) -> str:
-    """Render one template part (subject or paragraph) within the current notice's budget."""
+    """Render one template part (subject or paragraph) within the current notice's budget.
+
+    Raises a ``jinja2.TemplateError`` when it cannot: over a limit (``TemplateLimitError``),
+    a missing value (``UndefinedError``), an expression that fails on the data
+    (``TemplateEvaluationError``)."""
     if not source:
         return ""
     if _budget.get() is None:
@@ -367,9 +381,12 @@ def render(source: str, data: dict, *, html: bool) -> str:
     template = compile_template(source, html=html)
     budget = _current_budget()
     parts = []
-    for chunk in template.generate(**data):
-        budget.output(len(chunk))
-        parts.append(chunk)
+    try:
+        for chunk in template.generate(**data):
+            budget.output(len(chunk))
+            parts.append(chunk)
+    except EVALUATION_ERRORS as error:
+        raise TemplateEvaluationError(f"{type(error).__name__}: {error}") from error
     return "".join(parts)
 
 
@@ -390,6 +407,7 @@ from .template_validation import (  # noqa: E402
 __all__ = [
     "NoticeEnvironment",
     "RenderBudget",
+    "TemplateEvaluationError",
     "TemplateLimitError",
     "compile_template",
     "get_environment",
