@@ -792,4 +792,3 @@ def test_a_runaway_template_saves_but_every_notice_fails_with_the_limit(
     download.refresh_from_db()
     assert download.error
     assert download.error[:60] in text_of(web.get(reverse(f"{NS}:detail", args=[batch.pk])))
-
