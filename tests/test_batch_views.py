@@ -347,6 +347,44 @@ def test_batch_sub_listings_filter_by_channel_and_status(client_, generated_batc
     assert working.context["paginator"].count == 2
 
 
+@pytest.mark.django_db
+def test_the_communications_list_shows_errors_and_finds_the_problem_rows(client_, generated_batch):
+    """An Error column (code and text, cut short, the whole text in the title attribute) and a
+    header button that lists the failed and delivery-unknown notices only."""
+    import html as html_module
+
+    emails = list(Communication.objects.filter(batch=generated_batch, channel=Channel.EMAIL))
+    refusal = "5.1.1 The email account that you tried to reach does not exist. " * 4
+    Communication.objects.filter(pk=emails[0].pk).update(
+        status=CommunicationStatus.FAILED, error_code="550", error=refusal
+    )
+    Communication.objects.filter(pk=emails[1].pk).update(
+        status=CommunicationStatus.UNKNOWN, error="The worker stopped before it recorded it."
+    )
+    Communication.objects.filter(pk=emails[2].pk).update(status=CommunicationStatus.SENT)
+    listing = url("communications", generated_batch)
+
+    response = client_.get(listing)
+    page = response.content.decode()
+    assert ">Error<" in page.replace("\n", "").replace(" ", "")
+    cell = re.search(r'<span title="([^"]*)"><code>550</code> ([^<]*)</span>', page)
+    assert cell, "no error cell with its code"
+    assert html_module.unescape(cell[1]) == refusal  # the whole text
+    assert len(html_module.unescape(cell[2])) <= 80 and cell[2].endswith("…")
+    assert "The worker stopped before it recorded it." in page
+
+    problems = re.search(r'href="([^"]*status=failed[^"]*)"', page)
+    assert problems, "no button for the failed and unknown rows"
+    response = client_.get(html_module.unescape(problems[1]))
+    rows = list(response.context["object_list"])
+    assert {row.pk for row in rows} == {emails[0].pk, emails[1].pk}
+
+    # The batch page links them too, with their number.
+    page = client_.get(detail(generated_batch)).content.decode()
+    assert "Failed or delivery unknown (2)" in page and "data-problems-link" in page
+    assert "<code>550</code>" in page
+
+
 # --- actions: generate ------------------------------------------------------------------------
 
 

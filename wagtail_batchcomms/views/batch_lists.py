@@ -18,16 +18,26 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
+from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permissions import policy_registry
 
 from ..conf import batchcomms_settings
 from ..filters import BatchCommunicationFilterSet
-from ..models import Batch, BatchAssembly, Channel, Communication, SkippedRecipient, SkipReason
+from ..models import (
+    Batch,
+    BatchAssembly,
+    Channel,
+    Communication,
+    CommunicationStatus,
+    SkippedRecipient,
+    SkipReason,
+)
 from .batch_detail import BatchObjectMixin
 from .batches import BATCH_ANY_PERMISSION, batch_url
 from .columns import LinkColumn
@@ -87,10 +97,18 @@ class BatchCommunicationsView(BatchScopedMixin, CommunicationIndexView):
     search_fields = ["recipient_name", "email", "location__account_number"]
     default_ordering = "pk"
     show_batch = False
+    show_error = True
     header_icon = "list-ul"
 
     def get_base_queryset(self):
         return super().get_base_queryset().filter(batch=self.batch)
+
+    @cached_property
+    def header_buttons(self):
+        # The rows that need a look: failed (refused, cannot render) and delivery unknown.
+        problems = [CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN]
+        url = self.get_index_url() + "?" + urlencode({"status": problems}, doseq=True)
+        return [HeaderButton(_("Failed or delivery unknown"), url=url, icon_name="warning")]
 
     def get_inspect_url(self, instance):
         communication_policy = policy_registry.get_by_type(Communication)

@@ -6,6 +6,7 @@ from django.db.models import Model
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from wagtail.admin.ui.tables import Column, StatusTagColumn
 
 from ..models import BatchStatus, CommunicationStatus, ComplianceStatus
@@ -134,3 +135,22 @@ class CommunicationStatusColumn(StatusTagColumn):
 
     def get_value(self, instance):
         return instance.get_status_display()
+
+
+class ErrorColumn(TextColumn):
+    """A communication's error code and text, the text cut to ``max_length`` characters; the
+    whole text is in the cell's title attribute (and on the communication's page)."""
+
+    def __init__(self, name="error", *, max_length: int = 80, **kwargs):
+        kwargs.setdefault("label", "Error")
+        kwargs.setdefault("sort_key", "error_code")
+        super().__init__(name, **kwargs)
+        self.max_length = max_length
+
+    def render_cell_html(self, instance, parent_context):
+        code, text = instance.error_code, instance.error
+        if not (code or text):
+            return self.cell("")
+        short = Truncator(text).chars(self.max_length)
+        code_html = format_html("<code>{}</code> ", code) if code else ""
+        return self.cell(format_html('<span title="{}">{}{}</span>', text, code_html, short))

@@ -23,7 +23,7 @@ from wagtail.snippets.views.snippets import InspectView as SnippetInspectView
 from ..conf import batchcomms_settings
 from ..filters import CommunicationFilterSet, communications_about
 from ..models import Assembly, Channel, Communication, Contact, Location
-from .columns import CommunicationStatusColumn, LinkColumn
+from .columns import CommunicationStatusColumn, ErrorColumn, LinkColumn
 
 
 def preview_urls(communication) -> list[tuple[str, str, str]]:
@@ -55,6 +55,7 @@ class CommunicationIndexView(generic.IndexView):
     """Shared by the Communication Log and the batch page's communications list."""
 
     show_batch = True
+    show_error = False
     page_title = _("Communication Log")
 
     def get_base_queryset(self):
@@ -93,6 +94,8 @@ class CommunicationIndexView(generic.IndexView):
             Column("address", label=_("Sent to"), accessor=recipient_summary),
             LinkColumn("location", label=_("Location"), sort_key="location__account_number"),
         ]
+        if self.show_error:
+            columns.append(ErrorColumn(label=_("Error")))
         if self.show_batch:
             columns.append(
                 LinkColumn(
