@@ -754,23 +754,32 @@ def test_sandbox_escapes_are_refused_by_the_admin_edit_form(admin_client, source
     assert Revision.objects.for_instance(template).count() == revisions
 
 
-def test_a_runaway_template_saves_but_every_notice_fails_with_the_limit(
+def test_a_runaway_template_is_refused_and_an_older_one_fails_every_notice_with_the_limit(
     web, admin_client, register, admin, smtp_server
 ):
-    """Loops and huge strings are valid Jinja, so validation lets them through; rendering
-    stops them. What the admin sees: the preview, each email and the letters PDF fail with
-    the limit's message; nothing hangs, nothing is sent."""
+    """Loops and huge strings are valid Jinja; validation renders the template once over the
+    sample under a notice's budget, so the edit page refuses them naming the place. A revision
+    published before that check still reaches rendering, which stops it: the preview, each
+    email and the letters PDF fail with the limit's message; nothing hangs, nothing is sent."""
     template = factories.notice_template(name="Runaway")
+    live = template.live_revision_id
     url = reverse(f"{TEMPLATES}:edit", args=[template.pk])
+    runaway = "<p>{% for i in range(10**9) %}x{% endfor %}</p>"
     response = admin_client.post(
         url,
-        template_form_data(
-            paragraphs=["<p>{% for i in range(10**9) %}x{% endfor %}</p>"],
-            name="Runaway",
-            **{"action-publish": "1"},
-        ),
+        template_form_data(paragraphs=[runaway], name="Runaway", **{"action-publish": "1"}),
     )
-    assert response.status_code == 302
+    assert response.status_code == 200
+    assert "The notice template could not be saved due to errors" in text_of(response)
+    error = response.context["form"].errors["body"].as_data()[0]
+    assert [str(e.message) for e in error.non_block_errors.as_data()] == [
+        "Body, paragraph 1: the notice could not be rendered: range() may give at most 10000 "
+        "numbers."
+    ]
+    assert NoticeTemplate.objects.get(pk=template.pk).live_revision_id == live
+
+    template.body = [("paragraph", runaway)]
+    template.save_revision(clean=False).publish()  # as if published before the check
     batch = generate(make_batch(admin, NoticeTemplate.objects.get(pk=template.pk)), admin)
 
     result = sending.send_pending_emails(batch.pk, sending.new_worker_id())
