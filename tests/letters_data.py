@@ -60,6 +60,24 @@ def letter_template(**fields) -> NoticeTemplate:
     return factories.notice_template(**defaults)
 
 
+def unrenderable_template() -> NoticeTemplate:
+    """A published template whose body exceeds the sandbox's loop limit when rendered.
+
+    Validation refuses such a body now; a revision published before that check (here: saved
+    with ``clean=False``) still reaches rendering, which must fail with the reason.
+    """
+    template = letter_template()
+    template.body = [
+        (
+            "paragraph",
+            "<p>{% for i in range(9) %}{% for j in range(9999) %}{% endfor %}{% endfor %}</p>",
+        )
+    ]
+    template.save_revision(clean=False).publish()
+    template.refresh_from_db()
+    return template
+
+
 def postal_code(i: int) -> str:
     # Scrambled so that print order differs from creation (id) order.
     return f"6{(i * 7919) % 10000:04d}"

@@ -284,14 +284,7 @@ def test_preview_of_a_missing_or_unrenderable_letter(client, users):
     client_for(client, users["viewer"])
     response = client.get(url("preview", 424242))
     assert response.status_code == 404 and b"Letter not found" in response.content
-    template = data.letter_template(
-        body=[
-            (
-                "paragraph",
-                "<p>{% for i in range(9) %}{% for j in range(9999) %}{% endfor %}{% endfor %}</p>",
-            )
-        ]
-    )
+    template = data.unrenderable_template()
     letter = data.letters(data.letter_batch(1, template=template)).get()
     response = client.get(url("preview", letter.pk))
     assert response.status_code == 422

@@ -400,14 +400,7 @@ def test_a_run_overtaken_after_a_stale_claim_throws_its_work_away():
 
 
 def test_render_error_fails_the_download_with_its_message(sender):
-    template = data.letter_template(
-        body=[
-            (
-                "paragraph",
-                "<p>{% for i in range(9) %}{% for j in range(9999) %}{% endfor %}{% endfor %}</p>",
-            )
-        ]
-    )
+    template = data.unrenderable_template()
     batch = data.letter_batch(2, template=template)
     download = request(batch, sender)
     assert letter_chunks.run_download_here(download.pk) == DS.FAILED

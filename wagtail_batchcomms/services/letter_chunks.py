@@ -133,10 +133,12 @@ def render_chunk(chunk_id: int, worker: str | None = None) -> str:
     chunk = LetterChunk.objects.select_related("download__batch").filter(pk=chunk_id).first()
     if chunk is None or chunk.download.status not in ACTIVE:
         return "cancelled"
-    if not claim_chunk(chunk_id, worker):
-        return "skipped"
     download = chunk.download
-    LetterDownload.objects.filter(pk=download.pk, status=DS.QUEUED).update(status=DS.RENDERING)
+    # One transaction: a download never shows "queued" while one of its chunks is claimed.
+    with transaction.atomic():
+        if not claim_chunk(chunk_id, worker):
+            return "skipped"
+        LetterDownload.objects.filter(pk=download.pk, status=DS.QUEUED).update(status=DS.RENDERING)
     if download.batch.status not in DOWNLOADABLE_STATES:
         fail_download(download.pk, "The batch was closed before its letters were rendered.")
         return "cancelled"
