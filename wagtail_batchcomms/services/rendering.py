@@ -1,13 +1,14 @@
 """Rendering notices: merge data, email (HTML + text), letter HTML, previews.
 
-CONTRACT (helpers "letters" and "sending" build on these signatures):
+The functions the rest of the app renders with:
 
 - ``render_communication(communication, *, email=True, letter=True) -> RenderedNotice``
 - ``render_communications(communications, *, email=True, letter=True) -> list[RenderedNotice]``
   in the same order, with a constant number of queries whatever the number of communications;
   ``letter=False`` skips the letter part when only the email is needed (and vice versa).
 - ``letters_html(communications) -> str``: ONE HTML document holding one letter per
-  communication (a chunk of up to ``LETTER_CHUNK_SIZE``), with the print stylesheet inlined,
+  communication (``letter_chunks`` passes ``RENDER_GROUP`` at a time), with the print
+  stylesheet inlined,
   ready for ``weasyprint.HTML(string=..., url_fetcher=...)``. Every letter starts on a new page
   and numbers its own pages ("Page 1 of 2"). Images (logo, signature) are referenced by the
   storage URL of the original file (``/media/original_images/...`` with the default storage),
@@ -51,7 +52,6 @@ __all__ = [
     "build_merge_data_many",
     "letterhead_data",
     "letters_html",
-    "pinned_template",
     "pinned_templates",
     "preview_context",
     "preview_email_html",
@@ -127,11 +127,6 @@ def pinned_templates(revision_ids: Iterable[int]) -> dict[int, object]:
                 _pinned.popitem(last=False)
         result[revision_id] = template
     return result
-
-
-def pinned_template(revision_id: int):
-    """The ``NoticeTemplate`` as it was in revision ``revision_id``."""
-    return pinned_templates([revision_id])[revision_id]
 
 
 def render_notice(

@@ -48,7 +48,6 @@ _SAME_SPEC_FILTERS = frozenset(
         "rejectattr",
     ]
 )
-_SAFE_MEMBERS = {(DATE, a) for a in SAFE_DATE_ATTRIBUTES} | {(TEXT, m) for m in SAFE_STR_METHODS}
 _ITEM_FILTERS = frozenset({"first", "last", "min", "max"})
 
 

@@ -28,6 +28,7 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from ..models import Batch, Communication, CommunicationStatus, SkipReason
 from ..services import batches as batch_services
 from ..services.batches import BatchActionError
+from ..services.sending import SendingError
 from ..services.transitions import clock
 
 
@@ -83,22 +84,9 @@ ACTIONS: list[ActionSpec] = [
 ACTIONS_BY_KEY = {spec.key: spec for spec in ACTIONS}
 
 
-def refusal_errors() -> tuple[type[Exception], ...]:
-    """The exceptions by which services refuse an action (each carries the admin's message)."""
-    errors: list[type[Exception]] = [BatchActionError]
-    try:
-        from ..services.sending import SendingError
-
-        errors.append(SendingError)
-    except ImportError:  # pragma: no cover - sending not installed yet
-        pass
-    try:
-        from ..services.letters import LetterError
-
-        errors.append(LetterError)
-    except ImportError:
-        pass
-    return tuple(errors)
+#: The exceptions by which services refuse an action, each carrying the admin's message
+#: (``services.letters.LetterError`` is a ``BatchActionError``).
+REFUSALS: tuple[type[Exception], ...] = (BatchActionError, SendingError)
 
 
 def refusal_reason(batch: Batch, user, action: str) -> str:
@@ -193,7 +181,7 @@ class BatchActionView(
             return self.render_to_response(self.get_context_data(form=self.form))
         try:
             result = self.perform()
-        except refusal_errors() as error:
+        except REFUSALS as error:
             messages.error(request, str(error))
             return redirect(self.get_batch_url())
         self.add_result_message(result)

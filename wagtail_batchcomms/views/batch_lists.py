@@ -154,7 +154,7 @@ class BatchAssembliesView(BatchScopedMixin, generic.IndexView):
 
 
 # --- previews -------------------------------------------------------------------------------
-# The letter PDF preview is services/letters' view ("wagtail_batchcomms_letters:preview").
+# The letter PDF preview is views.downloads.LetterPreviewView ("..._letters:preview").
 
 
 class PreviewView(PermissionCheckedMixin, View):

@@ -29,7 +29,7 @@ class SendView(BatchActionView):
     def get_success_message(self, result) -> str:
         return _(
             "%(count)s emails of “%(name)s” are queued for sending. This page shows the progress."
-        ) % {"count": f"{result:,}" if isinstance(result, int) else "", "name": self.object}
+        ) % {"count": f"{result:,}", "name": self.object}
 
     @cached_property
     def emails(self) -> dict[str, int]:
