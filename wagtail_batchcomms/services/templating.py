@@ -391,10 +391,10 @@ def render(source: str, data: dict, *, html: bool) -> str:
 
 
 def live_templates():
-    """Notice templates a batch may use: published, with a live revision to pin."""
+    """Notice templates a batch may use (published, with a live revision to pin), by name."""
     from ..models import NoticeTemplate
 
-    return NoticeTemplate.objects.filter(live=True, live_revision__isnull=False)
+    return NoticeTemplate.objects.filter(live=True, live_revision__isnull=False).order_by("name")
 
 
 # Validation (syntax, unknown merge fields, place names) lives in its own module.

@@ -30,7 +30,8 @@ from wagtail.admin.widgets.datetime import AdminDateInput
 from ..filters import AssemblyFilterSet, search_assemblies
 from ..models import Assembly, Batch
 from ..services import batches as batch_services
-from .batches import batch_policy, batch_url, live_templates, validate_due_date
+from ..services.templating import live_templates
+from .batches import batch_policy, batch_url, validate_due_date
 
 #: Listing parameters that are not filters: pagination and Wagtail's AJAX marker.
 NOT_FILTERS = ("p", "_w_filter_fragment")

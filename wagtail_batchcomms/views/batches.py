@@ -40,6 +40,7 @@ from ..models import (
     NoticeTemplate,
 )
 from ..services import batches as batch_services
+from ..services.templating import live_templates
 from .columns import BatchStatusColumn, LinkColumn
 
 #: Any of these lets a user see the listing, the batch page and its history. The custom
@@ -84,10 +85,6 @@ def annotate_counts(queryset):
 
 
 # --- forms ----------------------------------------------------------------------------------
-
-
-def live_templates():
-    return NoticeTemplate.objects.filter(live=True, live_revision__isnull=False).order_by("name")
 
 
 def validate_due_date(value: datetime.date | None) -> None:
