@@ -24,8 +24,6 @@ from __future__ import annotations
 import csv
 import gc
 import logging
-import os
-import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -48,6 +46,7 @@ from .letters import (
     LOG_FAILED,
     LOG_READY,
 )
+from .queue import worker_id
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +73,6 @@ MAILING_LIST_COLUMNS = (
 
 class NoLetters(Exception):
     """Every letter of the download was deleted (the batch was closed) before the merge."""
-
-
-def worker_id() -> str:
-    """A name unique to one task run: host, process and a random part."""
-    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 @contextmanager

@@ -1,8 +1,11 @@
-"""Putting background work on django-q2's queue."""
+"""Putting background work on django-q2's queue, and naming the task runs that take it."""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from typing import Any
 
 from django.db import transaction
@@ -32,3 +35,9 @@ def enqueue(func: str, *args: Any, name: str = "", group: str = "batchcomms") ->
         logger.info("queued %s%r as %s", func, args, task_id)
 
     transaction.on_commit(_send)
+
+
+def worker_id() -> str:
+    """A name unique to one task run (host, process, random part), for the ``claimed_by``
+    columns: a run recognises its own claims, and an admin sees which machine held a row."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"

@@ -18,10 +18,7 @@ Each email is sent at most once, whatever clicks, admins, workers or task re-run
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
-import uuid
 from dataclasses import dataclass
 
 from django.db import close_old_connections, connection, transaction
@@ -35,7 +32,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from ..conf import batchcomms_settings
 from ..models import Batch, BatchStatus, Channel, Communication, CommunicationStatus
 from .delivery import Mailer
-from .queue import enqueue
+from .queue import enqueue, worker_id
 from .sender import (
     MAX_CONNECTION_FAILURES,
     SENDABLE_STATES,
@@ -57,6 +54,9 @@ LOG_RETRY = "wagtail_batchcomms.send_retry"
 LOG_SEND_STOPPED = "wagtail_batchcomms.send_stopped"
 LOG_DELIVERY_UNKNOWN = "wagtail_batchcomms.delivery_unknown"
 
+#: A name unique to one run of a send task (``queue.worker_id``).
+new_worker_id = worker_id
+
 __all__ = [
     "MAX_CONNECTION_FAILURES",
     "SendResult",
@@ -64,6 +64,7 @@ __all__ = [
     "SendingState",
     "claim_emails",
     "mark_partially_sent",
+    "new_worker_id",
     "reap_stale_sending",
     "release_claimed",
     "retry_emails",
@@ -218,15 +219,10 @@ def reap_stale_sending() -> int:
 # --- the send task's side --------------------------------------------------------------------
 
 
-def new_worker_id() -> str:
-    """A name unique to one run of a send task (host, process, random)."""
-    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
 def send_pending_emails(batch_id: int, worker: str, *, deadline: float | None = None) -> SendResult:
     """The send task's body: claim, render, send and record until nothing is pending.
 
-    ``worker`` must be unique to this run (``new_worker_id()``). ``deadline`` (a
+    ``worker`` must be unique to this run (``queue.worker_id()``). ``deadline`` (a
     ``time.monotonic()`` value) stops it before the task runner's timeout would kill it; the
     result's ``stopped`` then says ``deadline`` and the caller queues a new task. Stops too
     after ``MAX_CONNECTION_FAILURES`` connection failures in a row (``stopped="connection"``)
@@ -302,7 +298,7 @@ def run_send_task(batch_id: int) -> SendResult:
     of time, and queue a follow-up task when time ran out with emails still pending."""
     budget = task_time_budget()
     deadline = time.monotonic() + budget if budget else None
-    result = send_pending_emails(batch_id, new_worker_id(), deadline=deadline)
+    result = send_pending_emails(batch_id, worker_id(), deadline=deadline)
     if result.stopped == "deadline":
         enqueue(SEND_TASK, batch_id, name=f"Send emails of batch {batch_id} (continued)")
     logger.info("send task for batch %s: %s", batch_id, result)
