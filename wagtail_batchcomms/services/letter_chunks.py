@@ -40,6 +40,7 @@ from ..conf import batchcomms_settings
 from ..models import Communication, DownloadStatus, LetterChunk, LetterDownload
 from ..storage import letter_storage
 from . import pdf
+from .csv_cells import csv_cell
 from .letters import (
     ACTIVE,
     DOWNLOADABLE_STATES,
@@ -321,12 +322,6 @@ def merge_pdfs(storage, names: list[str], target: Path, download: LetterDownload
             handle.close()
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # A leading = + - @ makes spreadsheets run the cell as a formula (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def write_mailing_list(chunks: list[LetterChunk], target: Path) -> int:
     """The CSV mailing list, in print order (UTF-8 with BOM for spreadsheets); return rows."""
     rows = 0
@@ -336,7 +331,7 @@ def write_mailing_list(chunks: list[LetterChunk], target: Path) -> int:
         for chunk in chunks:
             for c in _communications(chunk.communication_ids):
                 writer.writerow(
-                    _cell(value)
+                    csv_cell(value)
                     for value in (
                         c.recipient_name,
                         c.recipient_organisation,

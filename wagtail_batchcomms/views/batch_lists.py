@@ -38,6 +38,7 @@ from ..models import (
     SkippedRecipient,
     SkipReason,
 )
+from ..services.csv_cells import csv_cell
 from .batch_detail import BatchObjectMixin
 from .batches import BATCH_ANY_PERMISSION, batch_url
 from .columns import LinkColumn
@@ -205,13 +206,6 @@ class EmailPreviewView(PreviewView):
 # --- the skipped report as CSV -----------------------------------------------------------
 
 
-def _csv_cell(value) -> str:
-    """A cell a spreadsheet will not run as a formula (names and addresses are typed by
-    people; "=HYPERLINK(...)" in an address must stay text)."""
-    text = str(value or "")
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 class SkippedCsvView(BatchObjectMixin, View):
     """The skipped report as CSV: who got nothing and why, with the account and address."""
 
@@ -239,7 +233,7 @@ class SkippedCsvView(BatchObjectMixin, View):
         for row in rows.iterator(chunk_size=2000):
             writer.writerow(
                 [
-                    _csv_cell(value)
+                    csv_cell(value)
                     for value in (
                         labels.get(row.reason, row.reason),
                         row.reason,
