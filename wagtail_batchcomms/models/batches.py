@@ -22,6 +22,9 @@ from .choices import (
 
 S = BatchStatus
 
+#: The states in which notices are delivered: emails sent, letters printed and mailed.
+DELIVERABLE_STATES = (S.GENERATED, S.PARTIALLY_SENT)
+
 
 def _has_live_template(batch: Batch) -> bool:
     template = batch.template
@@ -248,7 +251,7 @@ class Batch(ConcurrentTransitionMixin, models.Model):
 
     @property
     def can_send(self) -> bool:
-        return self.status in (S.GENERATED, S.PARTIALLY_SENT)
+        return self.status in DELIVERABLE_STATES
 
 
 class BatchAssembly(models.Model):

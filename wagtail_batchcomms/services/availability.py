@@ -36,8 +36,6 @@ ACTIONS = [
     "delete",
 ]
 
-SENDABLE = (S.GENERATED, S.PARTIALLY_SENT)
-
 
 class _Availability:
     """The facts about one batch and one user that the actions depend on, read once."""
@@ -56,7 +54,7 @@ class _Availability:
     def present(self) -> set[tuple[str, str]]:
         """(channel, status) pairs the batch's notices have (one query; none to deliver in
         other states)."""
-        if self.batch.status not in SENDABLE:
+        if not self.batch.can_send:
             return set()
         return set(self.batch.communications.order_by().values_list("channel", "status").distinct())
 
@@ -124,7 +122,7 @@ class _Availability:
     # --- delivery ----------------------------------------------------------------------
 
     def _deliverable(self, what: str) -> str | None:
-        if self.batch.status not in SENDABLE:
+        if not self.batch.can_send:
             # E.g. "This batch is Open; emails can be sent only from Generated or Partially
             # sent batches."
             return _("This batch is %(state)s; %(what)s only from %(sources)s batches.") % {

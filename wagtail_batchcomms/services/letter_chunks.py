@@ -43,7 +43,6 @@ from . import pdf
 from .csv_cells import csv_cell
 from .letters import (
     ACTIVE,
-    DOWNLOADABLE_STATES,
     LOG_FAILED,
     LOG_READY,
 )
@@ -134,7 +133,7 @@ def render_chunk(chunk_id: int, worker: str | None = None) -> str:
         if not claim_chunk(chunk_id, worker):
             return "skipped"
         LetterDownload.objects.filter(pk=download.pk, status=DS.QUEUED).update(status=DS.RENDERING)
-    if download.batch.status not in DOWNLOADABLE_STATES:
+    if not download.batch.can_send:
         fail_download(download.pk, "The batch was closed before its letters were rendered.")
         return "cancelled"
     storage = letter_storage()

@@ -36,14 +36,13 @@ from ..models import (
 )
 from ..storage import letter_storage
 from .queue import enqueue
+from .sender import LOG_PARTIALLY_SENT
 from .transitions import BatchActionError
 
 logger = logging.getLogger(__name__)
 
 DS = DownloadStatus
 ACTIVE = (DS.QUEUED, DS.RENDERING)
-#: Letters can be printed while some are unsent: after generation and between mailings.
-DOWNLOADABLE_STATES = (BatchStatus.GENERATED, BatchStatus.PARTIALLY_SENT)
 #: The order letters are printed in, and the mailing list is written in.
 PRINT_ORDER = ("postal_code", "recipient_name", "pk")
 
@@ -55,7 +54,6 @@ LOG_READY = "wagtail_batchcomms.letters_ready"
 LOG_FAILED = "wagtail_batchcomms.letters_failed"
 LOG_MAILED = "wagtail_batchcomms.letters_mailed"
 LOG_EXPIRED = "wagtail_batchcomms.letters_expired"
-LOG_PARTIALLY_SENT = "wagtail_batchcomms.partially_sent"
 
 
 class LetterError(BatchActionError):
@@ -111,7 +109,7 @@ def _request(batch_id: int, user) -> LetterDownload:
     batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
     if batch is None:
         raise LetterError(_("This batch no longer exists."))
-    if batch.status not in DOWNLOADABLE_STATES:
+    if not batch.can_send:
         raise LetterError(
             _(
                 "This batch is %(state)s; letters can be downloaded from Generated or "
@@ -210,7 +208,7 @@ def mark_letters_mailed(batch_id: int, *, user, download_id: int | None = None) 
         batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
         if batch is None:
             raise LetterError(_("This batch no longer exists."))
-        if batch.status not in DOWNLOADABLE_STATES:
+        if not batch.can_send:
             raise LetterError(
                 _(
                     "This batch is %(state)s; letters can be marked as mailed only in "

@@ -19,6 +19,7 @@ from wagtail.log_actions import log
 
 from ..conf import batchcomms_settings
 from ..models import Batch, BatchStatus, Channel, Communication, CommunicationStatus
+from ..models.batches import DELIVERABLE_STATES
 from .delivery import Delivery, Mailer, Outcome, Prepared
 from .messages import MessageBuilder, message_id_expression
 from .pipeline import SendPipeline
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ST = CommunicationStatus
-SENDABLE_STATES = (BatchStatus.GENERATED, BatchStatus.PARTIALLY_SENT)
 #: A send task gives up after this many connection failures in a row (server down).
 MAX_CONNECTION_FAILURES = 3
 #: A message that lost the connection this many times in one task (before the server could
@@ -57,7 +57,7 @@ def claim_emails(batch_id: int, worker: str, limit: int) -> list[Communication]:
     }
     candidates = Communication.objects.filter(
         batch_id=batch_id,
-        batch__status__in=SENDABLE_STATES,
+        batch__status__in=DELIVERABLE_STATES,
         channel=Channel.EMAIL,
         status=ST.PENDING,
     ).order_by("pk")

@@ -31,11 +31,11 @@ from wagtail.permission_policies import ModelPermissionPolicy
 
 from ..conf import batchcomms_settings
 from ..models import Batch, BatchStatus, Channel, Communication, CommunicationStatus
+from ..models.batches import DELIVERABLE_STATES
 from .delivery import Mailer
 from .queue import enqueue, worker_id
 from .sender import (
     MAX_CONNECTION_FAILURES,
-    SENDABLE_STATES,
     ChunkSender,
     claim_emails,
     mark_partially_sent,
@@ -131,7 +131,7 @@ def start_sending(
     """
     with transaction.atomic():
         batch = Batch.objects.get(pk=batch_id)
-        if batch.status not in SENDABLE_STATES:
+        if not batch.can_send:
             raise SendingError(
                 _("Emails can be sent only from a Generated or Partially sent batch.")
             )
@@ -275,7 +275,7 @@ def _send_chunks(
             return
         rows = claim_emails(batch_id, worker, sender.claim_size(deadline))
         if not rows:
-            closed = not Batch.objects.filter(pk=batch_id, status__in=SENDABLE_STATES).exists()
+            closed = not Batch.objects.filter(pk=batch_id, status__in=DELIVERABLE_STATES).exists()
             result.stopped = "batch_closed" if closed else "done"
             return
         result.claimed += len(rows)

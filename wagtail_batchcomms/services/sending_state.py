@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from ..conf import batchcomms_settings
 from ..models import Batch, Channel, Communication, CommunicationStatus
-from .sender import SENDABLE_STATES
 
 ST = CommunicationStatus
 
@@ -93,7 +92,7 @@ def sending_state(batch: Batch, *, now: datetime.datetime | None = None) -> Send
         stopped_at = stopped if gave_up else sending_last
     if gave_up or latest is None or not progress[ST.PENDING]:
         return SendingState(progress, stopped_at=stopped_at)
-    if batch.status not in SENDABLE_STATES:
+    if not batch.can_send:
         return SendingState(progress, stopped_at=stopped_at)
     if last_claim is not None and (started is None or last_claim >= started):
         # A worker took the start up: its claims say whether it is alive (between two

@@ -188,11 +188,7 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
         counts = self.counts
         context.update(
             batch=batch,
-            state_classname=(
-                "w-status--primary"
-                if batch.status in (BatchStatus.GENERATED, BatchStatus.PARTIALLY_SENT)
-                else ""
-            ),
+            state_classname="w-status--primary" if batch.can_send else "",
             allowed_actions=self.allowed,
             history_url=reverse("wagtail_batchcomms_batch:history", args=[batch.pk]),
             template_url=self.get_template_url(),

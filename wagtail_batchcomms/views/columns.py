@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from wagtail.admin.ui.tables import Column, StatusTagColumn
 
-from ..models import BatchStatus, CommunicationStatus, ComplianceStatus
+from ..models import CommunicationStatus, ComplianceStatus
 
 COMPLIANCE_LABELS = dict(ComplianceStatus.choices)
 PRIMARY_COMPLIANCE = {ComplianceStatus.OVERDUE, ComplianceStatus.NEVER_TESTED}
@@ -113,7 +113,7 @@ class BatchStatusColumn(StatusTagColumn):
         kwargs.setdefault("sort_key", "status")
         super().__init__(
             name,
-            primary=lambda obj: obj.status in (BatchStatus.GENERATED, BatchStatus.PARTIALLY_SENT),
+            primary=lambda obj: obj.can_send,
             **kwargs,
         )
 

@@ -30,7 +30,6 @@ from wagtail.admin.auth import permission_denied
 
 from ..models import Communication, DownloadStatus, LetterDownload
 from ..services.letters import (
-    DOWNLOADABLE_STATES,
     LetterError,
     request_letter_download,
     user_can_send_letters,
@@ -79,7 +78,7 @@ def _breadcrumbs(batch, title: str) -> list[dict]:
 def _can_rerequest(download: LetterDownload) -> bool:
     batch = download.batch
     return (
-        batch.status in DOWNLOADABLE_STATES
+        batch.can_send
         and not batch.letter_downloads.filter(status__in=(DS.QUEUED, DS.RENDERING)).exists()
     )
 
@@ -145,7 +144,7 @@ class DownloadView(View):
 
     def gone(self, request, download: LetterDownload, message: str):
         can = _can_rerequest(download)
-        if not can and download.batch.status not in DOWNLOADABLE_STATES:
+        if not can and not download.batch.can_send:
             refused = _("The batch is %(state)s, so its letters cannot be requested again.")
             message += " " + refused % {"state": download.batch.get_status_display()}
         return unavailable(
