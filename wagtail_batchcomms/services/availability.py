@@ -15,7 +15,12 @@ from django.utils.translation import gettext as _
 from django_fsm import has_transition_perm
 
 from ..models import Batch, BatchStatus, Channel, CommunicationStatus
-from .transitions import BatchActionError, check_transition, state_error
+from .transitions import (
+    BatchActionError,
+    check_transition,
+    state_error,
+    user_has_batch_permission,
+)
 
 S = BatchStatus
 ST = CommunicationStatus
@@ -44,11 +49,8 @@ class _Availability:
         self.batch = batch
         self.user = user
 
-    @cached_property
-    def policy(self):
-        from wagtail.permissions import policy_registry
-
-        return policy_registry.get_by_type(Batch)
+    def has(self, action: str) -> bool:
+        return user_has_batch_permission(self.user, action)
 
     @cached_property
     def present(self) -> set[tuple[str, str]]:
@@ -67,14 +69,14 @@ class _Availability:
     def _edit(self) -> str | None:
         if self.batch.status != S.OPEN:
             return str(state_error(self.batch, [S.OPEN], _("edited")))
-        if not self.policy.user_has_permission(self.user, "change"):
+        if not self.has("change"):
             return _("You do not have permission to change batches.")
         return None
 
     def _delete(self) -> str | None:
         if self.batch.status != S.OPEN:
             return str(state_error(self.batch, [S.OPEN], _("deleted")))
-        if not self.policy.user_has_permission(self.user, "delete"):
+        if not self.has("delete"):
             return _("You do not have permission to delete batches.")
         return None
 
@@ -108,14 +110,14 @@ class _Availability:
 
         if self.batch.status != S.GENERATING:
             return str(state_error(self.batch, [S.GENERATING], _("restarted")))
-        if not self.user.has_perm("wagtail_batchcomms.generate_batch"):
+        if not self.has("generate"):
             return _("You do not have permission to generate batch communications.")
         if generation_stalled_since(self.batch) is None:
             return still_generating_message(self.batch)
         return None
 
     def _clone(self) -> str | None:
-        if not self.user.has_perm("wagtail_batchcomms.clone_batch"):
+        if not self.has("clone"):
             return _("You do not have permission to clone batches.")
         return None
 
@@ -133,12 +135,10 @@ class _Availability:
         return None
 
     def _may_send_emails(self) -> str | None:
-        from .sending import user_can_send
-
         refused = self._deliverable(_("emails can be sent"))
         if refused:
             return refused
-        if not user_can_send(self.batch, self.user):
+        if not self.has("send"):
             return _("You do not have permission to send this batch.")
         return None
 
@@ -162,7 +162,7 @@ class _Availability:
         refused = self._deliverable(_("letters can be printed and mailed"))
         if refused:
             return refused
-        if not self.user.has_perm("wagtail_batchcomms.send_batch"):
+        if not self.has("send"):
             return _("You do not have permission to download or mail letters.")
         if (Channel.LETTER, ST.PENDING) not in self.present:
             return _("No letters are waiting to be printed.")

@@ -252,10 +252,7 @@ def resume_generation(batch_id: int, *, user) -> Batch:
     batch is stale again. Logged in the batch's history; queued when the transaction commits.
     """
     require_permission(
-        user,
-        "generate",
-        _("You do not have permission to generate batch communications."),
-        custom=True,
+        user, "generate", _("You do not have permission to generate batch communications.")
     )
     with transaction.atomic():
         batch = lock_batch(batch_id)
@@ -345,9 +342,7 @@ def clone_batch(batch_id: int, *, user, reapply_filter: bool = False, name: str 
     ``reapply_filter``, the source's saved filter applied to today's register. The due date
     is kept even if past (the admin changes it before generating). Needs ``clone_batch``.
     """
-    require_permission(
-        user, "clone", _("You do not have permission to clone batches."), custom=True
-    )
+    require_permission(user, "clone", _("You do not have permission to clone batches."))
     with transaction.atomic():
         source = lock_batch(batch_id)
         if reapply_filter:

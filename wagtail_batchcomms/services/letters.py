@@ -37,7 +37,7 @@ from ..models import (
 from ..storage import letter_storage
 from .queue import enqueue
 from .sender import LOG_PARTIALLY_SENT
-from .transitions import BatchActionError
+from .transitions import BatchActionError, user_has_batch_permission
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +65,8 @@ def user_can_send_letters(user) -> bool:
     return bool(
         user
         and user.is_active
-        and user.has_perm("wagtail_batchcomms.send_batch")
-        and user.has_perm("wagtail_batchcomms.view_batch")
+        and user_has_batch_permission(user, "send")
+        and user_has_batch_permission(user, "view")
     )
 
 

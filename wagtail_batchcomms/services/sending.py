@@ -25,12 +25,10 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import has_transition_perm
 from wagtail.log_actions import log
-from wagtail.permission_policies import ModelPermissionPolicy
 
 from ..conf import batchcomms_settings
-from ..models import Batch, BatchStatus, Channel, Communication, CommunicationStatus
+from ..models import Batch, Channel, Communication, CommunicationStatus
 from ..models.batches import DELIVERABLE_STATES
 from .delivery import Mailer
 from .queue import enqueue, worker_id
@@ -42,6 +40,7 @@ from .sender import (
     release_claimed,
 )
 from .sending_state import SendingState, sending_progress, sending_state
+from .transitions import user_has_batch_permission
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +101,9 @@ class SendResult:
 
 
 def user_can_send(batch: Batch, user) -> bool:
-    """``send_batch`` as the FSM sees it (Generated) or as the model permission (Partially Sent)."""
-    if batch.status == BatchStatus.GENERATED:
-        return has_transition_perm(batch.mark_partially_sent, user)
-    if batch.status == BatchStatus.PARTIALLY_SENT:
-        return ModelPermissionPolicy(Batch).user_has_permission(user, "send")
-    return False
+    """Whether ``user`` may send ``batch``'s emails now: a Generated or Partially Sent batch
+    and ``send_batch`` (the permission of the Generated -> Partially Sent transition)."""
+    return batch.can_send and user_has_batch_permission(user, "send")
 
 
 def start_sending(

@@ -70,15 +70,18 @@ def state_error(batch: Batch, sources: Iterable[str], participle: str) -> BatchA
     )
 
 
-def require_permission(user, action: str, message: str, *, custom: bool = False) -> None:
-    """Refuse unless the user has the model permission (``custom``: ``<action>_batch``)."""
-    if custom:
-        allowed = user.has_perm(f"wagtail_batchcomms.{action}_batch")
-    else:
-        from wagtail.permissions import policy_registry
+def user_has_batch_permission(user, action: str) -> bool:
+    """Whether ``user`` holds the batch permission ``action``: a model one ("add", "change",
+    "delete", "view") or a custom one ("generate", "send", "complete", "archive", "clone"),
+    through the permission policy Wagtail has for ``Batch`` (``<action>_batch``)."""
+    from wagtail.permissions import policy_registry
 
-        allowed = policy_registry.get_by_type(Batch).user_has_permission(user, action)
-    if not allowed:
+    return policy_registry.get_by_type(Batch).user_has_permission(user, action)
+
+
+def require_permission(user, action: str, message: str) -> None:
+    """Refuse with ``message`` unless ``user_has_batch_permission(user, action)``."""
+    if not user_has_batch_permission(user, action):
         raise BatchActionError(message)
 
 
