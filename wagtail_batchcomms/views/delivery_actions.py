@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin import messages
 
-from ..models import Channel, Communication, CommunicationStatus
+from ..models import CommunicationStatus
 from .batch_actions import BatchActionView
 
 
@@ -109,9 +109,7 @@ class LettersView(BatchActionView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["letter_total"] = (
-            Communication.objects.filter(batch=self.object, channel=Channel.LETTER).unsent().count()
-        )
+        context["letter_total"] = _pending_letter_count(self.object)
         return context
 
 
@@ -137,10 +135,15 @@ class MarkMailedView(BatchActionView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["letter_total"] = Communication.objects.filter(
-            batch=self.object, channel=Channel.LETTER, status=CommunicationStatus.PENDING
-        ).count()
+        context["letter_total"] = _pending_letter_count(self.object)
         return context
+
+
+def _pending_letter_count(batch) -> int:
+    """The letters a download would hold and "mark as mailed" would record."""
+    from ..services.letters import pending_letters
+
+    return pending_letters(batch.pk).count()
 
 
 DELIVERY_VIEWS = {
