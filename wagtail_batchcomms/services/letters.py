@@ -255,7 +255,8 @@ def purge_expired_downloads(now=None) -> int:
     now = now or timezone.now()
     storage = letter_storage()
     expired = 0
-    for download in LetterDownload.objects.filter(status=DS.READY, expires_at__lte=now):
+    ready = LetterDownload.objects.filter(status=DS.READY, expires_at__lte=now)
+    for download in ready.select_related("batch"):
         moved = LetterDownload.objects.filter(pk=download.pk, status=DS.READY).update(
             status=DS.EXPIRED, purged_at=now
         )

@@ -288,11 +288,9 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
 
     def get_downloads(self) -> list:
         downloads = list(self.object.letter_downloads.select_related("requested_by")[:20])
-        now = timezone.now()
         for download in downloads:
-            download.expired_now = download.is_expired or bool(
-                download.expires_at and download.expires_at <= now
-            )
+            # Past its expiry, even before the housekeeping task marks it expired.
+            download.expired_now = download.is_expired
             download.url = _download_url(download)
             download.mailing_list_url = download.url and reverse(
                 "wagtail_batchcomms_letters:mailing_list", args=[download.pk]
