@@ -15,8 +15,8 @@ from jinja2 import TemplateError
 
 from .merge_data import organisation_data
 from .merge_fields import builtin_sample
-from .template_validation import Problem
-from .templating import prepare_rich_text, render, render_budget
+from .template_validation import Problem, template_parts
+from .templating import render, render_budget
 
 
 def sample_data(template) -> dict:
@@ -34,21 +34,13 @@ def trial_render_problem(template) -> Problem | None:
     Call it only on a template without syntax or merge field problems (``template_problems``
     does): every part must compile.
     """
-    parts = [("subject", None, _("Subject"), template.subject or "", False)]
-    paragraph = 0
-    for index, block in enumerate(template.body or []):
-        if block.block_type == "paragraph":
-            paragraph += 1
-            source = prepare_rich_text(getattr(block.value, "source", str(block.value)))
-            place = _("Body, paragraph %(n)s") % {"n": paragraph}
-            parts.append(("body", index, place, source, True))
     data = sample_data(template)
     with render_budget():
-        for field, index, place, source, html in parts:
+        for part in template_parts(template):
             try:
-                render(source, data, html=html)
+                render(part.source, data, html=part.html)
             except (TemplateError, RecursionError) as error:
                 reason = getattr(error, "message", None) or str(error) or type(error).__name__
                 message = _("the notice could not be rendered: %(error)s") % {"error": reason}
-                return Problem(field, index, place, None, message)
+                return Problem(part.field, part.block_index, part.place, None, message)
     return None

@@ -27,7 +27,7 @@ from .templating import (
     compile_template,
     date_filter,
     get_environment,
-    prepare_rich_text,
+    paragraph_source,
 )
 
 ANY = MergeField("", "", kind="any")  # a value the checker does not follow (locals, calls)
@@ -70,6 +70,30 @@ class Problem:
         if self.line is None:
             return self.message
         return _("Line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
+
+
+@dataclass(frozen=True)
+class TemplatePart:
+    """One part of a notice template that renders on its own: the subject or a paragraph."""
+
+    field: str  # "subject" or "body"
+    block_index: int | None  # the paragraph's index in the body
+    place: str  # "Subject", "Body, paragraph 2": how problems name it
+    source: str  # Jinja source (a paragraph's rich text prepared by ``prepare_rich_text``)
+    html: bool
+
+
+def template_parts(template) -> list[TemplatePart]:
+    """The subject and the body's paragraphs of a ``NoticeTemplate``, in order."""
+    parts = [TemplatePart("subject", None, _("Subject"), template.subject or "", html=False)]
+    paragraph = 0
+    for index, block in enumerate(template.body or []):
+        if block.block_type != "paragraph":
+            continue
+        paragraph += 1
+        place = _("Body, paragraph %(n)s") % {"n": paragraph}
+        parts.append(TemplatePart("body", index, place, paragraph_source(block.value), html=True))
+    return parts
 
 
 class _FieldChecker:
@@ -332,21 +356,16 @@ def template_problems(template) -> list[Problem]:
     Without syntax or merge field problems, the template is also rendered once over the
     built-in sample under a notice's budget (``template_trial``): a template that would fail
     every notice (a runaway loop, a huge string) is refused here, not at sending."""
-    problems = [
-        Problem("subject", None, _("Subject"), None, message)
-        for _line, message in validate_source(template.subject or "", html=False)
-    ]
-    paragraph = 0
-    for index, block in enumerate(template.body or []):
-        if block.block_type != "paragraph":
-            continue
-        paragraph += 1
-        source = prepare_rich_text(getattr(block.value, "source", str(block.value)))
-        for line, message in validate_source(source, html=True):
-            place = _("Body, paragraph %(n)s") % {"n": paragraph}
+    problems = []
+    for part in template_parts(template):
+        for line, message in validate_source(part.source, html=part.html):
+            if part.field == "subject":  # one line: its line number would say nothing
+                problems.append(Problem(part.field, None, part.place, None, message))
+                continue
+            place = part.place
             if line is not None:
                 place = _("%(place)s, line %(line)s") % {"place": place, "line": line}
-            problems.append(Problem("body", index, place, line, message))
+            problems.append(Problem(part.field, part.block_index, place, line, message))
     if not problems:
         from .template_trial import trial_render_problem
 

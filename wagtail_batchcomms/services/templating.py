@@ -350,6 +350,11 @@ def prepare_rich_text(source: str) -> str:
     return re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", clean, source, flags=re.DOTALL)
 
 
+def paragraph_source(value: Any) -> str:
+    """The Jinja source of a paragraph block's value (its rich text, prepared)."""
+    return prepare_rich_text(getattr(value, "source", str(value)))
+
+
 @functools.lru_cache(maxsize=1024)
 def compile_template(source: str, *, html: bool):
     """Parse, check and compile ``source``; cached per source text (revisions render many times).
@@ -412,6 +417,7 @@ __all__ = [
     "compile_template",
     "get_environment",
     "live_templates",
+    "paragraph_source",
     "prepare_rich_text",
     "render",
     "render_budget",
