@@ -77,6 +77,17 @@ def pending_letters(batch_id: int):
     ).order_by(*PRINT_ORDER)
 
 
+def _lock_deliverable(batch_id: int, wrong_state: str) -> Batch:
+    """The batch row, locked until the transaction ends, if it is Generated or Partially
+    Sent; else ``LetterError`` (``wrong_state`` takes the state as ``%(state)s``)."""
+    batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
+    if batch is None:
+        raise LetterError(_("This batch no longer exists."))
+    if not batch.can_send:
+        raise LetterError(wrong_state % {"state": batch.get_status_display()})
+    return batch
+
+
 # --- requesting ----------------------------------------------------------------------------
 
 
@@ -106,17 +117,13 @@ def request_letter_download(batch_id: int, *, user) -> LetterDownload:
 def _request(batch_id: int, user) -> LetterDownload:
     # Locking the batch row serialises concurrent requests on PostgreSQL; SQLite serialises
     # writers anyway, and the partial unique constraint backs both.
-    batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
-    if batch is None:
-        raise LetterError(_("This batch no longer exists."))
-    if not batch.can_send:
-        raise LetterError(
-            _(
-                "This batch is %(state)s; letters can be downloaded from Generated or "
-                "Partially sent batches."
-            )
-            % {"state": batch.get_status_display()}
-        )
+    batch = _lock_deliverable(
+        batch_id,
+        _(
+            "This batch is %(state)s; letters can be downloaded from Generated or "
+            "Partially sent batches."
+        ),
+    )
     active = batch.letter_downloads.filter(status__in=ACTIVE).first()
     if active is not None:
         requeue_stale_work(active)
@@ -205,17 +212,13 @@ def mark_letters_mailed(batch_id: int, *, user, download_id: int | None = None) 
     if not user_can_send_letters(user):
         raise LetterError(_("You do not have permission to mark letters as mailed."))
     with transaction.atomic():
-        batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
-        if batch is None:
-            raise LetterError(_("This batch no longer exists."))
-        if not batch.can_send:
-            raise LetterError(
-                _(
-                    "This batch is %(state)s; letters can be marked as mailed only in "
-                    "Generated or Partially sent batches."
-                )
-                % {"state": batch.get_status_display()}
-            )
+        batch = _lock_deliverable(
+            batch_id,
+            _(
+                "This batch is %(state)s; letters can be marked as mailed only in "
+                "Generated or Partially sent batches."
+            ),
+        )
         pending = Communication.objects.filter(
             batch=batch, channel=Channel.LETTER, status=CommunicationStatus.PENDING
         )
