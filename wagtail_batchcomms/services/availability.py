@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django_fsm import has_transition_perm
 
 from ..models import Batch, BatchStatus, Channel, CommunicationStatus
+from .generation import generation_stalled_since, still_generating_message
 from .transitions import (
     BatchActionError,
     check_transition,
@@ -106,8 +107,6 @@ class _Availability:
         return self._transition("archive")
 
     def _resume_generation(self) -> str | None:
-        from .batches import generation_stalled_since, still_generating_message
-
         if self.batch.status != S.GENERATING:
             return str(state_error(self.batch, [S.GENERATING], _("restarted")))
         if not self.has("generate"):

@@ -12,33 +12,32 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django_fsm import ConcurrentTransition
 from wagtail.log_actions import log
 
-from ..conf import batchcomms_settings
 from ..models import (
     Assembly,
     Batch,
-    BatchAssembly,
     BatchStatus,
-    Channel,
     NoticeTemplate,
     SkippedRecipient,
 )
-from . import generation
 from .availability import ACTIONS, allowed_actions, refusal_reason
+from .generation import (
+    GenerationPreview,
+    generation_stalled_since,
+    preview_generation,
+    still_generating_message,
+)
 from .queue import enqueue
 from .transitions import (
     BatchActionError,
     check_transition,
-    clock,
     lock_batch,
     require_permission,
     state_error,
@@ -65,17 +64,6 @@ __all__ = [
 ]
 
 S = BatchStatus
-
-
-@dataclass
-class GenerationPreview:
-    """What generation would produce now (the dry run on the confirm page)."""
-
-    emails: int = 0
-    letters: int = 0
-    locations: int = 0
-    assemblies: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)  # SkipReason value -> count
 
 
 # --- creating and filling a batch ------------------------------------------------------------
@@ -203,42 +191,6 @@ def start_generation(batch_id: int, *, user) -> Batch:
     return batch
 
 
-def generation_stalled_since(
-    batch: Batch, *, now: datetime.datetime | None = None
-) -> datetime.datetime | None:
-    """When a Generating batch last made progress, if that is longer ago than
-    ``GENERATION_STALE_AFTER`` seconds; None while it is making progress (or not Generating).
-
-    The generation task saves the batch (``updated_at``) at its start and after every chunk,
-    so a batch that has not changed for that long has lost its task: the worker died, or
-    the broker lost the task (Redis), or the ORM broker holds it until its ``retry``.
-    """
-    if batch.status != S.GENERATING or batch.updated_at is None:
-        return None
-    now = now or timezone.now()
-    stale_after = datetime.timedelta(seconds=batchcomms_settings.GENERATION_STALE_AFTER)
-    return batch.updated_at if now - batch.updated_at > stale_after else None
-
-
-def still_generating_message(batch: Batch) -> str:
-    """The refusal of a restart while generation is still making progress."""
-    return _(
-        "Generation is still making progress (the last at %(time)s); it can be restarted "
-        "once it has made none for %(period)s."
-    ) % {
-        "time": clock(batch.updated_at),
-        "period": duration(batchcomms_settings.GENERATION_STALE_AFTER),
-    }
-
-
-def duration(seconds: int) -> str:
-    """300 -> "5 minutes", 90 -> "90 seconds"."""
-    if seconds % 60 == 0:
-        minutes = seconds // 60
-        return ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
-    return ngettext("%(n)s second", "%(n)s seconds", seconds) % {"n": seconds}
-
-
 def resume_generation(batch_id: int, *, user) -> Batch:
     """Queue the generation task of a stalled Generating batch again, with the SAME token.
 
@@ -281,27 +233,6 @@ def resume_generation(batch_id: int, *, user) -> Batch:
             name=f"Generate batch {batch.pk} (restarted)",
         )
     return batch
-
-
-def preview_generation(batch: Batch) -> GenerationPreview:
-    """The counts generating now would give, from the template's current live revision.
-
-    Inserts nothing. Without a published template only the working list is counted.
-    """
-    counts = BatchAssembly.objects.filter(batch=batch).aggregate(
-        assemblies=Count("id"), locations=Count("location_id", distinct=True)
-    )
-    preview = GenerationPreview(assemblies=counts["assemblies"], locations=counts["locations"])
-    # Fresh from the database: the editor may have published since ``batch`` was loaded.
-    template = NoticeTemplate.objects.filter(pk=batch.template_id).first()
-    if template is None or not template.live or template.live_revision is None:
-        return preview
-    rules = generation.ContactRules.from_template(template.live_revision.as_object())
-    channels, skipped = generation.preview_counts(batch.pk, rules)
-    preview.emails = channels[Channel.EMAIL]
-    preview.letters = channels[Channel.LETTER]
-    preview.skipped = skipped
-    return preview
 
 
 # --- closing out -------------------------------------------------------------------------------

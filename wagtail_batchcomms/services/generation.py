@@ -11,18 +11,33 @@ notice: every insert is ``ON CONFLICT DO NOTHING`` against the unique constraint
 ``Communication``. A task whose token no longer matches the batch, or that finds the batch
 no longer Generating, stops without touching anything. The contact rules come from the
 batch's pinned template revision (``template_revision``).
+
+Also here: the dry run of the confirm page (``preview_generation``) and whether a
+Generating batch's task is still alive (``generation_stalled_since``).
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
+from dataclasses import dataclass, field
 
 from django.db import close_old_connections, connection, transaction
 from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
 from ..conf import batchcomms_settings
-from ..models import Batch, BatchAssembly, BatchStatus, Channel, Communication, SkippedRecipient
+from ..models import (
+    Batch,
+    BatchAssembly,
+    BatchStatus,
+    Channel,
+    Communication,
+    NoticeTemplate,
+    SkippedRecipient,
+)
 from .generation_sql import (
     ContactRules,
     GenerationError,
@@ -32,16 +47,21 @@ from .generation_sql import (
     preview_counts,
     refresh_statistics,
 )
+from .transitions import clock, duration
 
 __all__ = [
     "ContactRules",
     "GenerationError",
+    "GenerationPreview",
     "chunk_bounds",
     "describe",
     "generate",
+    "generation_stalled_since",
     "insert_chunk",
     "insert_skipped",
     "preview_counts",
+    "preview_generation",
+    "still_generating_message",
 ]
 
 logger = logging.getLogger(__name__)
@@ -150,3 +170,69 @@ def _fail(batch_id: int, token: str, error: Exception) -> None:
             )
     except Exception:
         logger.exception("could not record the failed generation of batch %s", batch_id)
+
+
+# --- the dry run ---------------------------------------------------------------------------
+
+
+@dataclass
+class GenerationPreview:
+    """What generation would produce now (the dry run on the confirm page)."""
+
+    emails: int = 0
+    letters: int = 0
+    locations: int = 0
+    assemblies: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # SkipReason value -> count
+
+
+def preview_generation(batch: Batch) -> GenerationPreview:
+    """The counts generating now would give, from the template's current live revision.
+
+    Inserts nothing. Without a published template only the working list is counted.
+    """
+    counts = BatchAssembly.objects.filter(batch=batch).aggregate(
+        assemblies=Count("id"), locations=Count("location_id", distinct=True)
+    )
+    preview = GenerationPreview(assemblies=counts["assemblies"], locations=counts["locations"])
+    # Fresh from the database: the editor may have published since ``batch`` was loaded.
+    template = NoticeTemplate.objects.filter(pk=batch.template_id).first()
+    if template is None or not template.live or template.live_revision is None:
+        return preview
+    rules = ContactRules.from_template(template.live_revision.as_object())
+    channels, skipped = preview_counts(batch.pk, rules)
+    preview.emails = channels[Channel.EMAIL]
+    preview.letters = channels[Channel.LETTER]
+    preview.skipped = skipped
+    return preview
+
+
+# --- is the task alive? --------------------------------------------------------------------
+
+
+def generation_stalled_since(
+    batch: Batch, *, now: datetime.datetime | None = None
+) -> datetime.datetime | None:
+    """When a Generating batch last made progress, if that is longer ago than
+    ``GENERATION_STALE_AFTER`` seconds; None while it is making progress (or not Generating).
+
+    The generation task saves the batch (``updated_at``) at its start and after every chunk,
+    so a batch that has not changed for that long has lost its task: the worker died, or
+    the broker lost the task (Redis), or the ORM broker holds it until its ``retry``.
+    """
+    if batch.status != BatchStatus.GENERATING or batch.updated_at is None:
+        return None
+    now = now or timezone.now()
+    stale_after = datetime.timedelta(seconds=batchcomms_settings.GENERATION_STALE_AFTER)
+    return batch.updated_at if now - batch.updated_at > stale_after else None
+
+
+def still_generating_message(batch: Batch) -> str:
+    """The refusal of a restart while generation is still making progress."""
+    return _(
+        "Generation is still making progress (the last at %(time)s); it can be restarted "
+        "once it has made none for %(period)s."
+    ) % {
+        "time": clock(batch.updated_at),
+        "period": duration(batchcomms_settings.GENERATION_STALE_AFTER),
+    }

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django_fsm import can_proceed, has_transition_perm
 
 from ..models import Batch, BatchStatus
@@ -44,6 +44,14 @@ def clock(moment: datetime.datetime | None) -> str:
     if local.date() == timezone.localdate():
         return time
     return f"{date_format(local.date())}, {time}"
+
+
+def duration(seconds: int) -> str:
+    """300 -> "5 minutes", 90 -> "90 seconds"."""
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
+    return ngettext("%(n)s second", "%(n)s seconds", seconds) % {"n": seconds}
 
 
 def lock_batch(batch_id: int) -> Batch:
