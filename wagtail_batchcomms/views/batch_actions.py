@@ -1,5 +1,9 @@
 """The batch page's actions: a confirm page on GET, one service call on POST.
 
+This module holds what they share: how each action appears (``ACTIONS``), the base view
+(``BatchActionView``) and the URL routes. The views are in ``lifecycle_actions`` (generate,
+restart, complete, archive, clone) and ``delivery_actions`` (send, retry, letters).
+
 Each view checks the Wagtail permission for its action (PermissionCheckedMixin: Wagtail's
 "permission denied" for users without it), asks ``services.batches.allowed_actions`` whether
 the action is available for this batch now (a message and the batch page otherwise, never a
@@ -13,10 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import forms
-from django.db.models import Count
 from django.shortcuts import redirect
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,11 +26,10 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 
-from ..models import Batch, Communication, CommunicationStatus, SkipReason
+from ..models import Batch
 from ..services import batches as batch_services
 from ..services.batches import BatchActionError
 from ..services.sending import SendingError
-from ..services.transitions import clock
 
 
 @dataclass(frozen=True)
@@ -225,212 +225,13 @@ def _index_url() -> str:
     return reverse("wagtail_batchcomms_batch:index")
 
 
-# --- generation -----------------------------------------------------------------------------
-
-
-class GenerateView(BatchActionView):
-    action = "generate"
-    permission_required = "generate"
-    template_name = "wagtail_batchcomms/admin/confirm_generate.html"
-    confirm_button = gettext_lazy("Generate the notices")
-
-    def perform(self):
-        return batch_services.start_generation(self.object.pk, user=self.request.user)
-
-    def get_success_message(self, result) -> str:
-        return _("Generating the notices of “%(name)s”. This page shows the progress.") % {
-            "name": self.object
-        }
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        if self.request.method == "GET":
-            preview = batch_services.preview_generation(self.object)
-            labels = dict(SkipReason.choices)
-            context["preview"] = preview
-            context["skipped"] = [
-                (labels.get(reason, reason), count)
-                for reason, count in preview.skipped.items()
-                if count
-            ]
-            context["skipped_total"] = sum(preview.skipped.values())
-        return context
-
-
-class RegenerateView(GenerateView):
-    action = "regenerate"
-    confirm_button = gettext_lazy("Regenerate the notices")
-
-    def get_confirm_text(self) -> str:
-        return _(
-            "The notices generated so far are replaced by new ones from the template's "
-            "current published version. Nothing has been sent yet."
-        )
-
-
-class ResumeGenerationView(BatchActionView):
-    """Restart a generation that stopped making progress (its task was lost)."""
-
-    action = "resume_generation"
-    permission_required = "generate"
-    confirm_button = gettext_lazy("Restart generation")
-
-    def perform(self):
-        return batch_services.resume_generation(self.object.pk, user=self.request.user)
-
-    def get_confirm_text(self) -> str:
-        batch = self.object
-        return _(
-            "Generation has made no progress since %(time)s (%(done)s of %(total)s "
-            "locations): the worker running it stopped, or its task was lost. Restarting "
-            "queues it again; the notices generated so far are kept and none is made twice."
-        ) % {
-            "time": clock(batch.updated_at),
-            "done": f"{batch.progress_done:,}",
-            "total": f"{batch.progress_total:,}",
-        }
-
-    def get_success_message(self, result) -> str:
-        return _("Generation of “%(name)s” restarted. This page shows the progress.") % {
-            "name": self.object
-        }
-
-
-# --- closing out ----------------------------------------------------------------------------
-
-
-class CloseView(BatchActionView):
-    """Complete and archive: both remove the unsent notices and keep the rest."""
-
-    template_name = "wagtail_batchcomms/admin/confirm_close.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        counts = dict(
-            Communication.objects.filter(batch=self.object)
-            .values_list("status")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        context["unsent_total"] = counts.get(CommunicationStatus.PENDING, 0) + counts.get(
-            CommunicationStatus.FAILED, 0
-        )
-        context["kept_total"] = sum(counts.values()) - context["unsent_total"]
-        return context
-
-
-class CompleteView(CloseView):
-    action = "complete"
-    permission_required = "complete"
-    confirm_button = gettext_lazy("Yes, complete it")
-    confirm_text = gettext_lazy(
-        "Completing closes the batch out. It stays as the record of what was sent and can "
-        "be cloned."
-    )
-
-    def perform(self):
-        return batch_services.complete_batch(self.object.pk, user=self.request.user)
-
-    def get_success_message(self, result) -> str:
-        return _("“%(name)s” is complete.") % {"name": self.object}
-
-
-class ArchiveView(CloseView):
-    action = "archive"
-    permission_required = "archive"
-    confirm_button = gettext_lazy("Yes, archive it")
-    confirm_button_classname = "button serious"
-    confirm_text = gettext_lazy(
-        "Archived batches are hidden from the listing unless you filter for them; they stay "
-        "as the record and can be cloned."
-    )
-
-    def perform(self):
-        return batch_services.archive_batch(self.object.pk, user=self.request.user)
-
-    def get_success_message(self, result) -> str:
-        return _("“%(name)s” is archived.") % {"name": self.object}
-
-
-class CloneForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name of the new batch"), max_length=200)
-    reapply_filter = forms.BooleanField(
-        label=gettext_lazy("Re-apply the saved filter to today's register"),
-        required=False,
-        help_text=gettext_lazy(
-            "Instead of copying this batch's working list, take the assemblies that match "
-            "its Assemblies filter today."
-        ),
-    )
-
-    def __init__(self, *args, has_filter: bool, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not has_filter:
-            del self.fields["reapply_filter"]
-
-
-class CloneView(BatchActionView):
-    action = "clone"
-    permission_required = "clone"
-    template_name = "wagtail_batchcomms/admin/confirm_clone.html"
-    form_class = CloneForm
-    confirm_button = gettext_lazy("Clone")
-    confirm_text = gettext_lazy(
-        "The new batch is Open, with the same template, due date and working list."
-    )
-
-    def get_form_kwargs(self) -> dict:
-        return {
-            "has_filter": bool(self.object.filter_query),
-            "initial": {"name": _("%(name)s (copy)") % {"name": self.object.name}},
-        }
-
-    def perform(self):
-        data = self.form.cleaned_data
-        return batch_services.clone_batch(
-            self.object.pk,
-            user=self.request.user,
-            reapply_filter=bool(data.get("reapply_filter")),
-            name=data["name"],
-        )
-
-    def get_success_message(self, result) -> str:
-        return _("“%(name)s” was cloned to “%(clone)s”.") % {"name": self.object, "clone": result}
-
-    def add_result_message(self, result) -> None:
-        super().add_result_message(result)
-        if result.due_date and result.due_date < timezone.localdate():
-            # The clone keeps the source's date; generating refuses a past one.
-            messages.warning(
-                self.request,
-                _(
-                    "The due date (%(date)s) is in the past: edit the new batch and change "
-                    "it before generating."
-                )
-                % {"date": date_format(result.due_date)},
-            )
-
-    def get_success_url(self, result) -> str:
-        from .batches import batch_url
-
-        return batch_url(result)
-
-
-ACTION_VIEWS = {
-    "generate": GenerateView,
-    "regenerate": RegenerateView,
-    "resume_generation": ResumeGenerationView,
-    "complete": CompleteView,
-    "archive": ArchiveView,
-    "clone": CloneView,
-}
-
-
 def views(viewset) -> dict:
+    """URL routes of every action view (``lifecycle_actions``, ``delivery_actions``)."""
     from .delivery_actions import DELIVERY_VIEWS
+    from .lifecycle_actions import LIFECYCLE_VIEWS
 
     conv = viewset.pk_path_converter
     return {
         name: (f"<{conv}:pk>/{name.replace('_', '-')}/", viewset.construct_view(view_class))
-        for name, view_class in {**ACTION_VIEWS, **DELIVERY_VIEWS}.items()
+        for name, view_class in {**LIFECYCLE_VIEWS, **DELIVERY_VIEWS}.items()
     }
