@@ -10,7 +10,8 @@ dates; see ``merge_fields``) with:
 - attribute access limited to the data's keys and a few harmless methods; nothing private;
 - a whitelist of filters (no ``safe``, ``format``, ``attr``, ``center``, ...) plus ``date``;
 - a budget per notice: ``MAX_LOOP_ITERATIONS`` loop iterations (and twice as many calls),
-  ``MAX_RENDERED_LENGTH`` characters of output; exceeding it raises ``TemplateLimitError``.
+  ``MAX_RENDERED_LENGTH`` characters of output; exceeding it raises ``TemplateLimitError``
+  (``template_limits``).
 
 ``template_errors()`` validates a ``NoticeTemplate`` (syntax and unknown merge fields) with
 messages that name the place; ``NoticeTemplate.clean()`` refuses to save on any of them.
@@ -18,23 +19,30 @@ messages that name the place; ``NoticeTemplate.clean()`` refuses to save on any 
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import datetime
 import functools
 import html
 import re
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.utils import dateformat
 from django.utils.translation import gettext as _
 from jinja2 import StrictUndefined, TemplateRuntimeError, nodes
-from jinja2.filters import FILTERS, do_join, do_replace, make_attrgetter
+from jinja2.filters import FILTERS
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
-from jinja2.utils import pass_eval_context
 
-from ..conf import batchcomms_settings
+from .template_limits import (
+    RenderBudget,
+    TemplateLimitError,
+    active_budget,
+    bounded_range,
+    check_size,
+    current_budget,
+    join_filter,
+    loop_guard,
+    render_budget,
+    replace_filter,
+)
 
 DEFAULT_DATE_FORMAT = "F j, Y"
 
@@ -93,10 +101,6 @@ SAFE_DATE_ATTRIBUTES = frozenset({"year", "month", "day"})
 FORBIDDEN_NAMES = frozenset({"self", "lipsum", "cycler", "joiner", "namespace", "dict"})
 
 
-class TemplateLimitError(SecurityError):
-    """The template went over a limit (loop iterations, calls, output length)."""
-
-
 class TemplateEvaluationError(TemplateRuntimeError):
     """An editor's expression failed on the data (``{{ 1 / 0 }}``, ``{{ "a" + 1 }}``): like
     any ``TemplateError``, the notice cannot be rendered, and the message says why."""
@@ -105,108 +109,6 @@ class TemplateEvaluationError(TemplateRuntimeError):
 #: What evaluating an editor's expression may raise besides Jinja's own errors; ``render``
 #: turns them into ``TemplateEvaluationError`` so that callers handle one kind of error.
 EVALUATION_ERRORS = (ArithmeticError, TypeError, ValueError, LookupError)
-
-
-# --- the per-notice budget ---------------------------------------------------------------
-
-
-class RenderBudget:
-    """What one notice may still spend. Shared by its subject and all its paragraphs."""
-
-    def __init__(self) -> None:
-        self.loops_left = batchcomms_settings.MAX_LOOP_ITERATIONS
-        self.calls_left = batchcomms_settings.MAX_LOOP_ITERATIONS * 2
-        self.output_left = batchcomms_settings.MAX_RENDERED_LENGTH
-
-    def loop(self) -> None:
-        self.loops_left -= 1
-        if self.loops_left < 0:
-            raise TemplateLimitError(
-                _("The template repeats more than %(n)s times; a notice may loop at most that.")
-                % {"n": batchcomms_settings.MAX_LOOP_ITERATIONS}
-            )
-
-    def call(self) -> None:
-        self.calls_left -= 1
-        if self.calls_left < 0:
-            raise TemplateLimitError(_("The template makes too many calls."))
-
-    def output(self, length: int) -> None:
-        self.output_left -= length
-        if self.output_left < 0:
-            raise TemplateLimitError(
-                _("The notice would be longer than %(n)s characters.")
-                % {"n": batchcomms_settings.MAX_RENDERED_LENGTH}
-            )
-
-
-_budget: contextvars.ContextVar[RenderBudget | None] = contextvars.ContextVar(
-    "batchcomms_render_budget", default=None
-)
-
-
-@contextlib.contextmanager
-def render_budget() -> Iterator[RenderBudget]:
-    """Share one budget between every ``render()`` inside the block (one notice's parts)."""
-    budget = RenderBudget()
-    token = _budget.set(budget)
-    try:
-        yield budget
-    finally:
-        _budget.reset(token)
-
-
-def _current_budget() -> RenderBudget:
-    # render() always sets one; a template run some other way still gets a (fresh) budget.
-    return _budget.get() or RenderBudget()
-
-
-def _loop_guard(iterable: Iterable) -> Iterator:
-    """Wrapped around every ``{% for %}``'s iterable by ``compile_template``."""
-    budget = _current_budget()
-    for item in iterable:
-        budget.loop()
-        yield item
-
-
-def bounded_range(*args: int) -> range:
-    try:
-        rng = range(*args)
-        length = len(rng)
-    except OverflowError:
-        length = None
-    limit = batchcomms_settings.MAX_LOOP_ITERATIONS
-    if length is None or length > limit:
-        raise TemplateLimitError(_("range() may give at most %(n)s numbers.") % {"n": limit})
-    return rng
-
-
-def _check_size(length: int) -> None:
-    if length > batchcomms_settings.MAX_RENDERED_LENGTH:
-        raise TemplateLimitError(
-            _("The template builds a text longer than %(n)s characters.")
-            % {"n": batchcomms_settings.MAX_RENDERED_LENGTH}
-        )
-
-
-@pass_eval_context
-def _join(eval_ctx, value, d: str = "", attribute=None):
-    items = list(value)
-    if attribute is not None:
-        getter = make_attrgetter(eval_ctx.environment, attribute)
-        items = [getter(item) for item in items]
-    _check_size(sum(len(str(item)) for item in items) + len(str(d)) * max(len(items) - 1, 0))
-    return do_join(eval_ctx, items, d)
-
-
-@pass_eval_context
-def _replace(eval_ctx, s, old, new, count=None):
-    s, old, new = str(s), str(old), str(new)
-    hits = s.count(old) if old else len(s) + 1
-    if count is not None:
-        hits = min(hits, max(int(count), 0))
-    _check_size(len(s) + hits * max(len(new) - len(old), 0))
-    return do_replace(eval_ctx, s, old, new, count)
 
 
 def date_filter(value: Any, format: str = DEFAULT_DATE_FORMAT) -> str:
@@ -256,8 +158,8 @@ class NoticeEnvironment(ImmutableSandboxedEnvironment):
         self.globals.clear()
         self.globals["range"] = bounded_range
         self.filters = {name: FILTERS[name] for name in ALLOWED_FILTERS}
-        self.filters.update(join=_join, replace=_replace, date=date_filter)
-        self.filters["_loop_guard"] = _loop_guard
+        self.filters.update(join=join_filter, replace=replace_filter, date=date_filter)
+        self.filters["_loop_guard"] = loop_guard
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if not super().is_safe_attribute(obj, attr, value):
@@ -278,17 +180,17 @@ class NoticeEnvironment(ImmutableSandboxedEnvironment):
         return None
 
     def call(self, context, obj, /, *args: Any, **kwargs: Any) -> Any:
-        _current_budget().call()
+        current_budget().call()
         for arg in (*args, *kwargs.values()):
             if isinstance(arg, str):
-                _check_size(len(arg))
+                check_size(len(arg))
         return super().call(context, obj, *args, **kwargs)
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
-                    _check_size(len(seq) * max(times, 0))
+                    check_size(len(seq) * max(times, 0))
         elif operator == "**":
             ints = isinstance(left, int) and isinstance(right, int)
             if ints and right > 0 and abs(left) > 1 and abs(left).bit_length() * right > 4096:
@@ -380,11 +282,11 @@ def render(source: str, data: dict, *, html: bool) -> str:
     (``TemplateEvaluationError``)."""
     if not source:
         return ""
-    if _budget.get() is None:
+    if active_budget() is None:
         with render_budget():
             return render(source, data, html=html)
     template = compile_template(source, html=html)
-    budget = _current_budget()
+    budget = current_budget()
     parts = []
     try:
         for chunk in template.generate(**data):
