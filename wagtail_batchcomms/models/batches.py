@@ -305,6 +305,17 @@ class CommunicationQuerySet(models.QuerySet):
         """Notices that never left: pending or failed (not sending, sent or unknown)."""
         return self.filter(status__in=[CommunicationStatus.PENDING, CommunicationStatus.FAILED])
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{channel: {status: n}}`` with every channel and status (0 when none), in one
+        grouped query."""
+        counts = {
+            channel: dict.fromkeys(CommunicationStatus.values, 0) for channel in Channel.values
+        }
+        rows = self.order_by().values_list("channel", "status").annotate(n=models.Count("pk"))
+        for channel, status, n in rows:
+            counts.setdefault(channel, dict.fromkeys(CommunicationStatus.values, 0))[status] = n
+        return counts
+
 
 class Communication(models.Model):
     """One notice to one contact, by email or letter.

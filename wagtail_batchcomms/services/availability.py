@@ -46,20 +46,22 @@ ACTIONS = [
 class _Availability:
     """The facts about one batch and one user that the actions depend on, read once."""
 
-    def __init__(self, batch: Batch, user) -> None:
+    def __init__(self, batch: Batch, user, counts: dict | None = None) -> None:
         self.batch = batch
         self.user = user
+        self.counts = counts
 
     def has(self, action: str) -> bool:
         return user_has_batch_permission(self.user, action)
 
     @cached_property
     def present(self) -> set[tuple[str, str]]:
-        """(channel, status) pairs the batch's notices have (one query; none to deliver in
-        other states)."""
+        """(channel, status) pairs the batch's notices have (one query unless the counts were
+        given; none to deliver in other states)."""
         if not self.batch.can_send:
             return set()
-        return set(self.batch.communications.order_by().values_list("channel", "status").distinct())
+        counts = self.counts if self.counts is not None else self.batch.communications.counts()
+        return {(ch, st) for ch, row in counts.items() for st, n in row.items() if n}
 
     def refusal(self, action: str) -> str | None:
         """None if ``action`` is allowed now, else the message saying why not."""
@@ -174,14 +176,15 @@ class _Availability:
         return self._letters()
 
 
-def allowed_actions(batch: Batch, user) -> list[str]:
+def allowed_actions(batch: Batch, user, *, counts: dict | None = None) -> list[str]:
     """The actions (names from ``ACTIONS``) this user may use on this batch now.
 
     State, conditions, permissions and whether there is anything to do, together: the batch
     page shows these buttons and no others, and each action view refuses anything not in
-    this list with ``refusal_reason``.
+    this list with ``refusal_reason``. ``counts``: the batch's
+    ``communications.counts()`` when the caller has them already (saves a query).
     """
-    availability = _Availability(batch, user)
+    availability = _Availability(batch, user, counts)
     return [action for action in ACTIONS if availability.refusal(action) is None]
 
 

@@ -48,15 +48,6 @@ class BatchObjectMixin(PermissionCheckedMixin, BaseObjectMixin):
         )
 
 
-def communication_counts(batch: Batch) -> dict:
-    """{channel: {status: n}} in one aggregate query, with totals."""
-    counts: dict = {channel: dict.fromkeys(CommunicationStatus.values, 0) for channel in Channel}
-    rows = batch.communications.order_by().values_list("channel", "status").annotate(n=Count("pk"))
-    for channel, status, n in rows:
-        counts.setdefault(channel, dict.fromkeys(CommunicationStatus.values, 0))[status] = n
-    return counts
-
-
 def progress_data(batch: Batch) -> dict:
     """What the polling script needs: state, generation progress, sending, downloads.
 
@@ -136,11 +127,11 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
 
     @cached_property
     def counts(self) -> dict:
-        return communication_counts(self.object)
+        return self.object.communications.counts()
 
     @cached_property
     def allowed(self) -> list[str]:
-        return batch_services.allowed_actions(self.object, self.request.user)
+        return batch_services.allowed_actions(self.object, self.request.user, counts=self.counts)
 
     def action_url(self, spec) -> str:
         return reverse(f"wagtail_batchcomms_batch:{spec.url_name}", args=[self.object.pk])

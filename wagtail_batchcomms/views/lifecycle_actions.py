@@ -6,14 +6,13 @@ complete, archive and clone. Same pattern as ``batch_actions``: a confirm page o
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Count
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin import messages
 
-from ..models import Communication, CommunicationStatus, SkipReason
+from ..models import CommunicationStatus, SkipReason
 from ..services import batches as batch_services
 from ..services.transitions import clock
 from .batch_actions import BatchActionView
@@ -100,16 +99,10 @@ class CloseView(BatchActionView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        counts = dict(
-            Communication.objects.filter(batch=self.object)
-            .values_list("status")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        context["unsent_total"] = counts.get(CommunicationStatus.PENDING, 0) + counts.get(
-            CommunicationStatus.FAILED, 0
-        )
-        context["kept_total"] = sum(counts.values()) - context["unsent_total"]
+        rows = self.object.communications.counts().values()
+        unsent = (CommunicationStatus.PENDING, CommunicationStatus.FAILED)
+        context["unsent_total"] = sum(row[status] for row in rows for status in unsent)
+        context["kept_total"] = sum(sum(row.values()) for row in rows) - context["unsent_total"]
         return context
 
 
