@@ -47,6 +47,7 @@ class SeedResult:
 
 
 def ensure_service_areas() -> dict[str, ServiceArea]:
+    """The demo's service areas, made if missing; ``{code: ServiceArea}``."""
     areas = {}
     for code, name, _, _ in data.SERVICE_AREAS:
         areas[code], _ = ServiceArea.objects.get_or_create(code=code, defaults={"name": name})

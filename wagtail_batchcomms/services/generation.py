@@ -141,6 +141,8 @@ def generate(batch_id: int, token: str) -> str:
 
 
 def describe(error: Exception) -> str:
+    """The batch page's text for a failed generation: a ``GenerationError``'s own message,
+    else the exception's type and text (at most 2,000 characters)."""
     if isinstance(error, GenerationError):
         return str(error)
     return f"Unexpected error ({type(error).__name__}): {error}"[:2000]

@@ -18,7 +18,7 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
@@ -70,7 +70,7 @@ def user_can_send_letters(user) -> bool:
     )
 
 
-def pending_letters(batch_id: int):
+def pending_letters(batch_id: int) -> QuerySet[Communication]:
     """The batch's letters not yet mailed, in print order."""
     return Communication.objects.filter(
         batch_id=batch_id, channel=Channel.LETTER, status=CommunicationStatus.PENDING

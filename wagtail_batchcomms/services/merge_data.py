@@ -36,6 +36,7 @@ def assembly_data(assembly) -> dict:
 
 
 def location_data(location) -> dict:
+    """One location (``service_area`` joined, or one query for it)."""
     lines = location.address_lines
     return {
         "account_number": location.account_number,
@@ -52,6 +53,7 @@ def location_data(location) -> dict:
 def contact_data(
     *, name: str, organisation: str, email: str, role_label: str, address_lines: list[str]
 ) -> dict:
+    """The recipient, from the values a communication kept at generation (or a preview's)."""
     return {
         "name": name,
         "organisation": organisation,
@@ -63,6 +65,7 @@ def contact_data(
 
 
 def organisation_data(letterhead: dict) -> dict:
+    """The ``organisation`` merge field from ``letterhead_data()`` (or ``{}``: all empty)."""
     return {
         "name": letterhead.get("name", ""),
         "phone": letterhead.get("phone", ""),

@@ -19,6 +19,7 @@ COMMUNICATION_HEADER = "X-Batchcomms-Communication"
 
 
 def from_email() -> str:
+    """The notices' sender: ``FROM_EMAIL``, else ``DEFAULT_FROM_EMAIL``."""
     return batchcomms_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
 
 
@@ -114,4 +115,5 @@ class MessageBuilder:
 
 
 def attachment_name(communication: Communication) -> str:
+    """The file name of the letter PDF attached to an email notice."""
     return f"notice-{communication.batch_id}-{communication.pk}.pdf"

@@ -77,7 +77,7 @@ def active_budget() -> RenderBudget | None:
 
 
 def current_budget() -> RenderBudget:
-    # render() always sets one; a template run some other way still gets a (fresh) budget.
+    """The notice's budget; a template run outside ``render()`` gets a fresh one."""
     return _budget.get() or RenderBudget()
 
 

@@ -23,11 +23,11 @@ import datetime
 import functools
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import dateformat
 from django.utils.translation import gettext as _
-from jinja2 import StrictUndefined, TemplateRuntimeError, nodes
+from jinja2 import StrictUndefined, Template, TemplateRuntimeError, nodes
 from jinja2.filters import FILTERS
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
@@ -43,6 +43,11 @@ from .template_limits import (
     render_budget,
     replace_filter,
 )
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from ..models import NoticeTemplate
 
 DEFAULT_DATE_FORMAT = "F j, Y"
 
@@ -202,6 +207,7 @@ class NoticeEnvironment(ImmutableSandboxedEnvironment):
 
 @functools.cache
 def get_environment(html: bool) -> NoticeEnvironment:
+    """The process's sandbox for HTML parts (autoescaped) or plain-text parts (the subject)."""
     return NoticeEnvironment(html=html)
 
 
@@ -258,7 +264,7 @@ def paragraph_source(value: Any) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def compile_template(source: str, *, html: bool):
+def compile_template(source: str, *, html: bool) -> Template:
     """Parse, check and compile ``source``; cached per source text (revisions render many times).
 
     Raises ``TemplateSyntaxError`` for syntax errors and ``SecurityError`` for forbidden
@@ -297,7 +303,7 @@ def render(source: str, data: dict, *, html: bool) -> str:
     return "".join(parts)
 
 
-def live_templates():
+def live_templates() -> QuerySet[NoticeTemplate]:
     """Notice templates a batch may use (published, with a live revision to pin), by name."""
     from ..models import NoticeTemplate
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import Column, StatusTagColumn
 
 from ..models import CommunicationStatus, ComplianceStatus
@@ -90,7 +91,7 @@ class ComplianceColumn(StatusTagColumn):
     """The annotated compliance status as a Wagtail status tag; overdue and untested stand out."""
 
     def __init__(self, name="compliance_status", **kwargs):
-        kwargs.setdefault("label", "Compliance")
+        kwargs.setdefault("label", _("Compliance"))
         kwargs.setdefault("sort_key", "compliance_rank")
         super().__init__(
             name, primary=lambda obj: obj.compliance_status in PRIMARY_COMPLIANCE, **kwargs
@@ -109,7 +110,7 @@ class ComplianceColumn(StatusTagColumn):
 
 class BatchStatusColumn(StatusTagColumn):
     def __init__(self, name="status", **kwargs):
-        kwargs.setdefault("label", "State")
+        kwargs.setdefault("label", _("State"))
         kwargs.setdefault("sort_key", "status")
         super().__init__(
             name,
@@ -123,7 +124,7 @@ class BatchStatusColumn(StatusTagColumn):
 
 class CommunicationStatusColumn(StatusTagColumn):
     def __init__(self, name="status", **kwargs):
-        kwargs.setdefault("label", "Status")
+        kwargs.setdefault("label", _("Status"))
         kwargs.setdefault("sort_key", "status")
         super().__init__(
             name,
@@ -142,7 +143,7 @@ class ErrorColumn(TextColumn):
     whole text is in the cell's title attribute (and on the communication's page)."""
 
     def __init__(self, name="error", *, max_length: int = 80, **kwargs):
-        kwargs.setdefault("label", "Error")
+        kwargs.setdefault("label", _("Error"))
         kwargs.setdefault("sort_key", "error_code")
         super().__init__(name, **kwargs)
         self.max_length = max_length
