@@ -7,27 +7,25 @@ whose postal code and name differ, so that print order (postal code, name) is no
 
 from __future__ import annotations
 
-import datetime
+import csv
 import io
 import itertools
 import re
-from decimal import Decimal
 
+import bulk_data
 import factories
 import pypdf
-from django.utils import timezone
 
 from wagtail_batchcomms.models import (
-    Assembly,
     Batch,
     BatchAssembly,
     BatchStatus,
     Channel,
     Communication,
-    Contact,
-    Location,
+    LetterDownload,
     NoticeTemplate,
 )
+from wagtail_batchcomms.storage import letter_storage
 
 _seq = itertools.count(1)
 
@@ -78,11 +76,6 @@ def unrenderable_template() -> NoticeTemplate:
     return template
 
 
-def postal_code(i: int) -> str:
-    # Scrambled so that print order differs from creation (id) order.
-    return f"6{(i * 7919) % 10000:04d}"
-
-
 def letter_batch(
     count: int,
     *,
@@ -95,75 +88,27 @@ def letter_batch(
     ``assemblies_per_letter``: batch assemblies listed in each letter (one number for all, or
     one per letter); about 40 make a letter run onto a second page.
     """
-    per_letter = (
-        assemblies_per_letter
-        if isinstance(assemblies_per_letter, list)
-        else [assemblies_per_letter] * count
-    )
     template = template or letter_template()
     n = next(_seq)
-    batch = Batch.objects.create(
-        name=f"Letters batch {n}",
-        template=template,
-        template_revision_id=template.live_revision_id,
-        due_date=timezone.localdate() + datetime.timedelta(days=30),
-        status=status,
-        generated_at=timezone.now(),
+    batch = bulk_data.batch(f"Letters batch {n}", template, status)
+    numbers = range(1, count + 1)
+    locations = bulk_data.locations(
+        f"L{n}", numbers, street="Elm Street", postal_code=bulk_data.scrambled_postal_code
     )
-    locations = Location.objects.bulk_create(
-        Location(
-            account_number=f"L{n}-{i:06d}",
-            address_line1=f"{i} Elm Street",
-            city="Riverbend",
-            state="IL",
-            postal_code=postal_code(i),
-            property_type="commercial",
-            is_active=True,
-        )
-        for i in range(1, count + 1)
-    )
-    if not all(location.pk for location in locations):  # bulk_create without RETURNING
-        locations = list(Location.objects.filter(account_number__startswith=f"L{n}-"))
-    contacts = Contact.objects.bulk_create(
-        Contact(name=f"Recipient {i}", email="") for i in range(1, count + 1)
-    )
-    today = timezone.localdate()
-    Assembly.objects.bulk_create(
-        Assembly(
-            serial_number=f"L{n}-{i:06d}-{k}",
-            location=location,
-            assembly_type="RP",
-            size=Decimal("1.00"),
-            hazard="health",
-            service_type="domestic",
-            status="active",
-            last_tested_on=today - datetime.timedelta(days=340),
-            last_test_result="pass",
-            test_frequency_months=12,
-            next_test_due=today + datetime.timedelta(days=25),
-        )
-        for i, location in enumerate(locations, start=1)
-        for k in range(per_letter[i - 1])
-    )
+    contacts = bulk_data.contacts((f"Recipient {i}", "") for i in numbers)
     BatchAssembly.objects.bulk_create(
         BatchAssembly(batch=batch, assembly=assembly, location_id=assembly.location_id)
-        for assembly in Assembly.objects.filter(serial_number__startswith=f"L{n}-")
+        for assembly in bulk_data.assemblies(locations, assemblies_per_letter)
     )
     Communication.objects.bulk_create(
-        Communication(
-            batch=batch,
-            location=location,
-            contact=contact,
-            role="owner",
-            channel=Channel.LETTER,
-            recipient_name=contact.name,
+        bulk_data.notice(
+            batch,
+            Channel.LETTER,
+            location,
+            contact,
             recipient_organisation=f"Org {i}" if i % 2 else "",
-            address_line1=location.address_line1,
-            city=location.city,
-            state=location.state,
-            postal_code=location.postal_code,
         )
-        for i, (location, contact) in enumerate(zip(locations, contacts, strict=True), start=1)
+        for i, location, contact in zip(numbers, locations, contacts, strict=True)
     )
     return batch
 
@@ -177,6 +122,16 @@ def letters(batch: Batch):
 
 def read_pdf(data: bytes) -> pypdf.PdfReader:
     return pypdf.PdfReader(io.BytesIO(data))
+
+
+def read_download(download: LetterDownload) -> tuple[pypdf.PdfReader, list[dict[str, str]]]:
+    """A ready download's merged PDF and its CSV mailing list's rows, from private storage."""
+    storage = letter_storage()
+    with storage.open(download.file, "rb") as handle:
+        reader = read_pdf(handle.read())
+    with storage.open(download.mailing_list, "rb") as handle:
+        rows = list(csv.DictReader(io.StringIO(handle.read().decode("utf-8-sig"))))
+    return reader, rows
 
 
 PAGE_LABEL = re.compile(r"Page (\d+) of (\d+)")

@@ -6,14 +6,13 @@
 - ``run_as_web``: an admin's action (a service call) made from a separate process configured
   like the workers, as the web server of a production deployment makes it: its tasks reach the
   workers' broker (Redis) under their queue name;
+- ``wait_part_way``: until a generation running in a worker is part way, to break it there;
 - ``read_download``: the merged letters PDF and CSV mailing list of a download, read back from
   the private storage with pypdf and the csv module.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import subprocess
@@ -21,25 +20,16 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 
+import bulk_data
 import factories
-import pypdf
-from django.utils import timezone
+from letters_data import read_download as read_download_files
+from letters_data import split_letters
+from workers import wait_until
 
-from wagtail_batchcomms.models import (
-    Assembly,
-    Channel,
-    Communication,
-    Contact,
-    LetterDownload,
-    Location,
-    LocationContact,
-)
-from wagtail_batchcomms.storage import letter_storage
+from wagtail_batchcomms.models import Batch, Channel, Communication, LetterDownload
 
 MARKER = re.compile(r"REF-([A-Z0-9-]+?)-END")
-PAGE_LABEL = re.compile(r"Page (\d+) of (\d+)")
 
 
 @dataclass
@@ -65,53 +55,19 @@ def bulk_register(
     primary owner; owner ``i`` has an email address when ``has_email(i)`` (an email under
     the template of ``notice_template``), else none (a letter)."""
     prefix = prefix.upper()
-    locs = Location.objects.bulk_create(
-        Location(
-            account_number=f"{prefix}-{i:06d}",
-            address_line1=f"{i} Topology Avenue",
-            city="Riverbend",
-            state="IL",
-            postal_code=f"6{(i * 7919) % 10000:04d}",
-            property_type="commercial",
+    numbers = range(locations)
+    locs = bulk_data.locations(
+        prefix, numbers, street="Topology Avenue", postal_code=bulk_data.scrambled_postal_code
+    )
+    contacts = bulk_data.contacts(
+        (
+            f"Owner {prefix}-{i:06d}",
+            f"owner.{prefix.lower()}.{i}@customers.example" if has_email(i) else "",
         )
-        for i in range(locations)
+        for i in numbers
     )
-    if not all(loc.pk for loc in locs):  # a backend without RETURNING
-        locs = list(Location.objects.filter(account_number__startswith=f"{prefix}-"))
-    contacts = Contact.objects.bulk_create(
-        Contact(
-            name=f"Owner {prefix}-{i:06d}",
-            email=f"owner.{prefix.lower()}.{i}@customers.example" if has_email(i) else "",
-        )
-        for i in range(locations)
-    )
-    if not all(contact.pk for contact in contacts):
-        contacts = list(Contact.objects.filter(name__startswith=f"Owner {prefix}-"))
-    contacts.sort(key=lambda c: c.name)
-    locs.sort(key=lambda loc: loc.account_number)
-    LocationContact.objects.bulk_create(
-        LocationContact(location=loc, contact=contact, role="owner", is_primary=True)
-        for loc, contact in zip(locs, contacts, strict=True)
-    )
-    today = timezone.localdate()
-    Assembly.objects.bulk_create(
-        Assembly(
-            serial_number=f"{prefix}{i:06d}{k}",
-            location=loc,
-            assembly_type="RP",
-            size=Decimal("1.00"),
-            manufacturer="Watts",
-            hazard="health",
-            service_type="domestic",
-            status="active",
-            last_tested_on=today - timezone.timedelta(days=340),
-            last_test_result="pass",
-            test_frequency_months=12,
-            next_test_due=today + timezone.timedelta(days=25),
-        )
-        for i, loc in enumerate(locs)
-        for k in range(assemblies_per_location)
-    )
+    bulk_data.owners(zip(locs, contacts, strict=True))
+    bulk_data.assemblies(locs, assemblies_per_location)
     letters = sum(1 for i in range(locations) if not has_email(i))
     return Register(
         prefix=prefix,
@@ -184,6 +140,17 @@ def run_as_web(cluster, function: str, *args, user, times: int = 1):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def wait_part_way(batch, clusters, before: float = 0.7) -> None:
+    """Until the batch's generation, running in ``clusters``, has done some of its locations
+    but fewer than ``before`` of them (run tiny chunks to catch it there)."""
+
+    def part_way():
+        done, total = Batch.objects.values_list("progress_done", "progress_total").get(pk=batch.pk)
+        return total and 0 < done < total * before
+
+    wait_until(part_way, timeout=60, interval=0.01, clusters=clusters, message="no progress")
+
+
 # --- what arrived ---------------------------------------------------------------------------
 
 
@@ -197,25 +164,13 @@ class ReadBack:
 
 def read_download(download: LetterDownload) -> ReadBack:
     """Parse the download's PDF and CSV from the private storage."""
-    storage = letter_storage()
-    with storage.open(download.file, "rb") as handle:
-        reader = pypdf.PdfReader(io.BytesIO(handle.read()))
-    letters: list[list[str]] = []
-    for page in reader.pages:
-        text = page.extract_text()
-        match = PAGE_LABEL.search(text)
-        assert match, f"a page without a page label: {text[:200]!r}"
-        if int(match[1]) == 1:
-            letters.append([])
-        assert letters and len(letters[-1]) == int(match[1]) - 1, "page labels out of sequence"
-        letters[-1].append(text)
+    reader, rows = read_download_files(download)
+    letters = split_letters(reader)
     markers: Counter = Counter()
     for pages in letters:
         found = set(MARKER.findall(" ".join(pages)))
         assert len(found) == 1, f"a letter with markers {found}"
         markers.update(found)
-    with storage.open(download.mailing_list, "rb") as handle:
-        rows = list(csv.DictReader(io.StringIO(handle.read().decode("utf-8-sig"))))
     csv_ids = Counter(int(row["communication_id"]) for row in rows)
     return ReadBack(letters=letters, markers=markers, csv_ids=csv_ids, pages=len(reader.pages))
 

@@ -5,21 +5,12 @@ Bulk inserts (thousands of rows in a second or two) of real rows through the rea
 
 from __future__ import annotations
 
-import datetime
 import itertools
 
+import bulk_data
 import factories
-from django.utils import timezone
 
-from wagtail_batchcomms.models import (
-    Batch,
-    BatchStatus,
-    Channel,
-    Communication,
-    Contact,
-    Location,
-    NoticeTemplate,
-)
+from wagtail_batchcomms.models import Batch, BatchStatus, Channel, Communication, NoticeTemplate
 
 _seq = itertools.count(1)
 
@@ -55,43 +46,12 @@ def email_batch(
     """A batch in ``status`` with ``count`` pending email notices, to ``n@domain`` (n = 1..)."""
     template = template or email_template()
     n = next(_seq)
-    batch = Batch.objects.create(
-        name=f"Sending batch {n}",
-        template=template,
-        template_revision_id=template.live_revision_id,
-        due_date=timezone.localdate() + datetime.timedelta(days=30),
-        status=status,
-        generated_at=timezone.now(),
-    )
-    locations = Location.objects.bulk_create(
-        Location(
-            account_number=f"S{n}-{i:06d}",
-            address_line1=f"{i} Main Street",
-            city="Riverbend",
-            state="IL",
-            postal_code="62701",
-            property_type="commercial",
-            is_active=True,
-        )
-        for i in range(1, count + 1)
-    )
-    contacts = Contact.objects.bulk_create(
-        Contact(name=f"Customer {i}", email=f"{i}@{domain}") for i in range(1, count + 1)
-    )
+    batch = bulk_data.batch(f"Sending batch {n}", template, status)
+    numbers = range(1, count + 1)
+    locations = bulk_data.locations(f"S{n}", numbers)
+    contacts = bulk_data.contacts((f"Customer {i}", f"{i}@{domain}") for i in numbers)
     Communication.objects.bulk_create(
-        Communication(
-            batch=batch,
-            location=location,
-            contact=contact,
-            role="owner",
-            channel=Channel.EMAIL,
-            recipient_name=contact.name,
-            email=contact.email,
-            address_line1=location.address_line1,
-            city=location.city,
-            state=location.state,
-            postal_code=location.postal_code,
-        )
+        bulk_data.notice(batch, Channel.EMAIL, location, contact)
         for location, contact in zip(locations, contacts, strict=True)
     )
     return batch

@@ -7,18 +7,11 @@ import socket
 
 import factories
 import generation_data as data
+import ops_data
 import pytest
 from workers import wait_until
 
-from wagtail_batchcomms.models import (
-    Assembly,
-    Batch,
-    BatchStatus,
-    Communication,
-    Contact,
-    Location,
-    LocationContact,
-)
+from wagtail_batchcomms.models import Assembly, Batch, BatchStatus, Communication
 from wagtail_batchcomms.services import generation
 from wagtail_batchcomms.services.batches import create_batch, start_generation
 
@@ -56,44 +49,9 @@ def test_a_batch_reaches_generated_in_a_real_worker(qcluster, superuser):
     assert cluster.alive  # the worker survived the task
 
 
-def bulk_register(locations: int) -> None:
-    """One location, assembly, owner contact each; bulk inserts (seconds, not minutes)."""
-    locs = Location.objects.bulk_create(
-        Location(
-            account_number=f"BULK-{i:07d}",
-            address_line1=f"{i} Bulk Street",
-            city="Riverbend",
-            state="IL",
-            postal_code="62701",
-            property_type="commercial",
-        )
-        for i in range(locations)
-    )
-    contacts = Contact.objects.bulk_create(
-        Contact(name=f"Owner {i}", email=f"owner{i}@example.com" if i % 3 else "")
-        for i in range(locations)
-    )
-    LocationContact.objects.bulk_create(
-        LocationContact(location=loc, contact=contact, role="owner", is_primary=True)
-        for loc, contact in zip(locs, contacts, strict=True)
-    )
-    Assembly.objects.bulk_create(
-        Assembly(
-            serial_number=f"BULK{i:08d}",
-            manufacturer="Watts",
-            location=loc,
-            assembly_type="RP",
-            size="1.00",
-            hazard="health",
-            service_type="domestic",
-        )
-        for i, loc in enumerate(locs)
-    )
-
-
 def test_killing_the_worker_mid_generation_then_rerunning_gives_exact_rows(qcluster, superuser):
     """kill -9 the worker's whole process group half way; the rerun neither loses nor doubles."""
-    bulk_register(12_000)
+    ops_data.bulk_register("BULK", 12_000)
     template = factories.notice_template(contact_roles=["owner"])
     batch = create_batch(
         user=superuser,
@@ -106,11 +64,7 @@ def test_killing_the_worker_mid_generation_then_rerunning_gives_exact_rows(qclus
     cluster = qcluster(settings={"GENERATION_CHUNK_SIZE": 20})
     batch = start_generation(batch.pk, user=superuser)
 
-    def part_way():
-        done, total = Batch.objects.values_list("progress_done", "progress_total").get(pk=batch.pk)
-        return total and 0 < done < total * 0.8
-
-    wait_until(part_way, timeout=60, interval=0.01, clusters=[cluster], message="no progress")
+    ops_data.wait_part_way(batch, [cluster], before=0.8)
     cluster.kill()
 
     batch.refresh_from_db()
