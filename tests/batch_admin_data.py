@@ -2,6 +2,10 @@
 
 Batches reach their states through the real services (create, start_generation, then the
 generation service run in-process, complete, archive): no state is written by hand.
+
+Also a pytest plugin (``conftest.py``): the fixtures ``register`` (``build_register()``),
+``admin`` (an org admin, not a superuser), ``web`` (the test client logged in as ``admin``)
+and ``template`` (a published "Annual test reminder"). A test module may define its own.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import datetime
 import re
 
 import factories
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -140,3 +145,27 @@ def header_button_href(html: str, marker: str = "data-add-to-batch") -> str | No
             match = re.search(r'href="([^"]*)"', tag)
             return html_module.unescape(match.group(1)) if match else None
     return None
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def register(db) -> dict:
+    return build_register()
+
+
+@pytest.fixture
+def admin(db):
+    return org_admin()
+
+
+@pytest.fixture
+def web(client, admin):
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def template(db):
+    return factories.notice_template(name="Annual test reminder")

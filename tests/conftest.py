@@ -8,8 +8,9 @@ import factories
 import pytest
 
 # The qcluster fixture (real worker processes) and the hook that shows their logs on failure;
-# the Playwright fixtures (browser, page, shots) of the browser tests.
-pytest_plugins = ["workers", "browser"]
+# the Playwright fixtures (browser, page, shots) of the browser tests; the org admin's
+# fixtures of the admin view tests (admin, web, register, template).
+pytest_plugins = ["workers", "browser", "batch_admin_data"]
 
 
 def pytest_report_header(config):
@@ -47,6 +48,24 @@ def superuser(db):
 def admin_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+@pytest.fixture
+def app_settings(settings):
+    """Set WAGTAIL_BATCHCOMMS keys for one test: ``app_settings(SEND_CLAIM_SIZE=5)``."""
+
+    def apply(**values):
+        settings.WAGTAIL_BATCHCOMMS = {**settings.WAGTAIL_BATCHCOMMS, **values}
+
+    return apply
+
+
+@pytest.fixture
+def private_root(tmp_path, app_settings):
+    """Letter files in this test's own folder (ids, and so file names, repeat across tests)."""
+    root = tmp_path / "private"
+    app_settings(PRIVATE_ROOT=str(root))
+    return root
 
 
 @pytest.fixture

@@ -13,12 +13,10 @@ import factories
 import pytest
 from batch_admin_data import (
     ADMIN,
-    build_register,
     due_date,
     header_button_href,
     make_batch,
     messages_of,
-    org_admin,
 )
 from django.urls import reverse
 from django.utils import timezone
@@ -30,27 +28,6 @@ LIST = "wagtailsnippets_wagtail_batchcomms_assembly:list"
 RESULTS = "wagtailsnippets_wagtail_batchcomms_assembly:list_results"
 ADD = "wagtail_batchcomms_batch:add"
 BULK = "/admin/bulk/wagtail_batchcomms/assembly/add_to_batch/"
-
-
-@pytest.fixture
-def register(db):
-    return build_register()
-
-
-@pytest.fixture
-def admin_user(db):
-    return org_admin()
-
-
-@pytest.fixture
-def client_(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
-def template(db):
-    return factories.notice_template(name="Annual test reminder")
 
 
 def batch_ids(batch: Batch) -> set[int]:
@@ -83,10 +60,10 @@ def create_via_button(client, listing_query: str, template, name="From the butto
 
 
 @pytest.mark.django_db
-def test_header_button_carries_the_filters_without_page_or_fragment_marker(client_, register):
+def test_header_button_carries_the_filters_without_page_or_fragment_marker(web, register):
     north = register["north"]
     query = f"service_area={north.pk}&hazard=health&q=AC-&p=2&ordering=-next_test_due"
-    response = client_.get(reverse(LIST) + "?" + query)
+    response = web.get(reverse(LIST) + "?" + query)
 
     href = header_button_href(response.content.decode())
     assert href.startswith(reverse(ADD) + "?")
@@ -99,12 +76,12 @@ def test_header_button_carries_the_filters_without_page_or_fragment_marker(clien
 
 
 @pytest.mark.django_db
-def test_header_button_follows_ajax_filtering(client_, register):
+def test_header_button_follows_ajax_filtering(web, register):
     """The results-only URL (what Wagtail fetches while filtering) re-renders the button
     into the header (a w-teleport template) with the new filters and no marker. The AJAX
     form submits empty fields too; they filter nothing and are left out."""
     south = register["south"]
-    response = client_.get(
+    response = web.get(
         reverse(RESULTS)
         + f"?q=&service_area={south.pk}&property_type=commercial&city=&next_test_due_from="
         "&_w_filter_fragment=1"
@@ -134,11 +111,11 @@ def test_header_button_needs_the_add_permission(client, register):
 
 @pytest.mark.django_db
 def test_batch_from_two_filters_holds_exactly_the_filtered_assemblies(
-    client_, register, template, admin_user
+    web, register, template, admin
 ):
     north = register["north"]
     batch, confirm = create_via_button(
-        client_, f"service_area={north.pk}&hazard=non_health&p=3", template
+        web, f"service_area={north.pk}&hazard=non_health&p=3", template
     )
     expected = set(
         Assembly.objects.filter(location__service_area__code="N", hazard="non_health").values_list(
@@ -154,13 +131,13 @@ def test_batch_from_two_filters_holds_exactly_the_filtered_assemblies(
         "service_area": [str(north.pk)],
         "hazard": ["non_health"],
     }
-    assert batch.created_by == admin_user
+    assert batch.created_by == admin
     assert batch.template == template
 
 
 @pytest.mark.django_db
-def test_batch_from_search_and_compliance_filter(client_, register, template):
-    batch, _ = create_via_button(client_, "q=AC-000&compliance=overdue&status=active", template)
+def test_batch_from_search_and_compliance_filter(web, register, template):
+    batch, _ = create_via_button(web, "q=AC-000&compliance=overdue&status=active", template)
     today = timezone.localdate()
     # Independently: accounts AC-0000..AC-0009 that are active and past due.
     expected = {
@@ -176,9 +153,9 @@ def test_batch_from_search_and_compliance_filter(client_, register, template):
 
 
 @pytest.mark.django_db
-def test_confirm_page_counts_and_lists_the_filters(client_, register):
+def test_confirm_page_counts_and_lists_the_filters(web, register):
     south = register["south"]
-    response = client_.get(reverse(ADD) + f"?service_area={south.pk}&city=Lakeside")
+    response = web.get(reverse(ADD) + f"?service_area={south.pk}&city=Lakeside")
     html = response.content.decode()
     expected = Assembly.objects.filter(
         location__service_area=south, location__city="Lakeside"
@@ -200,16 +177,16 @@ def test_confirm_page_counts_and_lists_the_filters(client_, register):
 )
 @pytest.mark.django_db
 def test_invalid_filter_values_give_a_form_error_and_create_nothing(
-    client_, register, template, bad_query
+    web, register, template, bad_query
 ):
     url = reverse(ADD) + "?" + bad_query
-    response = client_.get(url)
+    response = web.get(url)
     assert response.status_code == 200
     html = response.content.decode()
     assert "data-filter-errors" in html
     assert "<form" not in html.split("data-filter-errors", 1)[1].split("</main>")[0]
 
-    response = client_.post(
+    response = web.post(
         url, {"name": "Bad", "template": template.pk, "due_date": due_date().isoformat()}
     )
     assert response.status_code == 200
@@ -217,11 +194,11 @@ def test_invalid_filter_values_give_a_form_error_and_create_nothing(
 
 
 @pytest.mark.django_db
-def test_form_errors_past_due_date_unpublished_template_missing_name(client_, register):
+def test_form_errors_past_due_date_unpublished_template_missing_name(web, register):
     draft = factories.notice_template(name="Draft only", publish=False)
     url = reverse(ADD) + "?hazard=health"
     yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
-    response = client_.post(url, {"name": "", "template": draft.pk, "due_date": yesterday})
+    response = web.post(url, {"name": "", "template": draft.pk, "due_date": yesterday})
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert set(errors) == {"name", "template", "due_date"}
@@ -231,11 +208,11 @@ def test_form_errors_past_due_date_unpublished_template_missing_name(client_, re
 
 
 @pytest.mark.django_db
-def test_no_matching_assemblies_offers_no_form(client_, register, template):
+def test_no_matching_assemblies_offers_no_form(web, register, template):
     url = reverse(ADD) + "?city=Nowhere"
-    response = client_.get(url)
+    response = web.get(url)
     assert 'data-assembly-count="0"' in response.content.decode()
-    response = client_.post(
+    response = web.post(
         url, {"name": "Empty", "template": template.pk, "due_date": due_date().isoformat()}
     )
     assert response.status_code == 200
@@ -243,9 +220,9 @@ def test_no_matching_assemblies_offers_no_form(client_, register, template):
 
 
 @pytest.mark.django_db
-def test_a_second_post_of_the_same_form_makes_no_second_batch(client_, register, template):
+def test_a_second_post_of_the_same_form_makes_no_second_batch(web, register, template):
     url = reverse(ADD) + "?hazard=health"
-    page = client_.get(url)
+    page = web.get(url)
     html = page.content.decode()
     assert "button-longrunning" in html  # disabled after the first click
     token = page.context["form"].initial["form_token"]
@@ -255,8 +232,8 @@ def test_a_second_post_of_the_same_form_makes_no_second_batch(client_, register,
         "template": template.pk,
         "due_date": due_date().isoformat(),
     }
-    first = client_.post(url, data)
-    second = client_.post(url, data)
+    first = web.post(url, data)
+    second = web.post(url, data)
 
     batch = Batch.objects.get()
     assert (
@@ -274,7 +251,7 @@ def test_a_second_post_of_the_same_form_makes_no_second_batch(client_, register,
 
 
 @pytest.mark.django_db
-def test_select_all_respects_the_listing_filters(client_, register, template):
+def test_select_all_respects_the_listing_filters(web, register, template):
     south = register["south"]
     listing_query = f"service_area={south.pk}&hazard=health"
     url = f"{BULK}?{listing_query}&id=all&next={reverse(LIST)}"
@@ -285,11 +262,11 @@ def test_select_all_respects_the_listing_filters(client_, register, template):
     )
     assert expected and len(expected) < Assembly.objects.count()
 
-    response = client_.get(url)
+    response = web.get(url)
     assert response.status_code == 200
     assert f'data-assembly-count="{len(expected)}"' in response.content.decode()
 
-    response = client_.post(
+    response = web.post(
         url,
         {
             "target": "new",
@@ -308,14 +285,14 @@ def test_select_all_respects_the_listing_filters(client_, register, template):
 
 
 @pytest.mark.django_db
-def test_wagtails_default_select_all_would_take_every_assembly(rf, register, admin_user):
+def test_wagtails_default_select_all_would_take_every_assembly(rf, register, admin):
     """Why the override exists: the base class ignores the query string's filters."""
     from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
 
     from wagtail_batchcomms.views.add_to_batch_bulk import AddToBatchBulkAction
 
     request = rf.get(BULK, {"hazard": "health", "id": "all"})
-    request.user = admin_user
+    request.user = admin
     ours = AddToBatchBulkAction(request, Assembly)
     base = SnippetBulkAction.get_all_objects_in_listing_query(ours, None)
     assert set(base) == set(Assembly.objects.values_list("pk", flat=True))
@@ -325,15 +302,15 @@ def test_wagtails_default_select_all_would_take_every_assembly(rf, register, adm
 
 
 @pytest.mark.django_db
-def test_select_all_with_search_and_invalid_filters(client_, register, template):
+def test_select_all_with_search_and_invalid_filters(web, register, template):
     url = f"{BULK}?q=SN-0003&id=all"
-    response = client_.get(url)
+    response = web.get(url)
     assert 'data-assembly-count="2"' in response.content.decode()  # SN-0003-A and -B
 
     bad = f"{BULK}?hazard=volcanic&id=all"
-    response = client_.get(bad)
+    response = web.get(bad)
     assert "data-filter-errors" in response.content.decode()
-    response = client_.post(
+    response = web.post(
         bad,
         {"target": "new", "name": "X", "template": template.pk, "due_date": due_date().isoformat()},
     )
@@ -342,11 +319,9 @@ def test_select_all_with_search_and_invalid_filters(client_, register, template)
 
 
 @pytest.mark.django_db
-def test_selected_rows_to_a_new_batch_and_to_an_existing_open_batch(
-    client_, register, template, admin_user
-):
+def test_selected_rows_to_a_new_batch_and_to_an_existing_open_batch(web, register, template, admin):
     a, b, c = Assembly.objects.order_by("pk")[:3]
-    response = client_.post(
+    response = web.post(
         f"{BULK}?id={a.pk}&id={b.pk}",
         {"target": "new", "name": "Picked", "template": template.pk, "due_date": due_date()},
     )
@@ -354,20 +329,18 @@ def test_selected_rows_to_a_new_batch_and_to_an_existing_open_batch(
     batch = Batch.objects.get(name="Picked")
     assert batch_ids(batch) == {a.pk, b.pk}
 
-    response = client_.post(
-        f"{BULK}?id={b.pk}&id={c.pk}", {"target": "existing", "batch": batch.pk}
-    )
+    response = web.post(f"{BULK}?id={b.pk}&id={c.pk}", {"target": "existing", "batch": batch.pk})
     assert response.status_code == 302
     assert "1 assemblies added" in " ".join(messages_of(response))
     assert batch_ids(batch) == {a.pk, b.pk, c.pk}
 
 
 @pytest.mark.django_db
-def test_existing_batch_must_be_open(client_, register, template, admin_user):
-    batch = make_batch(admin_user, template, Assembly.objects.filter(hazard="health"))
-    batch_services.archive_batch(batch.pk, user=admin_user)
+def test_existing_batch_must_be_open(web, register, template, admin):
+    batch = make_batch(admin, template, Assembly.objects.filter(hazard="health"))
+    batch_services.archive_batch(batch.pk, user=admin)
     other = Assembly.objects.filter(hazard="non_health").first()
-    response = client_.post(f"{BULK}?id={other.pk}", {"target": "existing", "batch": batch.pk})
+    response = web.post(f"{BULK}?id={other.pk}", {"target": "existing", "batch": batch.pk})
     assert response.status_code == 200  # the archived batch is not a valid choice
     assert "batch" in response.context["form"].errors
     assert other.pk not in batch_ids(batch)

@@ -14,13 +14,11 @@ import re
 import factories
 import pytest
 from batch_admin_data import (
-    build_register,
     count_queries,
     due_date,
     generate,
     make_batch,
     messages_of,
-    org_admin,
 )
 from django.urls import reverse
 from django.utils import timezone
@@ -56,34 +54,13 @@ def offered_actions(html: str) -> set[str]:
 
 
 @pytest.fixture
-def register(db):
-    return build_register()
+def open_batch(register, template, admin):
+    return make_batch(admin, template, filter_query="hazard=health")
 
 
 @pytest.fixture
-def admin_user(db):
-    return org_admin()
-
-
-@pytest.fixture
-def client_(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
-def template(db):
-    return factories.notice_template(name="Annual test reminder")
-
-
-@pytest.fixture
-def open_batch(register, template, admin_user):
-    return make_batch(admin_user, template, filter_query="hazard=health")
-
-
-@pytest.fixture
-def generated_batch(open_batch, admin_user):
-    return generate(open_batch, admin_user)
+def generated_batch(open_batch, admin):
+    return generate(open_batch, admin)
 
 
 def expected_channels() -> tuple[int, int, int]:
@@ -109,9 +86,9 @@ def expected_channels() -> tuple[int, int, int]:
 
 
 @pytest.mark.django_db
-def test_listing_shows_state_template_and_counts(client_, generated_batch, admin_user):
+def test_listing_shows_state_template_and_counts(web, generated_batch, admin):
     emails, letters, _ = expected_channels()
-    response = client_.get(reverse(INDEX))
+    response = web.get(reverse(INDEX))
     assert response.status_code == 200
     html = response.content.decode()
     assert "Spring notices" in html and "Annual test reminder" in html
@@ -127,52 +104,50 @@ def test_listing_shows_state_template_and_counts(client_, generated_batch, admin
 
 
 @pytest.mark.django_db
-def test_listing_hides_archived_unless_asked_and_searches_by_name(
-    client_, register, template, admin_user
-):
-    kept = make_batch(admin_user, template, name="Zone N rule change")
-    archived = make_batch(admin_user, template, name="Old reminder")
-    batch_services.archive_batch(archived.pk, user=admin_user)
+def test_listing_hides_archived_unless_asked_and_searches_by_name(web, register, template, admin):
+    kept = make_batch(admin, template, name="Zone N rule change")
+    archived = make_batch(admin, template, name="Old reminder")
+    batch_services.archive_batch(archived.pk, user=admin)
 
     names = lambda response: {b.name for b in response.context["object_list"]}  # noqa: E731
-    assert names(client_.get(reverse(INDEX))) == {kept.name}
-    assert names(client_.get(reverse(INDEX), {"status": "archived"})) == {archived.name}
-    assert names(client_.get(reverse(INDEX), {"status": ["archived", "open"]})) == {
+    assert names(web.get(reverse(INDEX))) == {kept.name}
+    assert names(web.get(reverse(INDEX), {"status": "archived"})) == {archived.name}
+    assert names(web.get(reverse(INDEX), {"status": ["archived", "open"]})) == {
         kept.name,
         archived.name,
     }
-    assert names(client_.get(reverse(INDEX), {"q": "zone n"})) == {kept.name}
+    assert names(web.get(reverse(INDEX), {"q": "zone n"})) == {kept.name}
 
 
 @pytest.mark.django_db
-def test_listing_is_newest_first(client_, register, template, admin_user):
-    first = make_batch(admin_user, template, name="First")
-    second = make_batch(admin_user, template, name="Second")
-    listed = list(client_.get(reverse(INDEX)).context["object_list"])
+def test_listing_is_newest_first(web, register, template, admin):
+    first = make_batch(admin, template, name="First")
+    second = make_batch(admin, template, name="Second")
+    listed = list(web.get(reverse(INDEX)).context["object_list"])
     assert listed[:2] == [second, first]
 
 
 @pytest.mark.django_db
-def test_listing_query_count_does_not_grow_with_rows(client_, register, template, admin_user):
-    make_batch(admin_user, template, name="One")
-    client_.get(reverse(INDEX))  # warm-up: per-process caches
-    few, response = count_queries(lambda: client_.get(reverse(INDEX)))
+def test_listing_query_count_does_not_grow_with_rows(web, register, template, admin):
+    make_batch(admin, template, name="One")
+    web.get(reverse(INDEX))  # warm-up: per-process caches
+    few, response = count_queries(lambda: web.get(reverse(INDEX)))
     assert response.status_code == 200
     for i in range(12):
-        batch = make_batch(admin_user, template, name=f"Batch {i}")
+        batch = make_batch(admin, template, name=f"Batch {i}")
         if i % 4 == 0:
-            generate(batch, admin_user)
-    many, response = count_queries(lambda: client_.get(reverse(INDEX)))
+            generate(batch, admin)
+    many, response = count_queries(lambda: web.get(reverse(INDEX)))
     assert len(response.context["object_list"]) == 13
     assert many == few, (few, many)
 
 
 @pytest.mark.django_db
-def test_add_button_leads_to_the_assemblies_listing_with_a_hint(client_):
-    response = client_.get(reverse(INDEX))
+def test_add_button_leads_to_the_assemblies_listing_with_a_hint(web):
+    response = web.get(reverse(INDEX))
     start = reverse("wagtail_batchcomms_batch:start")
     assert f'href="{start}"' in response.content.decode()
-    response = client_.get(start)
+    response = web.get(start)
     assert response["Location"] == reverse("wagtailsnippets_wagtail_batchcomms_assembly:list")
     assert "Add To Batch Communication" in messages_of(response)[-1]
 
@@ -181,9 +156,9 @@ def test_add_button_leads_to_the_assemblies_listing_with_a_hint(client_):
 
 
 @pytest.mark.django_db
-def test_batch_page_of_a_generated_batch(client_, generated_batch):
+def test_batch_page_of_a_generated_batch(web, generated_batch):
     emails, letters, skipped = expected_channels()
-    response = client_.get(detail(generated_batch))
+    response = web.get(detail(generated_batch))
     assert response.status_code == 200
     html = response.content.decode()
     assert "Generated" in html and "Annual test reminder" in html
@@ -204,25 +179,23 @@ def test_batch_page_of_a_generated_batch(client_, generated_batch):
 
 
 @pytest.mark.django_db
-def test_batch_page_query_count_is_bounded(client_, register, template, admin_user):
+def test_batch_page_query_count_is_bounded(web, register, template, admin):
     small = generate(
-        make_batch(
-            admin_user, template, Assembly.objects.filter(location__account_number="AC-0001")
-        ),
-        admin_user,
+        make_batch(admin, template, Assembly.objects.filter(location__account_number="AC-0001")),
+        admin,
     )
-    client_.get(detail(small))  # warm-up: per-process caches
-    small_count, _ = count_queries(lambda: client_.get(detail(small)))
-    large = generate(make_batch(admin_user, template, name="All"), admin_user)
-    large_count, response = count_queries(lambda: client_.get(detail(large)))
+    web.get(detail(small))  # warm-up: per-process caches
+    small_count, _ = count_queries(lambda: web.get(detail(small)))
+    large = generate(make_batch(admin, template, name="All"), admin)
+    large_count, response = count_queries(lambda: web.get(detail(large)))
     assert response.context["communication_total"] > 10
     assert large_count == small_count, (small_count, large_count)
     assert large_count <= 30, large_count
 
 
 @pytest.mark.django_db
-def test_skipped_csv_lists_location_reason_account_and_address(client_, generated_batch):
-    response = client_.get(url("skipped_csv", generated_batch))
+def test_skipped_csv_lists_location_reason_account_and_address(web, generated_batch):
+    response = web.get(url("skipped_csv", generated_batch))
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     skipped = SkippedRecipient.objects.get(batch=generated_batch)
@@ -235,29 +208,29 @@ def test_skipped_csv_lists_location_reason_account_and_address(client_, generate
     skipped.location.name = '=HYPERLINK("http://evil.example")'
     skipped.location.save()
     rows = list(
-        csv.reader(io.StringIO(client_.get(url("skipped_csv", generated_batch)).content.decode()))
+        csv.reader(io.StringIO(web.get(url("skipped_csv", generated_batch)).content.decode()))
     )
     assert rows[1][3] == "'" + skipped.location.name
 
 
 @pytest.mark.django_db
-def test_progress_while_generating(client_, open_batch, admin_user):
-    batch = batch_services.start_generation(open_batch.pk, user=admin_user)
-    html = client_.get(detail(batch)).content.decode()
+def test_progress_while_generating(web, open_batch, admin):
+    batch = batch_services.start_generation(open_batch.pk, user=admin)
+    html = web.get(detail(batch)).content.decode()
     assert "data-batch-progress" in html
     assert url("progress", batch) in html
     assert "batch-progress.js" in html
-    data = client_.get(url("progress", batch)).json()
+    data = web.get(url("progress", batch)).json()
     assert data["status"] == "generating" and data["generating"] is True
     assert offered_actions(html) == {"clone"}  # nothing else while it runs
 
 
 @pytest.mark.django_db
-def test_failed_generation_shows_its_error(client_, open_batch, admin_user):
-    batch = batch_services.start_generation(open_batch.pk, user=admin_user)
+def test_failed_generation_shows_its_error(web, open_batch, admin):
+    batch = batch_services.start_generation(open_batch.pk, user=admin)
     batch.fail_generation("The template could not render: loop too long")
     batch.save()
-    html = client_.get(detail(batch)).content.decode()
+    html = web.get(detail(batch)).content.decode()
     assert "Generation failed" in html
     assert "loop too long" in html
     assert "generate" in offered_actions(html)
@@ -284,19 +257,17 @@ def test_failed_generation_shows_its_error(client_, open_batch, admin_user):
     ],
 )
 @pytest.mark.django_db
-def test_buttons_are_the_allowed_actions_of_each_state(
-    client_, open_batch, admin_user, state, expected
-):
+def test_buttons_are_the_allowed_actions_of_each_state(web, open_batch, admin, state, expected):
     batch = open_batch
     if state != "open":
-        batch = generate(batch, admin_user)
+        batch = generate(batch, admin)
     if state == "complete":
-        batch = batch_services.complete_batch(batch.pk, user=admin_user)
+        batch = batch_services.complete_batch(batch.pk, user=admin)
     if state == "archived":
-        batch = batch_services.archive_batch(batch.pk, user=admin_user)
-    html = client_.get(detail(batch)).content.decode()
+        batch = batch_services.archive_batch(batch.pk, user=admin)
+    html = web.get(detail(batch)).content.decode()
     assert offered_actions(html) == expected
-    assert set(batch_services.allowed_actions(batch, admin_user)) == expected
+    assert set(batch_services.allowed_actions(batch, admin)) == expected
 
 
 @pytest.mark.django_db
@@ -325,30 +296,30 @@ def test_buttons_follow_the_users_permissions(client, generated_batch):
 
 
 @pytest.mark.django_db
-def test_batch_sub_listings_filter_by_channel_and_status(client_, generated_batch):
+def test_batch_sub_listings_filter_by_channel_and_status(web, generated_batch):
     emails, letters, _ = expected_channels()
     listing = url("communications", generated_batch)
-    response = client_.get(listing, {"channel": "letter"})
+    response = web.get(listing, {"channel": "letter"})
     assert response.status_code == 200
     rows = list(response.context["object_list"])
     assert len(rows) == letters and {c.channel for c in rows} == {Channel.LETTER}
-    response = client_.get(listing, {"channel": "email", "status": "pending"})
+    response = web.get(listing, {"channel": "email", "status": "pending"})
     assert len(response.context["object_list"]) == emails
-    response = client_.get(listing, {"status": "sent"})
+    response = web.get(listing, {"status": "sent"})
     assert len(response.context["object_list"]) == 0
     results = reverse("wagtail_batchcomms_batch:communications_results", args=[generated_batch.pk])
-    fragment = client_.get(results, {"channel": "letter", "_w_filter_fragment": "1"})
+    fragment = web.get(results, {"channel": "letter", "_w_filter_fragment": "1"})
     assert fragment.status_code == 200
     assert "<html" not in fragment.content.decode()
 
-    working = client_.get(url("assemblies", generated_batch))
+    working = web.get(url("assemblies", generated_batch))
     assert working.context["paginator"].count == Assembly.objects.count()
-    working = client_.get(url("assemblies", generated_batch), {"q": "SN-0003"})
+    working = web.get(url("assemblies", generated_batch), {"q": "SN-0003"})
     assert working.context["paginator"].count == 2
 
 
 @pytest.mark.django_db
-def test_the_communications_list_shows_errors_and_finds_the_problem_rows(client_, generated_batch):
+def test_the_communications_list_shows_errors_and_finds_the_problem_rows(web, generated_batch):
     """An Error column (code and text, cut short, the whole text in the title attribute) and a
     header button that lists the failed and delivery-unknown notices only."""
     import html as html_module
@@ -364,7 +335,7 @@ def test_the_communications_list_shows_errors_and_finds_the_problem_rows(client_
     Communication.objects.filter(pk=emails[2].pk).update(status=CommunicationStatus.SENT)
     listing = url("communications", generated_batch)
 
-    response = client_.get(listing)
+    response = web.get(listing)
     page = response.content.decode()
     assert ">Error<" in page.replace("\n", "").replace(" ", "")
     cell = re.search(r'<span title="([^"]*)"><code>550</code> ([^<]*)</span>', page)
@@ -375,12 +346,12 @@ def test_the_communications_list_shows_errors_and_finds_the_problem_rows(client_
 
     problems = re.search(r'href="([^"]*status=failed[^"]*)"', page)
     assert problems, "no button for the failed and unknown rows"
-    response = client_.get(html_module.unescape(problems[1]))
+    response = web.get(html_module.unescape(problems[1]))
     rows = list(response.context["object_list"])
     assert {row.pk for row in rows} == {emails[0].pk, emails[1].pk}
 
     # The batch page links them too, with their number.
-    page = client_.get(detail(generated_batch)).content.decode()
+    page = web.get(detail(generated_batch)).content.decode()
     assert "Failed or delivery unknown (2)" in page and "data-problems-link" in page
     assert "<code>550</code>" in page
 
@@ -390,10 +361,10 @@ def test_the_communications_list_shows_errors_and_finds_the_problem_rows(client_
 
 @pytest.mark.django_db
 def test_generate_confirm_shows_the_dry_run_then_generates(
-    client_, open_batch, django_capture_on_commit_callbacks
+    web, open_batch, django_capture_on_commit_callbacks
 ):
     emails, letters, skipped = expected_channels()
-    response = client_.get(url("generate", open_batch))
+    response = web.get(url("generate", open_batch))
     assert response.status_code == 200
     html = response.content.decode()
     assert f'data-count="emails">{emails}<' in html
@@ -403,7 +374,7 @@ def test_generate_confirm_shows_the_dry_run_then_generates(
     assert 'name="csrfmiddlewaretoken"' in html
 
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client_.post(url("generate", open_batch))
+        response = web.post(url("generate", open_batch))
     assert response["Location"] == detail(open_batch)
     assert "Generating" in messages_of(response)[-1]
     open_batch.refresh_from_db()
@@ -412,19 +383,19 @@ def test_generate_confirm_shows_the_dry_run_then_generates(
 
     # A double click: the second POST is refused with a message, nothing queued again.
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client_.post(url("generate", open_batch))
+        response = web.post(url("generate", open_batch))
     assert response.status_code == 302
     assert "already being generated" in messages_of(response)[-1]
     assert callbacks == []
 
 
 @pytest.mark.django_db
-def test_generate_refused_by_condition_with_the_reason(client_, register, template, admin_user):
-    batch = make_batch(admin_user, template, due_date=None)
-    response = client_.get(url("generate", batch))
+def test_generate_refused_by_condition_with_the_reason(web, register, template, admin):
+    batch = make_batch(admin, template, due_date=None)
+    response = web.get(url("generate", batch))
     assert response["Location"] == detail(batch)
     assert "Set a due date" in messages_of(response)[-1]
-    response = client_.post(url("generate", batch))
+    response = web.post(url("generate", batch))
     assert "Set a due date" in messages_of(response)[-1]
     batch.refresh_from_db()
     assert batch.status == S.OPEN
@@ -466,12 +437,10 @@ ACTION_URLS = [
 
 @pytest.mark.parametrize("action", ACTION_URLS)
 @pytest.mark.django_db
-def test_wrong_state_in_any_action_url_is_a_message_not_a_500(
-    client_, generated_batch, admin_user, action
-):
-    batch = batch_services.archive_batch(generated_batch.pk, user=admin_user)
+def test_wrong_state_in_any_action_url_is_a_message_not_a_500(web, generated_batch, admin, action):
+    batch = batch_services.archive_batch(generated_batch.pk, user=admin)
     before = list(Communication.objects.filter(batch=batch).values_list("pk", "status"))
-    for method in (client_.get, client_.post):
+    for method in (web.get, web.post):
         response = method(url(action, batch))
         assert response.status_code == 302, (action, method)
         assert response["Location"] == detail(batch)
@@ -482,37 +451,33 @@ def test_wrong_state_in_any_action_url_is_a_message_not_a_500(
 
 
 @pytest.mark.django_db
-def test_unknown_batch_id_is_a_404(client_):
-    assert (
-        client_.get(reverse("wagtail_batchcomms_batch:generate", args=[999999])).status_code == 404
-    )
-    assert (
-        client_.post(reverse("wagtail_batchcomms_batch:complete", args=[999999])).status_code == 404
-    )
+def test_unknown_batch_id_is_a_404(web):
+    assert web.get(reverse("wagtail_batchcomms_batch:generate", args=[999999])).status_code == 404
+    assert web.post(reverse("wagtail_batchcomms_batch:complete", args=[999999])).status_code == 404
 
 
 # --- actions: closing out, cloning, editing, deleting ------------------------------------------
 
 
 @pytest.mark.django_db
-def test_complete_removes_unsent_and_says_so(client_, generated_batch):
+def test_complete_removes_unsent_and_says_so(web, generated_batch):
     total = Communication.objects.filter(batch=generated_batch).count()
-    response = client_.get(url("complete", generated_batch))
+    response = web.get(url("complete", generated_batch))
     assert f"{total} unsent notices" in response.content.decode()
-    response = client_.post(url("complete", generated_batch))
+    response = web.post(url("complete", generated_batch))
     assert response["Location"] == detail(generated_batch)
     assert "complete" in messages_of(response)[-1]
     generated_batch.refresh_from_db()
     assert generated_batch.status == S.COMPLETE
     assert not Communication.objects.filter(batch=generated_batch).exists()
     # Double click: refused with the state in the message.
-    response = client_.post(url("complete", generated_batch))
+    response = web.post(url("complete", generated_batch))
     assert "Complete" in messages_of(response)[-1]
 
 
 @pytest.mark.django_db
-def test_archive_an_open_batch(client_, open_batch):
-    response = client_.post(url("archive", open_batch))
+def test_archive_an_open_batch(web, open_batch):
+    response = web.post(url("archive", open_batch))
     assert "archived" in messages_of(response)[-1]
     open_batch.refresh_from_db()
     assert open_batch.status == S.ARCHIVED
@@ -520,10 +485,10 @@ def test_archive_an_open_batch(client_, open_batch):
 
 @pytest.mark.django_db
 def test_clone_copies_the_working_list_or_reapplies_the_saved_filter(
-    client_, register, template, admin_user
+    web, register, template, admin
 ):
     source = make_batch(
-        admin_user,
+        admin,
         template,
         Assembly.objects.filter(hazard="health"),
         name="Health hazards",
@@ -531,16 +496,16 @@ def test_clone_copies_the_working_list_or_reapplies_the_saved_filter(
     )
     newcomer = factories.assembly(register["locations"][1], serial_number="NEW-1", hazard="health")
 
-    page = client_.get(url("clone", source))
+    page = web.get(url("clone", source))
     assert page.status_code == 200
     assert page.context["form"].initial["name"] == "Health hazards (copy)"
 
-    response = client_.post(url("clone", source), {"name": "Copied"})
+    response = web.post(url("clone", source), {"name": "Copied"})
     copied = Batch.objects.get(name="Copied")
     assert response["Location"] == detail(copied)
     assert newcomer.pk not in set(copied.batch_assemblies.values_list("assembly_id", flat=True))
 
-    client_.post(url("clone", source), {"name": "Today's", "reapply_filter": "on"})
+    web.post(url("clone", source), {"name": "Today's", "reapply_filter": "on"})
     today = Batch.objects.get(name="Today's")
     assert set(today.batch_assemblies.values_list("assembly_id", flat=True)) == set(
         Assembly.objects.filter(hazard="health").values_list("pk", flat=True)
@@ -549,14 +514,14 @@ def test_clone_copies_the_working_list_or_reapplies_the_saved_filter(
 
 
 @pytest.mark.django_db
-def test_clone_keeps_a_past_due_date_and_warns(client_, register, template, admin_user):
+def test_clone_keeps_a_past_due_date_and_warns(web, register, template, admin):
     """The clone keeps the source's due date; when it has passed, the admin is told at once
     (and the new batch's page says so), since generating refuses a past date."""
-    source = make_batch(admin_user, template, Assembly.objects.all()[:2], name="Last spring")
+    source = make_batch(admin, template, Assembly.objects.all()[:2], name="Last spring")
     past = timezone.localdate() - datetime.timedelta(days=90)
     Batch.objects.filter(pk=source.pk).update(due_date=past)
 
-    response = client_.post(url("clone", source), {"name": "This spring"})
+    response = web.post(url("clone", source), {"name": "This spring"})
     clone = Batch.objects.get(name="This spring")
     assert clone.due_date == past and clone.status == S.OPEN
     shown = [(m.level_tag, str(m).strip()) for m in response.wsgi_request._messages]
@@ -566,78 +531,78 @@ def test_clone_keeps_a_past_due_date_and_warns(client_, register, template, admi
         f"The due date ({date_format(past)}) is in the past: edit the new batch and change it "
         "before generating.",
     )
-    page = client_.get(detail(clone)).content.decode()
+    page = web.get(detail(clone)).content.decode()
     assert "data-due-date-past" in page and "generate" not in offered_actions(page)
 
     # A clone of a batch whose date is still ahead gets no warning.
     Batch.objects.filter(pk=source.pk).update(due_date=timezone.localdate())
-    response = client_.post(url("clone", source), {"name": "Today"})
+    response = web.post(url("clone", source), {"name": "Today"})
     assert [m.level_tag for m in response.wsgi_request._messages] == ["success"]
     assert (
         "data-due-date-past"
-        not in client_.get(detail(Batch.objects.get(name="Today"))).content.decode()
+        not in web.get(detail(Batch.objects.get(name="Today"))).content.decode()
     )
 
 
 @pytest.mark.django_db
-def test_clone_without_a_saved_filter_offers_no_reapply(client_, register, template, admin_user):
-    picked = make_batch(admin_user, template, Assembly.objects.all()[:2], filter_query="")
-    page = client_.get(url("clone", picked))
+def test_clone_without_a_saved_filter_offers_no_reapply(web, register, template, admin):
+    picked = make_batch(admin, template, Assembly.objects.all()[:2], filter_query="")
+    page = web.get(url("clone", picked))
     assert "reapply_filter" not in page.context["form"].fields
     assert "its working list is copied" in page.content.decode()
     # Forcing it through the form anyway is refused by the service, not a 500.
     assert (
         "reapply_filter"
-        in client_.get(url("clone", make_batch(admin_user, template, filter_query="q=AC")))
+        in web.get(url("clone", make_batch(admin, template, filter_query="q=AC")))
         .context["form"]
         .fields
     )
 
 
 @pytest.mark.django_db
-def test_edit_only_while_open(client_, open_batch, admin_user, template):
-    page = client_.get(url("edit", open_batch))
+def test_edit_only_while_open(web, open_batch, admin, template):
+    page = web.get(url("edit", open_batch))
     assert page.status_code == 200
     draft = factories.notice_template(name="Unpublished draft", publish=False)
     form_html = page.content.decode()
     assert "Unpublished draft" not in form_html
-    response = client_.post(
+    response = web.post(
         url("edit", open_batch),
         {"name": "Renamed", "template": template.pk, "due_date": due_date(10).isoformat()},
     )
     assert response["Location"] == detail(open_batch)
     open_batch.refresh_from_db()
     assert open_batch.name == "Renamed"
-    response = client_.post(
+    response = web.post(
         url("edit", open_batch),
         {"name": "Renamed", "template": draft.pk, "due_date": "2001-01-01"},
     )
     assert response.status_code == 200
     assert set(response.context["form"].errors) == {"template", "due_date"}
 
-    generate(open_batch, admin_user)
-    response = client_.get(url("edit", open_batch))
+    generate(open_batch, admin)
+    response = web.get(url("edit", open_batch))
     assert response["Location"] == detail(open_batch)
     assert "Only an Open batch can be edited" in messages_of(response)[-1]
 
 
 @pytest.mark.django_db
-def test_delete_only_while_open(client_, open_batch, admin_user):
-    generated = generate(make_batch(admin_user, name="Kept"), admin_user)
-    response = client_.post(url("delete", generated))
+def test_delete_only_while_open(web, open_batch, admin):
+    generated = generate(make_batch(admin, name="Kept"), admin)
+    response = web.post(url("delete", generated))
     assert response["Location"] == detail(generated)
     assert Batch.objects.filter(pk=generated.pk).exists()
 
-    assert client_.get(url("delete", open_batch)).status_code == 200
-    response = client_.post(url("delete", open_batch))
+    assert web.get(url("delete", open_batch)).status_code == 200
+    response = web.post(url("delete", open_batch))
     assert response["Location"] == reverse(INDEX)
     assert not Batch.objects.filter(pk=open_batch.pk).exists()
 
 
 @pytest.mark.django_db
-def test_history_lists_what_happened(client_, generated_batch, admin_user):
-    batch_services.complete_batch(generated_batch.pk, user=admin_user)
-    response = client_.get(url("history", generated_batch))
+def test_history_lists_what_happened(web, generated_batch, admin):
+    batch_services.complete_batch(generated_batch.pk, user=admin)
+    response = web.get(url("history", generated_batch))
     assert response.status_code == 200
     html = response.content.decode()
     for label in ("Created with", "Started generating", "Completed"):
@@ -652,48 +617,48 @@ def test_history_lists_what_happened(client_, generated_batch, admin_user):
 
 
 @pytest.mark.django_db
-def test_send_confirm_then_queue(client_, generated_batch, django_capture_on_commit_callbacks):
+def test_send_confirm_then_queue(web, generated_batch, django_capture_on_commit_callbacks):
     emails, _, _ = expected_channels()
-    page = client_.get(url("send", generated_batch))
+    page = web.get(url("send", generated_batch))
     assert f"{emails} emails will be sent" in page.content.decode()
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client_.post(url("send", generated_batch))
+        response = web.post(url("send", generated_batch))
     assert response["Location"] == detail(generated_batch)
     assert f"{emails} emails" in messages_of(response)[-1]
     assert len(callbacks) == 1
     # The page now shows sending as queued (no worker has claimed anything yet).
-    data = client_.get(url("progress", generated_batch)).json()
+    data = web.get(url("progress", generated_batch)).json()
     assert data["sending"] is True and data["emails"]["pending"] == emails
 
 
 @pytest.mark.django_db
-def test_retry_offered_only_for_failed_emails(client_, generated_batch, smtp_server):
+def test_retry_offered_only_for_failed_emails(web, generated_batch, smtp_server):
     from wagtail_batchcomms.services.sending import new_worker_id, send_pending_emails
 
     refused = Communication.objects.filter(batch=generated_batch, channel=Channel.EMAIL).first()
     smtp_server.configure(refuse={refused.email: (550, "No such mailbox")})
-    assert "retry" not in offered_actions(client_.get(detail(generated_batch)).content.decode())
+    assert "retry" not in offered_actions(web.get(detail(generated_batch)).content.decode())
 
     send_pending_emails(generated_batch.pk, new_worker_id())
     refused.refresh_from_db()
     assert refused.status == CommunicationStatus.FAILED
-    html = client_.get(detail(generated_batch)).content.decode()
+    html = web.get(detail(generated_batch)).content.decode()
     assert "retry" in offered_actions(html)
 
-    page = client_.get(url("retry", generated_batch))
+    page = web.get(url("retry", generated_batch))
     assert "Failed emails: 1" in page.content.decode()
-    response = client_.post(url("retry", generated_batch), {"retry_failed": "on"})
+    response = web.post(url("retry", generated_batch), {"retry_failed": "on"})
     assert response["Location"] == detail(generated_batch)
     refused.refresh_from_db()
     assert refused.status == CommunicationStatus.PENDING
 
 
 @pytest.mark.django_db
-def test_mark_letters_mailed(client_, generated_batch):
+def test_mark_letters_mailed(web, generated_batch):
     _, letters, _ = expected_channels()
-    page = client_.get(url("mark_mailed", generated_batch))
+    page = web.get(url("mark_mailed", generated_batch))
     assert f"{letters} unsent letters" in page.content.decode()
-    response = client_.post(url("mark_mailed", generated_batch))
+    response = web.post(url("mark_mailed", generated_batch))
     assert f"{letters} letters recorded as mailed" in messages_of(response)[-1]
     generated_batch.refresh_from_db()
     assert generated_batch.status == S.PARTIALLY_SENT
@@ -703,10 +668,8 @@ def test_mark_letters_mailed(client_, generated_batch):
         ).count()
         == letters
     )
-    assert "mark_mailed" not in offered_actions(
-        client_.get(detail(generated_batch)).content.decode()
-    )
-    response = client_.post(url("mark_mailed", generated_batch))  # a second click
+    assert "mark_mailed" not in offered_actions(web.get(detail(generated_batch)).content.decode())
+    response = web.post(url("mark_mailed", generated_batch))  # a second click
     assert messages_of(response)[-1].strip().endswith("No letters are waiting to be printed.")
     mailed = ModelLogEntry.objects.for_instance(generated_batch).filter(
         action="wagtail_batchcomms.letters_mailed"
@@ -715,23 +678,23 @@ def test_mark_letters_mailed(client_, generated_batch):
 
 
 @pytest.mark.django_db
-def test_request_letters_then_a_second_click_returns_the_same_download(client_, generated_batch):
+def test_request_letters_then_a_second_click_returns_the_same_download(web, generated_batch):
     _, letters, _ = expected_channels()
-    page = client_.get(url("download_letters", generated_batch))
+    page = web.get(url("download_letters", generated_batch))
     assert f"{letters} unsent letters" in page.content.decode()
-    client_.post(url("download_letters", generated_batch))
-    client_.post(url("download_letters", generated_batch))
+    web.post(url("download_letters", generated_batch))
+    web.post(url("download_letters", generated_batch))
     downloads = list(generated_batch.letter_downloads.all())
     assert len(downloads) == 1 and downloads[0].letter_count == letters
-    html = client_.get(detail(generated_batch)).content.decode()
+    html = web.get(detail(generated_batch)).content.decode()
     assert "data-letter-downloads" in html
     assert "data-batch-progress" in html  # rendering is under way
-    data = client_.get(url("progress", generated_batch)).json()
+    data = web.get(url("progress", generated_batch)).json()
     assert data["downloads"][0]["total"] == letters
 
 
 @pytest.mark.django_db
-def test_letter_downloads_list_ready_then_expired_with_rerequest(client_, generated_batch):
+def test_letter_downloads_list_ready_then_expired_with_rerequest(web, generated_batch):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -740,13 +703,13 @@ def test_letter_downloads_list_ready_then_expired_with_rerequest(client_, genera
     from wagtail_batchcomms.services import letter_chunks, letters
 
     _, letter_total, _ = expected_channels()
-    client_.post(url("download_letters", generated_batch))
+    web.post(url("download_letters", generated_batch))
     download = generated_batch.letter_downloads.get()
     letter_chunks.run_download_here(download.pk)  # the chunk and merge tasks, in-process
     download.refresh_from_db()
     assert download.status == DownloadStatus.READY
 
-    html = client_.get(detail(generated_batch)).content.decode()
+    html = web.get(detail(generated_batch)).content.decode()
     row = html.split(f'data-download="{download.pk}"', 1)[1].split("</tr>", 1)[0]
     assert reverse("wagtail_batchcomms_letters:download", args=[download.pk]) in row
     assert f"<td>{letter_total}</td>" in row and f"<td>{download.page_count}</td>" in row
@@ -754,12 +717,12 @@ def test_letter_downloads_list_ready_then_expired_with_rerequest(client_, genera
     assert "data-batch-progress" not in html  # nothing rendering any more
 
     letters.purge_expired_downloads(now=timezone.now() + timedelta(days=30))
-    html = client_.get(detail(generated_batch)).content.decode()
+    html = web.get(detail(generated_batch)).content.decode()
     row = html.split(f'data-download="{download.pk}"', 1)[1].split("</tr>", 1)[0]
     assert "Expired" in row and "data-download-link" not in row
     rerequest = reverse("wagtail_batchcomms_letters:rerequest", args=[download.pk])
     assert f'action="{rerequest}"' in row
 
-    response = client_.post(rerequest)
+    response = web.post(rerequest)
     assert response["Location"] == detail(generated_batch)
     assert generated_batch.letter_downloads.count() == 2

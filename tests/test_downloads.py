@@ -13,7 +13,6 @@ import letters_data as data
 import pypdf
 import pytest
 from django.conf import settings
-from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ
@@ -22,20 +21,12 @@ from wagtail_batchcomms.models import BatchStatus, DownloadStatus, LetterDownloa
 from wagtail_batchcomms.services import letter_chunks, letters
 from wagtail_batchcomms.storage import letter_storage
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_root")]
 
 DS = DownloadStatus
 ACCESS = factories.ADMIN_ACCESS
 VIEW = "wagtail_batchcomms.view_batch"
 SEND = "wagtail_batchcomms.send_batch"
-
-
-@pytest.fixture(autouse=True)
-def private_root(tmp_path):
-    with override_settings(
-        WAGTAIL_BATCHCOMMS={**settings.WAGTAIL_BATCHCOMMS, "PRIVATE_ROOT": str(tmp_path)}
-    ):
-        yield
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import factories
 import generation_data as data
 import pytest
+from db_faults import fail_writes
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from wagtail.models import ModelLogEntry
@@ -229,28 +230,6 @@ def test_crash_after_some_chunks_then_rerun_gives_exact_rows(register, chunked, 
     assert data.actual(batch) == want
 
 
-def _inject_fault(location_id: int) -> None:
-    """A real database error for one location's notices (a trigger), as a crash stand-in."""
-    table = Communication._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "CREATE FUNCTION batchcomms_fault() RETURNS trigger AS $$ BEGIN "
-                f"IF NEW.location_id = {int(location_id)} THEN "
-                "RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
-            )
-            cursor.execute(
-                f"CREATE TRIGGER batchcomms_fault BEFORE INSERT ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION batchcomms_fault()"
-            )
-        else:
-            cursor.execute(
-                f"CREATE TRIGGER batchcomms_fault BEFORE INSERT ON {table} "
-                f"WHEN NEW.location_id = {int(location_id)} "
-                "BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
-            )
-
-
 def test_a_failure_half_way_goes_back_to_open_and_removes_partial_rows(chunked, superuser):
     template = factories.notice_template(contact_roles=["owner"])
     locations = []
@@ -260,7 +239,8 @@ def test_a_failure_half_way_goes_back_to_open_and_removes_partial_rows(chunked, 
         factories.role(loc, factories.contact(), "owner")
         locations.append(loc)
     batch = start_generation(make_batch(superuser, template).pk, user=superuser)
-    _inject_fault(locations[20].pk)  # in the third chunk of seven locations
+    # In the third chunk of seven locations:
+    fail_writes(Communication, "INSERT", f"NEW.location_id = {locations[20].pk}")
 
     with pytest.raises(Exception, match="injected fault"):
         generation.generate(batch.pk, batch.task_token)

@@ -8,12 +8,11 @@ The restart with a real killed worker is in test_faults.py.
 from __future__ import annotations
 
 import datetime
-import threading
 
 import factories
 import generation_data as data
 import pytest
-from django.db import connection
+from concurrency import run_at_once
 from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ
@@ -212,25 +211,7 @@ def test_two_tasks_with_the_same_token_generate_once(superuser, settings):
     data.build_register(locations=40)
     template = factories.notice_template(contact_roles=["owner", "tenant"], grouping="assembly")
     batch = make_generating(superuser, template)
-    start = threading.Barrier(2)
-    results: list = []
-    errors: list = []
-
-    def run() -> None:
-        try:
-            start.wait(10)
-            results.append(generation.generate(batch.pk, batch.task_token))
-        except Exception as error:  # reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not errors, errors
+    results = run_at_once(2, lambda: generation.generate(batch.pk, batch.task_token))
     batch.refresh_from_db()
     assert batch.status == S.GENERATED
     finished = [r for r in results if "nothing done" not in r]

@@ -7,7 +7,6 @@ django-q2 ORM broker (queued tasks are read back from its table). The tests with
 
 from __future__ import annotations
 
-import csv
 import io
 import threading
 import time
@@ -16,6 +15,7 @@ from datetime import timedelta
 import factories
 import letters_data as data
 import pytest
+from concurrency import run_at_once
 from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -36,6 +36,8 @@ from wagtail_batchcomms.models import (
 from wagtail_batchcomms.services import letter_chunks, letters
 from wagtail_batchcomms.services.letters import LetterError
 from wagtail_batchcomms.storage import letter_storage
+
+pytestmark = pytest.mark.usefixtures("private_root")
 
 DS = DownloadStatus
 SEND = ["wagtail_batchcomms.send_batch", "wagtail_batchcomms.view_batch"]
@@ -65,15 +67,6 @@ def history(batch, action: str) -> list[dict]:
     ]
 
 
-def read_download(download: LetterDownload):
-    storage = letter_storage()
-    with storage.open(download.file, "rb") as handle:
-        reader = data.read_pdf(handle.read())
-    with storage.open(download.mailing_list, "rb") as handle:
-        rows = list(csv.DictReader(io.StringIO(handle.read().decode("utf-8-sig"))))
-    return reader, rows
-
-
 def print_order(batch) -> list[int]:
     pending = Communication.objects.filter(
         batch=batch, channel=Channel.LETTER, status=CommunicationStatus.PENDING
@@ -85,7 +78,7 @@ def print_order(batch) -> list[int]:
 
 def assert_every_letter_once(download: LetterDownload, expected_ids: list[int]) -> None:
     """The PDF and the CSV hold each letter exactly once, in print order, on its own pages."""
-    reader, rows = read_download(download)
+    reader, rows = data.read_download(download)
     assert [int(row["communication_id"]) for row in rows] == expected_ids
     groups = data.split_letters(reader)
     assert len(groups) == len(expected_ids) == download.letter_count
@@ -101,13 +94,6 @@ def assert_every_letter_once(download: LetterDownload, expected_ids: list[int]) 
         assert row["account_number"] == letter.location.account_number
         # The name appears in no other letter ("Recipient 1" vs "Recipient 10": whole lines).
         assert f"\n{letter.recipient_name}\n" in f"\n{first_page}\n"
-
-
-@pytest.fixture(autouse=True)
-def private_root(tmp_path):
-    """Letter files of this test only (ids, and so file names, repeat across tests)."""
-    with settings_with(PRIVATE_ROOT=str(tmp_path / "private")):
-        yield tmp_path / "private"
 
 
 @pytest.fixture
@@ -176,24 +162,7 @@ def test_the_database_allows_one_active_download_per_batch(sender):
 def test_simultaneous_requests_make_one_download():
     user = factories.user("racer", perms=[factories.ADMIN_ACCESS, *SEND])
     batch = data.letter_batch(4)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def click():
-        try:
-            barrier.wait(timeout=10)
-            results.append(letters.request_letter_download(batch.pk, user=user).pk)
-        except Exception as error:  # reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=click) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    results = run_at_once(2, lambda: letters.request_letter_download(batch.pk, user=user).pk)
     assert len(results) == 2 and results[0] == results[1]
     assert LetterDownload.objects.filter(batch=batch).count() == 1
 
@@ -267,7 +236,7 @@ def test_mailing_list_columns_and_formula_cells(sender):
     download = request(batch, sender)
     letter_chunks.run_download_here(download.pk)
     download.refresh_from_db()
-    _reader, rows = read_download(download)
+    _reader, rows = data.read_download(download)
     assert list(rows[0]) == list(letter_chunks.MAILING_LIST_COLUMNS)
     row = next(r for r in rows if int(r["communication_id"]) == first.pk)
     assert row["name"] == '\'=HYPERLINK("http://evil")'
@@ -282,7 +251,7 @@ def test_long_letters_number_their_own_pages_across_render_groups(sender):
     download = request(batch, sender, chunk_size=7)
     letter_chunks.run_download_here(download.pk)
     download.refresh_from_db()
-    reader, _rows = read_download(download)
+    reader, _rows = data.read_download(download)
     assert download.page_count == len(reader.pages) == 16
     labels = [data.PAGE_LABEL.search(page.extract_text()).group(0) for page in reader.pages]
     long_letters = {
@@ -306,7 +275,7 @@ def test_page_size_setting(sender, page_size, width, height):
     with settings_with(PAGE_SIZE=page_size):
         letter_chunks.run_download_here(download.pk)
     download.refresh_from_db()
-    reader, _rows = read_download(download)
+    reader, _rows = data.read_download(download)
     for page in reader.pages:
         assert float(page.mediabox.width) == pytest.approx(width, abs=0.5)
         assert float(page.mediabox.height) == pytest.approx(height, abs=0.5)
@@ -624,6 +593,6 @@ def test_the_letterhead_logo_from_media_is_on_every_page(sender, tmp_path):
         download = request(batch, sender)
         letter_chunks.run_download_here(download.pk)
     download.refresh_from_db()
-    reader, _rows = read_download(download)
+    reader, _rows = data.read_download(download)
     assert [len(page.images) for page in reader.pages] == [1] * 14
     assert reader.pages[0].images[0].image.size == (300, 80)

@@ -6,15 +6,14 @@ worker, two clusters on Redis) are in test_sending_workers.py.
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 
 import factories
 import pytest
+from concurrency import run_at_once
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection
 from django.utils import timezone
 from django_q.models import OrmQ
 from sending_data import email_batch, email_template, emails
@@ -35,16 +34,6 @@ from wagtail_batchcomms.services.sending import (
 
 ST = CommunicationStatus
 SEND_PERM = "wagtail_batchcomms.send_batch"
-
-
-@pytest.fixture
-def app_settings(settings):
-    """Set WAGTAIL_BATCHCOMMS keys for one test: ``app_settings(SEND_CLAIM_SIZE=5)``."""
-
-    def apply(**values):
-        settings.WAGTAIL_BATCHCOMMS = {**settings.WAGTAIL_BATCHCOMMS, **values}
-
-    return apply
 
 
 def send(batch: Batch) -> sending.SendResult:
@@ -470,31 +459,10 @@ def test_retry_unknown_flag(smtp_server, superuser):
 # --- concurrency -------------------------------------------------------------------------------
 
 
-def run_in_threads(count: int, target) -> list:
-    results: list = [None] * count
-    errors: list = []
-
-    def run(index: int) -> None:
-        try:
-            results[index] = target()
-        except Exception as error:  # reported by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not errors, errors
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_claims_never_overlap(app_settings):
     batch = email_batch(300)
-    claimed = run_in_threads(
+    claimed = run_at_once(
         6, lambda: [r.pk for _ in range(10) for r in claim_emails(batch.pk, new_worker_id(), 5)]
     )
     flat = [pk for worker in claimed for pk in worker]
@@ -508,7 +476,7 @@ def test_two_send_tasks_racing_send_each_email_once(smtp_server, app_settings):
     smtp_server.configure(delay=0.002)
     batch = email_batch(200)
 
-    results = run_in_threads(2, lambda: send(batch))
+    results = run_at_once(2, lambda: send(batch))
 
     assert statuses(batch) == {"sent": 200}
     assert sum(r.sent for r in results) == 200
@@ -530,7 +498,7 @@ def test_double_click_queues_two_harmless_tasks(smtp_server, superuser, app_sett
 
     from wagtail_batchcomms import tasks as task_module
 
-    results = run_in_threads(2, lambda: task_module.send_batch_emails(batch.pk))
+    results = run_at_once(2, lambda: task_module.send_batch_emails(batch.pk))
 
     assert sum(r["sent"] for r in results) == 40
     assert len(smtp_server.messages) == 40

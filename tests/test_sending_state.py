@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.db import connection
+from db_faults import fail_writes
 from django.urls import reverse
 from django.utils import timezone
 from sending_data import email_batch, emails
@@ -142,29 +142,6 @@ def test_a_task_that_gave_up_is_not_sending(superuser, smtp_server):
     assert not state.active and state.stopped_at is None and state.progress["pending"] == 4
 
 
-def _fail_when_sent(communication_id: int) -> None:
-    """A real database error when one row's outcome is written (a trigger): an unexpected
-    exception inside the send task, as a stand-in for any bug or outage."""
-    table = Communication._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "CREATE FUNCTION batchcomms_send_fault() RETURNS trigger AS $$ BEGIN "
-                f"IF NEW.id = {int(communication_id)} AND NEW.status = 'sent' THEN "
-                "RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
-            )
-            cursor.execute(
-                f"CREATE TRIGGER batchcomms_send_fault BEFORE UPDATE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION batchcomms_send_fault()"
-            )
-        else:
-            cursor.execute(
-                f"CREATE TRIGGER batchcomms_send_fault BEFORE UPDATE ON {table} "
-                f"WHEN NEW.id = {int(communication_id)} AND NEW.status = 'sent' "
-                "BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
-            )
-
-
 def test_a_crashed_send_task_records_sending_stopped(
     superuser, smtp_server, admin_client, settings
 ):
@@ -175,7 +152,8 @@ def test_a_crashed_send_task_records_sending_stopped(
     batch = email_batch(6)
     start_sending(batch.pk, user=superuser)
     first = emails(batch).order_by("pk").first()
-    _fail_when_sent(first.pk)
+    # An unexpected exception inside the send task when this row's outcome is written.
+    fail_writes(Communication, "UPDATE", f"NEW.id = {first.pk} AND NEW.status = 'sent'")
     with pytest.raises(Exception, match="injected fault"):
         send_pending_emails(batch.pk, new_worker_id())
     [entry] = stopped_entries(batch)

@@ -1,0 +1,38 @@
+"""A real database error on chosen rows, as a stand-in for a crash, a bug or an outage.
+
+``fail_writes(Communication, "INSERT", "NEW.location_id = 7")`` adds a trigger that aborts the
+statement with "injected fault" whenever a row matching the condition (SQL over ``NEW``, the
+same on SQLite and PostgreSQL) is inserted or updated. It is part of the test's transaction
+and goes with its rollback.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import Model
+
+MESSAGE = "injected fault"
+
+
+def fail_writes(model: type[Model], event: str, condition: str) -> None:
+    """Abort every ``event`` ("INSERT" or "UPDATE") on ``model``'s table whose new row
+    matches ``condition``, with the error ``MESSAGE``."""
+    assert event in ("INSERT", "UPDATE"), event
+    table = connection.ops.quote_name(model._meta.db_table)
+    name = f"batchcomms_fault_{event.lower()}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN "
+                f"IF {condition} THEN RAISE EXCEPTION '{MESSAGE}'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER {name} BEFORE {event} ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {name}()"
+            )
+        else:
+            cursor.execute(
+                f"CREATE TRIGGER {name} BEFORE {event} ON {table} WHEN {condition} "
+                f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
+            )
