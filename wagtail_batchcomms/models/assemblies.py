@@ -43,6 +43,14 @@ class ServiceArea(models.Model):
         return f"{self.name} ({self.code})"
 
 
+def address_lines(line1: str, line2: str, city: str, state: str, postal_code: str) -> list[str]:
+    """A postal address as printed: the street lines, then "City, ST 12345"; empty parts
+    left out."""
+    last = " ".join(part for part in (state, postal_code) if part)
+    city_line = ", ".join(part for part in (city, last) if part)
+    return [line for line in (line1, line2, city_line) if line]
+
+
 class Address(models.Model):
     """Postal address fields shared by locations and contacts."""
 
@@ -62,9 +70,9 @@ class Address(models.Model):
 
     @property
     def address_lines(self) -> list[str]:
-        last = " ".join(part for part in (self.state, self.postal_code) if part)
-        city = ", ".join(part for part in (self.city, last) if part)
-        return [line for line in (self.address_line1, self.address_line2, city) if line]
+        return address_lines(
+            self.address_line1, self.address_line2, self.city, self.state, self.postal_code
+        )
 
 
 class Location(ClusterableModel, Address):
@@ -141,6 +149,16 @@ class Contact(models.Model):
     @property
     def has_mailing_address(self) -> bool:
         return bool(self.mailing_address_line1 and self.mailing_city and self.mailing_postal_code)
+
+    @property
+    def mailing_address_lines(self) -> list[str]:
+        return address_lines(
+            self.mailing_address_line1,
+            self.mailing_address_line2,
+            self.mailing_city,
+            self.mailing_state,
+            self.mailing_postal_code,
+        )
 
     @property
     def can_email(self) -> bool:

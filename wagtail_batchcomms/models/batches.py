@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from .assemblies import Assembly, Contact, Location
+from .assemblies import Assembly, Contact, Location, address_lines
 from .choices import (
     BatchStatus,
     Channel,
@@ -421,9 +421,9 @@ class Communication(models.Model):
 
     @property
     def address_lines(self) -> list[str]:
-        last = " ".join(part for part in (self.state, self.postal_code) if part)
-        city = ", ".join(part for part in (self.city, last) if part)
-        return [line for line in (self.address_line1, self.address_line2, city) if line]
+        return address_lines(
+            self.address_line1, self.address_line2, self.city, self.state, self.postal_code
+        )
 
 
 class LetterDownload(models.Model):

@@ -47,13 +47,7 @@ def sample_merge_data(template=None, *, today: datetime.date | None = None) -> t
     if link is not None:
         person = link.contact
         if person.has_mailing_address:
-            last = " ".join(p for p in (person.mailing_state, person.mailing_postal_code) if p)
-            lines = [
-                person.mailing_address_line1,
-                person.mailing_address_line2,
-                ", ".join(p for p in (person.mailing_city, last) if p),
-            ]
-            lines = [line for line in lines if line]
+            lines = person.mailing_address_lines
         else:
             lines = location.address_lines
         contact = contact_data(
