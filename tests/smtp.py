@@ -12,7 +12,8 @@ its own thread, records every message it accepts, and can misbehave on purpose:
   the client cannot know). ``max_drops`` bounds how many connections are dropped in all;
 - ``drop_for={"x@example.com"}``: drop the connection whenever that recipient is given (at
   RCPT, so the message cannot have been accepted), however many times it is tried;
-- ``delay=seconds``: wait that long before answering each DATA (a slow server).
+- ``delay=seconds``: wait that long before answering each DATA (a slow server); ``holding``
+  says how many DATA commands are waiting for their answer now.
 
 Every option can be changed while it runs with ``configure(**options)``. Use it as a context
 manager (it stops and closes every client connection on exit) or through the ``smtp_server``
@@ -79,7 +80,11 @@ class _Handler:
     async def handle_DATA(self, smtp, session, envelope):
         delay = self.server.options["delay"]
         if delay:
-            await asyncio.sleep(delay)
+            self.server._hold(+1)
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self.server._hold(-1)
         for address in envelope.rcpt_tos:
             rejection = self.server.options["reject_data"].get(address.lower())
             if rejection:
@@ -126,6 +131,7 @@ class SMTPTestServer:
         self.port: int | None = port or None
         self.drops = 0
         self.connections = 0
+        self._holding = 0
         self._messages: list[ReceivedMessage] = []
         # Messages per connection, keyed by protocol id (protocols are kept, so ids stay unique).
         self._per_connection: Counter[int] = Counter()
@@ -193,6 +199,16 @@ class SMTPTestServer:
                     )
                 self._changed.wait(remaining)
             return list(self._messages)
+
+    @property
+    def holding(self) -> int:
+        """DATA commands waiting out ``delay`` now: their messages are not answered yet."""
+        with self._lock:
+            return self._holding
+
+    def _hold(self, change: int) -> None:
+        with self._lock:
+            self._holding += change
 
     def clear(self) -> None:
         with self._lock:
