@@ -13,7 +13,12 @@ from django.conf import settings
 from django.core.checks import run_checks
 from django.test import override_settings
 
-from wagtail_batchcomms.checks import check_q_cluster, check_settings, check_weasyprint
+from wagtail_batchcomms.checks import (
+    check_private_root,
+    check_q_cluster,
+    check_settings,
+    check_weasyprint,
+)
 
 GOOD_CLUSTER = {
     "name": "t",
@@ -37,6 +42,7 @@ def test_the_test_project_passes_every_check():
     assert ids(check_settings()) == []
     assert ids(check_q_cluster()) == []
     assert ids(check_weasyprint()) == []
+    assert ids(check_private_root()) == []
 
 
 def test_the_checks_are_registered_with_django():
@@ -166,3 +172,37 @@ def test_e008_quiet_when_weasyprint_loads():
     import weasyprint  # noqa: F401  (really loads here)
 
     assert check_weasyprint() == []
+
+
+# --- E009: the letters' private folder ----------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["MEDIA_ROOT", "STATIC_ROOT"])
+def test_e009_private_root_inside_a_public_folder(tmp_path, where):
+    public = tmp_path / "public"
+    values = {**settings.WAGTAIL_BATCHCOMMS, "PRIVATE_ROOT": str(public / "letters")}
+    with override_settings(WAGTAIL_BATCHCOMMS=values, **{where: str(public)}):
+        messages = check_private_root()
+        assert ids(messages) == ["batchcomms.E009"]
+        assert where in messages[0].msg and "publish letters" in messages[0].msg
+        assert "PRIVATE_ROOT" in messages[0].hint
+        assert "batchcomms.E009" in {message.id for message in run_checks()}
+
+
+def test_e009_private_root_equal_to_media_root(tmp_path):
+    values = {**settings.WAGTAIL_BATCHCOMMS, "PRIVATE_ROOT": str(tmp_path)}
+    with override_settings(WAGTAIL_BATCHCOMMS=values, MEDIA_ROOT=str(tmp_path)):
+        assert ids(check_private_root()) == ["batchcomms.E009"]
+
+
+def test_e009_quiet_beside_media_root_and_for_a_storage_alias(tmp_path):
+    beside = {**settings.WAGTAIL_BATCHCOMMS, "PRIVATE_ROOT": str(tmp_path / "private")}
+    with override_settings(WAGTAIL_BATCHCOMMS=beside, MEDIA_ROOT=str(tmp_path / "media")):
+        assert check_private_root() == []
+    alias = {
+        **settings.WAGTAIL_BATCHCOMMS,
+        "PRIVATE_ROOT": str(tmp_path / "media" / "letters"),
+        "LETTER_STORAGE": "default",
+    }
+    with override_settings(WAGTAIL_BATCHCOMMS=alias, MEDIA_ROOT=str(tmp_path / "media")):
+        assert check_private_root() == []

@@ -126,3 +126,27 @@ def check_weasyprint(app_configs: Any = None, **kwargs: Any) -> list:
             id="batchcomms.E008",
         )
     ]
+
+
+@register(Tags.security)
+def check_private_root(app_configs: Any = None, **kwargs: Any) -> list:
+    """batchcomms.E009: the letters' private folder is inside MEDIA_ROOT or STATIC_ROOT."""
+    from .storage import private_root_problem
+
+    try:
+        if batchcomms_settings.LETTER_STORAGE:  # the host's own storage alias: not ours to judge
+            return []
+        problem = private_root_problem()
+    except Exception:  # unreadable settings: E001 reports them
+        return []
+    if problem is None:
+        return []
+    return [
+        Error(
+            problem,
+            hint=f"Set {SETTING_NAME}['PRIVATE_ROOT'] to a folder the web server does not "
+            "serve, outside MEDIA_ROOT and STATIC_ROOT (by default it is a "
+            "'batchcomms-private' folder beside MEDIA_ROOT).",
+            id="batchcomms.E009",
+        )
+    ]

@@ -40,7 +40,11 @@ def private_root() -> Path:
     return Path(media_root).resolve().parent / "batchcomms-private"
 
 
-def _check_private_root(root: Path) -> None:
+def private_root_problem(root: Path | None = None) -> str | None:
+    """Why the default private storage's folder is unsafe (inside MEDIA_ROOT or STATIC_ROOT,
+    where the web server would publish it), or None. Used by system check E009 and before the
+    storage is first used."""
+    root = private_root() if root is None else root
     real = Path(os.path.realpath(root))
     for setting in ("MEDIA_ROOT", "STATIC_ROOT"):
         public = getattr(settings, setting, None)
@@ -48,11 +52,19 @@ def _check_private_root(root: Path) -> None:
             continue
         public_real = Path(os.path.realpath(public))
         if real == public_real or public_real in real.parents:
-            raise ImproperlyConfigured(
+            return (
                 f"{SETTING_NAME}['PRIVATE_ROOT'] ({root}) is inside {setting} ({public}), "
-                "where the web server would publish letters with names and addresses. "
-                f"Set {SETTING_NAME}['PRIVATE_ROOT'] to a folder outside {setting}."
+                "where the web server would publish letters with names and addresses."
             )
+    return None
+
+
+def _check_private_root(root: Path) -> None:
+    problem = private_root_problem(root)
+    if problem:
+        raise ImproperlyConfigured(
+            f"{problem} Set {SETTING_NAME}['PRIVATE_ROOT'] to a folder outside it."
+        )
 
 
 _storage: Storage | None = None
