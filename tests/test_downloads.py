@@ -16,6 +16,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ
+from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms.models import BatchStatus, DownloadStatus, LetterDownload
 from wagtail_batchcomms.services import letter_chunks, letters
@@ -138,6 +139,28 @@ def test_sender_downloads_the_mailing_list(client, users):
     assert sorted(int(r["communication_id"]) for r in rows) == sorted(
         data.letters(download.batch).values_list("pk", flat=True)
     )
+
+
+def test_each_download_is_in_the_batch_history_with_who_took_it(client, users):
+    download = ready_download(users["sender"], count=4)
+    web = client_for(client, users["sender"])
+    assert web.get(url("download", download.pk)).status_code == 200
+    assert web.get(url("mailing_list", download.pk)).status_code == 200
+    entries = ModelLogEntry.objects.for_instance(download.batch).filter(
+        action=letters.LOG_DOWNLOADED
+    )
+    assert [(e.user_id, e.data["kind"]) for e in entries.order_by("pk")] == [
+        (users["sender"].pk, "pdf"),
+        (users["sender"].pk, "csv"),
+    ]
+    history = web.get(reverse("wagtail_batchcomms_batch:history", args=[download.batch.pk]))
+    page = history.content.decode()
+    assert "Downloaded the letters PDF of 4 letters" in page
+    assert "Downloaded the mailing list of 4 letters" in page
+    # A refused or unavailable download is not a download.
+    LetterDownload.objects.filter(pk=download.pk).update(expires_at=timezone.now())
+    assert web.get(url("download", download.pk)).status_code == 410
+    assert entries.count() == 2
 
 
 def test_files_are_not_under_a_public_url(users):

@@ -54,6 +54,7 @@ LOG_READY = "wagtail_batchcomms.letters_ready"
 LOG_FAILED = "wagtail_batchcomms.letters_failed"
 LOG_MAILED = "wagtail_batchcomms.letters_mailed"
 LOG_EXPIRED = "wagtail_batchcomms.letters_expired"
+LOG_DOWNLOADED = "wagtail_batchcomms.letters_downloaded"
 
 
 class LetterError(BatchActionError):

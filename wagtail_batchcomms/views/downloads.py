@@ -27,9 +27,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 from wagtail.admin import messages
 from wagtail.admin.auth import permission_denied
+from wagtail.log_actions import log
 
 from ..models import Communication, DownloadStatus, LetterDownload
 from ..services.letters import (
+    LOG_DOWNLOADED,
     LetterError,
     request_letter_download,
     user_can_send_letters,
@@ -130,6 +132,13 @@ class DownloadView(View):
             # The row says ready but the file is gone (removed by hand, storage restored).
             logger.warning("letter download %s: file %s is missing", download.pk, name)
             return self.gone(request, download, _("This download's file is no longer stored."))
+        # The files hold every recipient's name and address: who took a copy is on record.
+        log(
+            download.batch,
+            LOG_DOWNLOADED,
+            user=request.user,
+            data={"download": download.pk, "kind": self.kind, "letters": download.letter_count},
+        )
         return self.file_response(handle, download)
 
     @staticmethod

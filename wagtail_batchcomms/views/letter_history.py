@@ -67,12 +67,27 @@ class ExpiredFormatter(LogFormatter):
         return _("A letters PDF expired and its files were deleted")
 
 
+class DownloadedFormatter(LogFormatter):
+    label = _("Letters downloaded")
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        if data.get("kind") == "csv":
+            return _("Downloaded the mailing list of %(letters)s") % {
+                "letters": _letters(data.get("letters"))
+            }
+        return _("Downloaded the letters PDF of %(letters)s") % {
+            "letters": _letters(data.get("letters"))
+        }
+
+
 FORMATTERS: dict[str, type[LogFormatter]] = {
     letters.LOG_REQUESTED: RequestedFormatter,
     letters.LOG_READY: ReadyFormatter,
     letters.LOG_FAILED: FailedFormatter,
     letters.LOG_MAILED: MailedFormatter,
     letters.LOG_EXPIRED: ExpiredFormatter,
+    letters.LOG_DOWNLOADED: DownloadedFormatter,
 }
 
 
