@@ -21,6 +21,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from wagtail.admin import messages
+from wagtail.admin.admin_url_finder import ModelAdminURLFinder
 from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn, TitleColumn, UserColumn
@@ -262,6 +263,19 @@ class BatchHistoryView(HistoryView):
         return [HeaderButton(_("Batch page"), url=batch_url(self.object), icon_name="arrow-left")]
 
 
+class BatchURLFinder(ModelAdminURLFinder):
+    """A batch's admin URL (search results, a template's Usage page, history links) is its
+    batch page, for anyone who may view it: editing is only for Open batches."""
+
+    edit_url_name = "wagtail_batchcomms_batch:detail"
+
+    def get_edit_url(self, instance):
+        policy = policy_registry.get(instance)
+        if self.user and policy and not policy.user_has_permission(self.user, "view"):
+            return None
+        return self.construct_edit_url(instance)
+
+
 class BatchViewSet(ModelViewSet):
     model = Batch
     icon = "mail"
@@ -273,7 +287,8 @@ class BatchViewSet(ModelViewSet):
     add_to_admin_menu = False
     copy_view_enabled = False
     inspect_view_enabled = False
-    add_to_reference_index = False
+    add_to_reference_index = True  # the notice template's Usage page lists its batches
+    url_finder_class = BatchURLFinder
 
     index_view_class = BatchIndexView
     edit_view_class = BatchEditView
