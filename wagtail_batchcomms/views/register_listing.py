@@ -10,7 +10,7 @@ import re
 from collections import OrderedDict
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from wagtail.coreutils import multigetattr
 from wagtail.snippets.views.snippets import IndexView
@@ -86,6 +86,38 @@ class RegisterIndexView(IndexView):
                 else None
             )
         return cache[model, name]
+
+    def order_queryset(self, queryset):
+        """Sort by the chosen column, then by primary key, with empty values last whichever
+        way: the same order on SQLite and PostgreSQL (which put NULLs at opposite ends), and
+        a total order, so that no row repeats or goes missing between pages when many share
+        a value (a hazard, a due date)."""
+        ordering = self.ordering
+        if not ordering or not isinstance(ordering, str):
+            return super().order_queryset(queryset)
+        descending = ordering.startswith("-")
+        name = ordering.lstrip("-")
+        if name == "pk" or name == self.model._meta.pk.name:
+            return queryset.order_by(ordering)
+        column = F(name)
+        nulls = {"nulls_last": True} if self.nullable(name) else {}
+        column = column.desc(**nulls) if descending else column.asc(**nulls)
+        return queryset.order_by(column, "-pk" if descending else "pk")
+
+    def nullable(self, path: str) -> bool:
+        """Whether the model field at ``path`` (``a__b``) can be NULL (annotations: no)."""
+        model = self.model
+        for name in path.split("__"):
+            try:
+                field = model._meta.get_field(name)
+            except FieldDoesNotExist:
+                return False
+            if field.null:
+                return True
+            model = field.related_model
+            if model is None:
+                return False
+        return False
 
     def get(self, request, *args, **kwargs):
         if self.is_export:
