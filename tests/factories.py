@@ -123,3 +123,14 @@ def user(username: str = "user", *, superuser: bool = False, perms: list[str] = 
 
 
 ADMIN_ACCESS = "wagtailadmin.access_admin"
+
+
+def wall_clock(moment: datetime.datetime) -> str:
+    """How the admin pages show a moment: "23:57" on today's (local) date, and with its date
+    before, e.g. "Nov. 26, 2026, 23:57", so that a test run just after local midnight holds."""
+    from django.utils.formats import date_format
+
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localdate():
+        return f"{local:%H:%M}"
+    return f"{date_format(local.date())}, {local:%H:%M}"

@@ -26,6 +26,7 @@ import re
 import time
 from collections import Counter
 
+import factories
 import ops_data
 import pytest
 from batch_admin_data import messages_of
@@ -331,7 +332,7 @@ def test_stalled_generation_restarted_from_the_batch_page(qcluster, app, mail_se
     assert batch.status == S.GENERATING
     assert (batch.progress_done, batch.progress_total) == frozen
     assert Communication.objects.filter(batch=batch).count() == partial
-    since = timezone.localtime(batch.updated_at).strftime("%H:%M")
+    since = factories.wall_clock(batch.updated_at)
     html = web.get(action(batch, "detail")).content.decode()
     assert f"No progress since {since}." in html
     assert 'data-batch-action="resume_generation"' in html

@@ -176,7 +176,7 @@ def test_the_batch_page_says_since_when_and_offers_the_restart_only_when_stalled
     assert admin_client.get(progress_url).json()["generation"]["stalled"] is False
 
     batch = age(batch, 400)
-    since = timezone.localtime(batch.updated_at).strftime("%H:%M")
+    since = factories.wall_clock(batch.updated_at)
     html = admin_client.get(page_url).content.decode()
     assert f"No progress since {since}." in html
     assert 'data-batch-action="resume_generation"' in html

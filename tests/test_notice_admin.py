@@ -253,24 +253,26 @@ def test_notice_templates_live_in_communications_not_in_a_snippets_menu(admin_cl
     assert f'href="{reverse("wagtailsnippets:index")}"' not in response.content.decode()
 
 
-def test_usage_page_lists_the_batches_that_use_the_template(admin_client, admin_user):
+def test_batch_listing_filters_by_template(admin_client, admin_user):
     from datetime import date, timedelta
 
     from wagtail_batchcomms.models import Assembly
     from wagtail_batchcomms.services.batches import create_batch
 
-    template = factories.notice_template(name="Used template")
-    unused = factories.notice_template(name="Unused template")
+    used = factories.notice_template(name="Used template")
+    other = factories.notice_template(name="Other template")
     factories.assembly()
-    batch = create_batch(
-        user=admin_user,
-        name="Spring reminders",
-        template=template,
-        due_date=date.today() + timedelta(days=30),
-        assemblies=Assembly.objects.all(),
-    )
-    page = admin_client.get(url("usage", template.pk)).content.decode()
-    assert "Spring reminders" in page
-    # The link goes to the batch page (edit is only for Open batches).
-    assert f'href="{reverse("wagtail_batchcomms_batch:detail", args=[batch.pk])}' in page
-    assert "Spring reminders" not in admin_client.get(url("usage", unused.pk)).content.decode()
+    for name, template in (("Spring reminders", used), ("Autumn reminders", other)):
+        create_batch(
+            user=admin_user,
+            name=name,
+            template=template,
+            due_date=date.today() + timedelta(days=30),
+            assemblies=Assembly.objects.all(),
+        )
+    listing = reverse("wagtail_batchcomms_batch:index")
+    page = admin_client.get(listing, {"template": used.pk}).content.decode()
+    assert "Spring reminders" in page and "Autumn reminders" not in page
+    page = admin_client.get(listing).content.decode()
+    assert "Spring reminders" in page and "Autumn reminders" in page
+    assert "Notice template" in page  # the filter is offered

@@ -28,6 +28,7 @@ from .models import (
     Hazard,
     Location,
     LocationContact,
+    NoticeTemplate,
     PropertyType,
     ServiceArea,
     ServiceType,
@@ -203,6 +204,11 @@ class BatchFilterSet(WagtailFilterSet):
         choices=BatchStatus.choices,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Archived batches are hidden unless you pick Archived."),
+    )
+    template = django_filters.ModelChoiceFilter(
+        label=_("Notice template"),
+        queryset=NoticeTemplate.objects.order_by("name"),
+        empty_label=_("All"),
     )
 
     class Meta:

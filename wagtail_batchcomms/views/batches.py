@@ -287,7 +287,10 @@ class BatchViewSet(ModelViewSet):
     add_to_admin_menu = False
     copy_view_enabled = False
     inspect_view_enabled = False
-    add_to_reference_index = True  # the notice template's Usage page lists its batches
+    # Not in Wagtail's reference index: it would re-index the batch on every save (progress
+    # included), adding queries to generation and sending. A template's batches are on the
+    # Batch Communications listing (filter by template) instead of its Usage page.
+    add_to_reference_index = False
     url_finder_class = BatchURLFinder
 
     index_view_class = BatchIndexView
