@@ -22,9 +22,12 @@ from wagtail_batchcomms.models import (
     BatchStatus,
     Channel,
     Communication,
+    DownloadStatus,
     LetterDownload,
     NoticeTemplate,
 )
+from wagtail_batchcomms.services import letter_chunks
+from wagtail_batchcomms.services import letters as letter_service
 from wagtail_batchcomms.storage import letter_storage
 
 _seq = itertools.count(1)
@@ -115,6 +118,16 @@ def letter_batch(
 
 def letters(batch: Batch):
     return Communication.objects.filter(batch=batch, channel=Channel.LETTER).order_by("pk")
+
+
+def ready_download(user, count: int = 3, status: str = BatchStatus.GENERATED) -> LetterDownload:
+    """A letter download of a new ``letter_batch(count)``, requested by ``user`` and rendered
+    here (no worker), READY to be downloaded."""
+    batch = letter_batch(count, status=status)
+    download = letter_service.request_letter_download(batch.pk, user=user)
+    assert letter_chunks.run_download_here(download.pk) == DownloadStatus.READY
+    download.refresh_from_db()
+    return download
 
 
 # --- reading PDFs back ------------------------------------------------------------------------

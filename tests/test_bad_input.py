@@ -592,21 +592,13 @@ def test_unknown_ids_are_404_on_every_batch_url(web, register):
 # --- expired and forged download links ---------------------------------------------------------
 
 
-def ready_download(admin, count=3, status=S.GENERATED) -> LetterDownload:
-    batch = letters_data.letter_batch(count, status=status)
-    download = letters.request_letter_download(batch.pk, user=admin)
-    assert letter_chunks.run_download_here(download.pk) == DownloadStatus.READY
-    download.refresh_from_db()
-    return download
-
-
 def download_url(download_or_pk, name="download") -> str:
     pk = getattr(download_or_pk, "pk", download_or_pk)
     return reverse(f"wagtail_batchcomms_letters:{name}", args=[pk])
 
 
 def test_forged_download_links(web, admin):
-    download = ready_download(admin)
+    download = letters_data.ready_download(admin)
     assert web.get(download_url(download)).status_code == 200  # the real link works
     for forged in (download.pk + 1000, 999999):
         response = web.get(download_url(forged))
@@ -621,7 +613,7 @@ def test_forged_download_links(web, admin):
 
 
 def test_expired_download_links(web, admin):
-    download = ready_download(admin)
+    download = letters_data.ready_download(admin)
     # Past its expiry but not purged yet (the scheduled purge runs every 10 minutes).
     LetterDownload.objects.filter(pk=download.pk).update(
         expires_at=timezone.now() - datetime.timedelta(minutes=1)
@@ -648,7 +640,7 @@ def test_expired_download_links(web, admin):
 
 
 def test_expired_download_of_a_closed_batch_cannot_be_rerequested(web, admin):
-    download = ready_download(admin)
+    download = letters_data.ready_download(admin)
     batch_services.complete_batch(download.batch_id, user=admin)
     letters.purge_expired_downloads(now=download.expires_at + datetime.timedelta(seconds=1))
     response = web.get(download_url(download))

@@ -45,14 +45,6 @@ def client_for(client, user):
     return client
 
 
-def ready_download(user, count=3, status=BatchStatus.GENERATED) -> LetterDownload:
-    batch = data.letter_batch(count, status=status)
-    download = letters.request_letter_download(batch.pk, user=user)
-    assert letter_chunks.run_download_here(download.pk) == DS.READY
-    download.refresh_from_db()
-    return download
-
-
 def url(name: str, pk: int) -> str:
     return reverse(f"wagtail_batchcomms_letters:{name}", args=[pk])
 
@@ -66,7 +58,7 @@ def body_of(response) -> bytes:
 
 @pytest.mark.parametrize("name", ["download", "mailing_list", "preview"])
 def test_anonymous_is_sent_to_login(client, users, name):
-    download = ready_download(users["sender"])
+    download = data.ready_download(users["sender"])
     pk = download.chunks.get().communication_ids[0] if name == "preview" else download.pk
     response = client.get(url(name, pk))
     assert response.status_code == 302
@@ -74,7 +66,7 @@ def test_anonymous_is_sent_to_login(client, users, name):
 
 
 def test_anonymous_rerequest_is_sent_to_login(client, users):
-    download = ready_download(users["sender"])
+    download = data.ready_download(users["sender"])
     response = client.post(url("rerequest", download.pk))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("wagtailadmin_login"))
@@ -84,7 +76,7 @@ def test_anonymous_rerequest_is_sent_to_login(client, users):
 @pytest.mark.parametrize("who", ["none", "viewer"])
 @pytest.mark.parametrize("name", ["download", "mailing_list"])
 def test_files_need_send_permission(client, users, who, name):
-    download = ready_download(users["sender"])
+    download = data.ready_download(users["sender"])
     response = client_for(client, users[who]).get(url(name, download.pk))
     assert response.status_code == 302
     assert response["Location"] == reverse("wagtailadmin_home")
@@ -93,7 +85,7 @@ def test_files_need_send_permission(client, users, who, name):
 
 @pytest.mark.parametrize("who", ["none", "viewer"])
 def test_rerequest_needs_send_permission(client, users, who):
-    download = ready_download(users["sender"])
+    download = data.ready_download(users["sender"])
     LetterDownload.objects.filter(pk=download.pk).update(status=DS.EXPIRED)
     response = client_for(client, users[who]).post(url("rerequest", download.pk))
     assert response.status_code == 302
@@ -102,7 +94,7 @@ def test_rerequest_needs_send_permission(client, users, who):
 
 
 def test_preview_needs_view_permission(client, users):
-    download = ready_download(users["sender"])
+    download = data.ready_download(users["sender"])
     pk = download.chunks.get().communication_ids[0]
     response = client_for(client, users["none"]).get(url("preview", pk))
     assert response.status_code == 302 and response["Location"] == reverse("wagtailadmin_home")
@@ -115,7 +107,7 @@ def test_preview_needs_view_permission(client, users):
 
 
 def test_sender_downloads_the_pdf_as_a_private_attachment(client, users):
-    download = ready_download(users["sender"], count=4)
+    download = data.ready_download(users["sender"], count=4)
     response = client_for(client, users["sender"]).get(url("download", download.pk))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -129,7 +121,7 @@ def test_sender_downloads_the_pdf_as_a_private_attachment(client, users):
 
 
 def test_sender_downloads_the_mailing_list(client, users):
-    download = ready_download(users["sender"], count=4)
+    download = data.ready_download(users["sender"], count=4)
     response = client_for(client, users["sender"]).get(url("mailing_list", download.pk))
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -142,7 +134,7 @@ def test_sender_downloads_the_mailing_list(client, users):
 
 
 def test_each_download_is_in_the_batch_history_with_who_took_it(client, users):
-    download = ready_download(users["sender"], count=4)
+    download = data.ready_download(users["sender"], count=4)
     web = client_for(client, users["sender"])
     assert web.get(url("download", download.pk)).status_code == 200
     assert web.get(url("mailing_list", download.pk)).status_code == 200
@@ -164,7 +156,7 @@ def test_each_download_is_in_the_batch_history_with_who_took_it(client, users):
 
 
 def test_files_are_not_under_a_public_url(users):
-    download = ready_download(users["sender"])
+    download = data.ready_download(users["sender"])
     storage = letter_storage()
     with pytest.raises(ValueError, match="no public URL"):
         storage.url(download.file)
@@ -199,7 +191,7 @@ def expired_page(client, users, download):
 
 
 def test_expired_download_answers_410_with_a_rerequest_button(client, users):
-    download = ready_download(users["sender"])
+    download = data.ready_download(users["sender"])
     # Past its expiry but not purged yet: the file still exists, and is not served.
     LetterDownload.objects.filter(pk=download.pk).update(
         expires_at=timezone.now() - timedelta(minutes=1)
@@ -217,7 +209,7 @@ def test_expired_download_answers_410_with_a_rerequest_button(client, users):
 def test_purged_download_answers_410_and_rerequest_queues_a_new_one(
     client, users, django_capture_on_commit_callbacks
 ):
-    download = ready_download(users["sender"], count=3)
+    download = data.ready_download(users["sender"], count=3)
     LetterDownload.objects.filter(pk=download.pk).update(expires_at=timezone.now())
     assert letters.purge_expired_downloads() == 1
     assert not letter_storage().exists(download.file)
@@ -242,7 +234,7 @@ def test_purged_download_answers_410_and_rerequest_queues_a_new_one(
 
 
 def test_rerequest_is_post_only_and_a_second_click_queues_nothing(client, users):
-    download = ready_download(users["sender"])
+    download = data.ready_download(users["sender"])
     LetterDownload.objects.filter(pk=download.pk).update(status=DS.EXPIRED)
     client_for(client, users["sender"])
     assert client.get(url("rerequest", download.pk)).status_code == 405
@@ -261,14 +253,14 @@ def test_failed_download_answers_410_with_its_error(client, users):
 
 
 def test_missing_file_answers_410(client, users):
-    download = ready_download(users["sender"])
+    download = data.ready_download(users["sender"])
     letter_storage().delete(download.file)
     page = expired_page(client, users, download)
     assert "no longer stored" in page
 
 
 def test_closed_batch_offers_no_rerequest(client, users):
-    download = ready_download(users["sender"])
+    download = data.ready_download(users["sender"])
     LetterDownload.objects.filter(pk=download.pk).update(status=DS.EXPIRED)
     type(download.batch).objects.filter(pk=download.batch_id).update(status=BatchStatus.COMPLETE)
     page = expired_page(client, users, download)
