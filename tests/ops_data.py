@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -126,18 +124,15 @@ def run_as_web(cluster, function: str, *args, user, times: int = 1):
     ``cluster``'s environment: its settings, test database and broker. Tasks the service
     queues on commit go to that broker. ``times``: call it that many times in a row (two
     admins clicking at once). Returns the (last) result's pk, or the JSON result."""
-    result = subprocess.run(
-        [sys.executable, "-c", _WEB_CALL, function, json.dumps(args), str(user.pk), str(times)],
-        cwd=cluster.workdir,
-        env=cluster.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    printed = cluster.run_python(
+        _WEB_CALL,
+        function,
+        json.dumps(args),
+        str(user.pk),
+        str(times),
+        what=f"run {function} in the web process",
     )
-    if result.returncode:
-        raise RuntimeError(f"{function} failed in the web process:\n{result.stderr[-4000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(printed)
 
 
 def wait_part_way(batch, clusters, before: float = 0.7) -> None:

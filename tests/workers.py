@@ -133,17 +133,23 @@ class Cluster:
             "from django_q.tasks import async_task; "
             "print(async_task(sys.argv[1], *json.loads(sys.argv[2])))"
         )
+        return self.run_python(code, func, json.dumps(args), what=f"queue {func}", timeout=60)
+
+    def run_python(self, code: str, *argv: str, what: str, timeout: float = 120) -> str:
+        """Run ``python -c code *argv`` in a new process with this cluster's environment
+        (settings, test database, broker); return the last line it printed. A failure raises
+        with its stderr, saying it could not ``what``."""
         result = subprocess.run(
-            [sys.executable, "-c", code, func, json.dumps(args)],
+            [sys.executable, "-c", code, *argv],
             cwd=self.workdir,
             env=self.env,
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=timeout,
             check=False,
         )
         if result.returncode:
-            raise RuntimeError(f"could not queue {func}: {result.stderr[-4000:]}")
+            raise RuntimeError(f"could not {what}:\n{result.stderr[-4000:]}")
         return result.stdout.strip().splitlines()[-1]
 
 
