@@ -143,6 +143,9 @@ def main() -> int:
                 os.killpg(process.pid, signal.SIGKILL)
 
     signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    # Ctrl-C stops everything even when the demo was started where SIGINT is ignored (a
+    # background job of a script), which Python would otherwise keep ignoring.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while True:
             for name, process in processes.items():
