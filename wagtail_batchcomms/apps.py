@@ -10,3 +10,6 @@ class WagtailBatchcommsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, signals  # noqa: F401  (registers checks and signal handlers)
+        from .permissions import register_policies
+
+        register_policies()

@@ -20,6 +20,7 @@ from django_fsm import can_proceed, has_transition_perm
 
 from ..models import Batch, BatchStatus
 from ..models.batches import CONDITION_MESSAGES
+from ..permissions import user_can
 
 
 class BatchActionError(Exception):
@@ -82,9 +83,7 @@ def user_has_batch_permission(user, action: str) -> bool:
     """Whether ``user`` holds the batch permission ``action``: a model one ("add", "change",
     "delete", "view") or a custom one ("generate", "send", "complete", "archive", "clone"),
     through the permission policy Wagtail has for ``Batch`` (``<action>_batch``)."""
-    from wagtail.permissions import policy_registry
-
-    return policy_registry.get_by_type(Batch).user_has_permission(user, action)
+    return user_can(user, action, Batch)
 
 
 def require_permission(user, action: str, message: str) -> None:

@@ -25,7 +25,6 @@ from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
-from wagtail.permissions import policy_registry
 
 from ..conf import batchcomms_settings
 from ..filters import BatchCommunicationFilterSet
@@ -38,6 +37,7 @@ from ..models import (
     SkippedRecipient,
     SkipReason,
 )
+from ..permissions import policy_for, user_can_any
 from ..services.csv_cells import csv_cell
 from .batch_detail import BatchObjectMixin
 from .batches import BATCH_ANY_PERMISSION, batch_url
@@ -59,7 +59,7 @@ class BatchScopedMixin:
 
     @cached_property
     def permission_policy(self):
-        return policy_registry.get_by_type(Batch)
+        return policy_for(Batch)
 
     def get_index_url(self):
         return reverse(self.index_url_name, args=[self.batch.pk])
@@ -112,8 +112,7 @@ class BatchCommunicationsView(BatchScopedMixin, CommunicationIndexView):
         return [HeaderButton(_("Failed or delivery unknown"), url=url, icon_name="warning")]
 
     def get_inspect_url(self, instance):
-        communication_policy = policy_registry.get_by_type(Communication)
-        if communication_policy.user_has_any_permission(self.request.user, {"view", "change"}):
+        if user_can_any(self.request.user, ("view", "change"), Communication):
             return reverse("wagtail_batchcomms_communication:inspect", args=[instance.pk])
         return None
 

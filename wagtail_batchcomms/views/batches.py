@@ -29,7 +29,6 @@ from wagtail.admin.views import generic
 from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
-from wagtail.permissions import policy_registry
 
 from ..filters import BatchFilterSet
 from ..models import (
@@ -40,6 +39,7 @@ from ..models import (
     CommunicationStatus,
     NoticeTemplate,
 )
+from ..permissions import PolicyViewSetMixin, policy_for, user_can
 from ..services import batches as batch_services
 from ..services.templating import live_templates
 from .columns import BatchStatusColumn, LinkColumn
@@ -65,7 +65,7 @@ def batch_url(batch_or_pk, view_name: str = "detail") -> str:
 
 
 def batch_policy():
-    return policy_registry.get_by_type(Batch)
+    return policy_for(Batch)
 
 
 def _count(queryset) -> Coalesce:
@@ -270,13 +270,12 @@ class BatchURLFinder(ModelAdminURLFinder):
     edit_url_name = "wagtail_batchcomms_batch:detail"
 
     def get_edit_url(self, instance):
-        policy = policy_registry.get(instance)
-        if self.user and policy and not policy.user_has_permission(self.user, "view"):
+        if self.user and not user_can(self.user, "view", Batch):
             return None
         return self.construct_edit_url(instance)
 
 
-class BatchViewSet(ModelViewSet):
+class BatchViewSet(PolicyViewSetMixin, ModelViewSet):
     model = Batch
     icon = "mail"
     menu_label = _("Batch Communications")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import Column, StatusTagColumn
 
 from ..models import CommunicationStatus, ComplianceStatus
+from ..permissions import user_can
 
 COMPLIANCE_LABELS = dict(ComplianceStatus.choices)
 PRIMARY_COMPLIANCE = {ComplianceStatus.OVERDUE, ComplianceStatus.NEVER_TESTED}
@@ -50,13 +51,12 @@ class DateTextColumn(TextColumn):
 def admin_url_for(user, obj) -> str | None:
     """Where ``user`` can open ``obj`` in the admin: its edit view if they may change it,
     else its inspect view if they may look at it, else None."""
-    opts = obj._meta
     viewset = getattr(type(obj), "snippet_viewset", None)
     if viewset is None or user is None:
         return obj.get_admin_url() if hasattr(obj, "get_admin_url") else None
-    if user.has_perm(f"{opts.app_label}.change_{opts.model_name}"):
+    if user_can(user, "change", type(obj)):
         return reverse(viewset.get_url_name("edit"), args=[obj.pk])
-    if viewset.inspect_view_enabled and user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+    if viewset.inspect_view_enabled and user_can(user, "view", type(obj)):
         return reverse(viewset.get_url_name("inspect"), args=[obj.pk])
     return None
 

@@ -23,6 +23,7 @@ from wagtail.snippets.views.snippets import InspectView as SnippetInspectView
 from ..conf import batchcomms_settings
 from ..filters import CommunicationFilterSet, communications_about
 from ..models import Assembly, Channel, Communication, Contact, Location
+from ..permissions import PolicyViewSetMixin
 from .columns import CommunicationStatusColumn, ErrorColumn, LinkColumn
 
 
@@ -178,7 +179,7 @@ class CommunicationInspectView(generic.InspectView):
         return context
 
 
-class CommunicationViewSet(ModelViewSet):
+class CommunicationViewSet(PolicyViewSetMixin, ModelViewSet):
     model = Communication
     icon = "list-ul"
     menu_label = _("Communication Log")

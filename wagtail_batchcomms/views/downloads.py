@@ -29,7 +29,8 @@ from wagtail.admin import messages
 from wagtail.admin.auth import permission_denied
 from wagtail.log_actions import log
 
-from ..models import Communication, DownloadStatus, LetterDownload
+from ..models import Batch, Communication, DownloadStatus, LetterDownload
+from ..permissions import user_can
 from ..services.letters import (
     LOG_DOWNLOADED,
     LetterError,
@@ -223,7 +224,7 @@ class LetterPreviewView(View):
 
     def get(self, request, pk: int):
         user = request.user
-        if not user.has_perm("wagtail_batchcomms.view_batch"):
+        if not user_can(user, "view", Batch):
             return permission_denied(request)
         communication = Communication.objects.select_related("batch", "location").filter(pk=pk)
         communication = communication.first()

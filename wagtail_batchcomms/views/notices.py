@@ -30,6 +30,7 @@ from wagtail.snippets.views.snippets import CreateView, SnippetViewSet
 
 from ..blocks import DEFAULT_COLUMNS
 from ..models import NoticeTemplate
+from ..permissions import PolicyViewSetMixin
 from ..services.merge_fields import catalogue_rows
 from ..services.templating import ALLOWED_FILTERS
 
@@ -114,7 +115,7 @@ class NoticeTemplateCreateView(CreateView):
         return instance
 
 
-class NoticeTemplateViewSet(SnippetViewSet):
+class NoticeTemplateViewSet(PolicyViewSetMixin, SnippetViewSet):
     model = NoticeTemplate
     icon = "doc-full"
     menu_label = _("Notice templates")

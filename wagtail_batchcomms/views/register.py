@@ -19,6 +19,7 @@ from ..filters import (
     LocationFilterSet,
 )
 from ..models import Assembly, Contact, Location, ServiceArea
+from ..permissions import PolicyViewSetMixin
 from .columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn
 from .communications import CommunicationsPanel
 from .register_forms import LocationForm
@@ -36,7 +37,7 @@ from .register_related import (
 )
 
 
-class AssemblyViewSet(SnippetViewSet):
+class AssemblyViewSet(PolicyViewSetMixin, SnippetViewSet):
     model = Assembly
     icon = "cog"
     menu_label = _("Assemblies")
@@ -144,7 +145,7 @@ class AssemblyViewSet(SnippetViewSet):
     ]
 
 
-class LocationViewSet(SnippetViewSet):
+class LocationViewSet(PolicyViewSetMixin, SnippetViewSet):
     model = Location
     icon = "site"
     menu_label = _("Locations")
@@ -229,7 +230,7 @@ class LocationViewSet(SnippetViewSet):
     )
 
 
-class ContactViewSet(SnippetViewSet):
+class ContactViewSet(PolicyViewSetMixin, SnippetViewSet):
     model = Contact
     icon = "user"
     menu_label = _("Contacts")
@@ -286,7 +287,7 @@ class ContactViewSet(SnippetViewSet):
     ]
 
 
-class ServiceAreaViewSet(SnippetViewSet):
+class ServiceAreaViewSet(PolicyViewSetMixin, SnippetViewSet):
     model = ServiceArea
     icon = "globe"
     menu_label = _("Service areas")

@@ -15,6 +15,7 @@ from wagtail.admin.panels import Panel
 from wagtail.admin.ui.tables import BooleanColumn, Table
 
 from ..models import Assembly, Contact, Location, LocationContact
+from ..permissions import user_can_any
 from .columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn
 from .communications import RegisterInspectView
 
@@ -25,11 +26,7 @@ LIMIT = 50
 def inspect_url(user, obj) -> str | None:
     """The inspect view of ``obj`` if ``user`` may look at it, else None (shown as text)."""
     opts = obj._meta
-    allowed = any(
-        user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
-        for action in ("view", "change")
-    )
-    if not allowed:
+    if not user_can_any(user, ("view", "change"), type(obj)):
         return None
     return reverse(f"wagtailsnippets_{opts.app_label}_{opts.model_name}:inspect", args=[obj.pk])
 
