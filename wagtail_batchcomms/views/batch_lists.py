@@ -37,10 +37,10 @@ from ..models import (
     SkippedRecipient,
     SkipReason,
 )
-from ..permissions import policy_for, user_can_any
+from ..permissions import LookRequiredMixin, policy_for, user_can_look
 from ..services.csv_cells import csv_cell
 from .batch_detail import BatchObjectMixin
-from .batches import BATCH_ANY_PERMISSION, batch_url
+from .batches import batch_url
 from .columns import LinkColumn
 from .communications import CommunicationIndexView
 
@@ -48,7 +48,8 @@ from .communications import CommunicationIndexView
 class BatchScopedMixin:
     """A listing of one batch's rows, guarded by the batch's permission policy."""
 
-    any_permission_required = BATCH_ANY_PERMISSION
+    any_permission_required = None
+    permission_required = "view"
     list_title = ""
     index_url_name = ""
     index_results_url_name = ""
@@ -89,8 +90,10 @@ class BatchScopedMixin:
         return []
 
 
-class BatchCommunicationsView(BatchScopedMixin, CommunicationIndexView):
+class BatchCommunicationsView(LookRequiredMixin, BatchScopedMixin, CommunicationIndexView):
     model = Communication
+    # Recipients' names and addresses: the batch's "view" and the Communication Log's.
+    look_models = (Communication,)
     list_title = _("Communications")
     index_url_name = "wagtail_batchcomms_batch:communications"
     index_results_url_name = "wagtail_batchcomms_batch:communications_results"
@@ -112,7 +115,7 @@ class BatchCommunicationsView(BatchScopedMixin, CommunicationIndexView):
         return [HeaderButton(_("Failed or delivery unknown"), url=url, icon_name="warning")]
 
     def get_inspect_url(self, instance):
-        if user_can_any(self.request.user, ("view", "change"), Communication):
+        if user_can_look(self.request.user, Communication):
             return reverse("wagtail_batchcomms_communication:inspect", args=[instance.pk])
         return None
 
@@ -157,11 +160,13 @@ class BatchAssembliesView(BatchScopedMixin, generic.IndexView):
 # The letter PDF preview is views.downloads.LetterPreviewView ("..._letters:preview").
 
 
-class PreviewView(PermissionCheckedMixin, View):
-    """A communication as it will be sent, for users who may open its batch."""
+class PreviewView(LookRequiredMixin, PermissionCheckedMixin, View):
+    """A communication as it will be sent, for users who may open its batch and look at
+    communications."""
 
     model = Batch
-    any_permission_required = BATCH_ANY_PERMISSION
+    permission_required = "view"
+    look_models = (Communication,)
     channel = ""
 
     def get(self, request, pk):

@@ -23,7 +23,7 @@ from wagtail.snippets.views.snippets import InspectView as SnippetInspectView
 from ..conf import batchcomms_settings
 from ..filters import CommunicationFilterSet, communications_about
 from ..models import Assembly, Channel, Communication, Contact, Location
-from ..permissions import PolicyViewSetMixin
+from ..permissions import PolicyViewSetMixin, user_can_look
 from .columns import CommunicationStatusColumn, ErrorColumn, LinkColumn
 
 
@@ -291,7 +291,10 @@ class CommunicationsPanel(Panel):
         template_name = "wagtail_batchcomms/admin/panels/communications.html"
 
         def is_shown(self):
-            return bool(self.instance and self.instance.pk)
+            # The notices (recipients, addresses) are the Communication Log's data.
+            return bool(self.instance and self.instance.pk) and user_can_look(
+                self.request.user, Communication
+            )
 
         def is_required(self):
             return False
@@ -310,7 +313,9 @@ class CommunicationsInspectMixin:
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(communications_context(self.object))
+        if user_can_look(self.request.user, Communication):
+            context.update(communications_context(self.object))
+            context["show_communications"] = True
         return context
 
 
