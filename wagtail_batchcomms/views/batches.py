@@ -50,6 +50,14 @@ def batch_url(batch_or_pk, view_name: str = "detail") -> str:
     return reverse(f"wagtail_batchcomms_batch:{view_name}", args=[quote(pk)])
 
 
+def batch_landing_url(user, batch) -> str:
+    """Where to go after making or filling ``batch``: its page, or back to the Assemblies
+    listing for a user who may start batches but not open them (add_batch alone)."""
+    if user_can(user, "view", batch):
+        return batch_url(batch)
+    return reverse("wagtailsnippets_wagtail_batchcomms_assembly:list")
+
+
 def batch_policy():
     return policy_for(Batch)
 
