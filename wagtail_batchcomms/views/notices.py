@@ -38,7 +38,7 @@ from wagtail.snippets.views.snippets import (
 
 from ..blocks import DEFAULT_COLUMNS
 from ..models import NoticeTemplate
-from ..permissions import PolicyViewSetMixin, user_can
+from ..permissions import LOOK_ACTIONS, PolicyViewSetMixin, user_can
 from ..services.merge_fields import catalogue_rows
 from ..services.templating import ALLOWED_FILTERS
 
@@ -169,10 +169,11 @@ class NoticeTemplateInspectView(InspectView):
 
 
 class NoticeRevisionView(PreviewRevisionView):
-    """A revision's preview (a batch's "generated from revision N"): reading, so "view"
-    (Wagtail asks "change")."""
+    """A revision's preview (a batch's "generated from revision N"): reading, so "view" or
+    "change" (permissions.LOOK_ACTIONS; Wagtail asks "change" alone)."""
 
-    permission_required = "view"
+    permission_required = None
+    any_permission_required = LOOK_ACTIONS
 
 
 class NoticeTemplateViewSet(PolicyViewSetMixin, SnippetViewSet):
