@@ -13,6 +13,9 @@ of models they may not look at (no contact emails, no communications).
 
 from __future__ import annotations
 
+import html
+import re
+
 import factories
 import pytest
 from batch_admin_data import ADMIN, build_register, generate, make_batch
@@ -31,7 +34,8 @@ APP = "wagtail_batchcomms"
 REGISTER = ("assembly", "location", "contact")
 CHOOSERS = ("assembly", "location", "contact", "servicearea", "noticetemplate")
 BATCH_READS = ("index", "detail", "progress", "history", "assemblies", "skipped_csv")
-BATCH_COMMUNICATIONS = ("communications", "communications_results", "email", "letter")
+BATCH_COMMUNICATIONS = ("communications", "communications_results")
+PREVIEWS = ("email", "letter")
 LETTER_FILES = ("download", "mailing_list")
 LOG = ("log", "log_export", "log_inspect")
 TEMPLATE_READS = ("template_inspect", "template_revision")
@@ -123,6 +127,7 @@ def _register(*models: str) -> set[str]:
 
 BATCH_PAGES = {f"batch:{name}" for name in BATCH_READS}
 BATCH_COMMUNICATION_PAGES = {f"batch:{name}" for name in BATCH_COMMUNICATIONS}
+PREVIEW_PAGES = {f"batch:{name}" for name in PREVIEWS}
 LETTER_PAGES = {f"batch:{name}" for name in LETTER_FILES}
 
 #: user -> the permissions they hold ("demo:<username>": the demo account of that name)
@@ -147,7 +152,7 @@ ALLOWED: dict[str, set[str]] = {
     "view location": _register("location") | _choosers("location"),
     "view assembly": _register("assembly") | _choosers("assembly"),
     "view service area": _choosers("servicearea"),
-    "view communication": set(LOG),
+    "view communication": set(LOG) | PREVIEW_PAGES,
     "view batch": BATCH_PAGES,
     "view notice template": set(TEMPLATE_READS) | _choosers("noticetemplate"),
     "add batch only": set(),
@@ -156,6 +161,7 @@ ALLOWED: dict[str, set[str]] = {
         | _choosers(*CHOOSERS)
         | BATCH_PAGES
         | BATCH_COMMUNICATION_PAGES
+        | PREVIEW_PAGES
         | LETTER_PAGES
         | set(LOG)
         | set(TEMPLATE_READS)
@@ -341,3 +347,29 @@ def test_choosers_hide_the_rows_not_only_the_page(client, world):
     assert b"Owner" not in response.content
     assert Contact.objects.filter(name__startswith="Owner").exists()
     assert Location.objects.exists()
+
+
+LINK = re.compile(r'href="(/admin/(?:batchcomms|snippets/wagtail_batchcomms)/[^"]*)"')
+
+
+@pytest.mark.parametrize(
+    "who", [who for who, allowed in ALLOWED.items() if allowed - _choosers(*CHOOSERS)]
+)
+def test_no_link_on_a_reachable_page_ends_in_permission_denied(client, world, who):
+    """Every link of the package's pages, followed by the user who sees it: a link to a
+    page they may not open should not be there (the batch page's template, its working
+    list, the Communication Log's batch column, ...)."""
+    login(client, who)
+    every = pages(world)
+    links = set()
+    for name in ALLOWED[who]:
+        response = client.get(every[name])
+        if response.get("Content-Type", "").startswith("text/html"):
+            links |= {html.unescape(href) for href in LINK.findall(response.content.decode())}
+    assert links, who
+    dead = {}
+    for link in sorted(links):
+        response = client.get(link)
+        if refused(response):
+            dead[link] = response.status_code
+    assert dead == {}, who

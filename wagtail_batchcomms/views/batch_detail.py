@@ -313,16 +313,27 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
     def get_communications(self) -> list:
         if not self.can_see_communications:
             return []
-        return list(
+        communications = list(
             self.object.communications.select_related("location").order_by("pk")[:PREVIEW_ROWS]
         )
+        user = self.request.user
+        for communication in communications:
+            communication.location_url = admin_url_for(user, communication.location)
+        return communications
 
     def get_working_list(self) -> list:
-        return list(
+        rows = list(
             self.object.batch_assemblies.select_related("assembly", "location").order_by(
                 "location__account_number", "assembly__serial_number"
             )[:PREVIEW_ROWS]
         )
+        # Links go where this user may go (edit, else inspect), else none: never to a
+        # "permission denied".
+        user = self.request.user
+        for row in rows:
+            row.assembly_url = admin_url_for(user, row.assembly)
+            row.location_url = admin_url_for(user, row.location)
+        return rows
 
 
 def _download_url(download) -> str | None:

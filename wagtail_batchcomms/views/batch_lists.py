@@ -37,11 +37,11 @@ from ..models import (
     SkippedRecipient,
     SkipReason,
 )
-from ..permissions import LookRequiredMixin, policy_for, user_can_look
+from ..permissions import LOOK_ACTIONS, LookRequiredMixin, policy_for, user_can_look
 from ..services.csv_cells import csv_cell
 from .batch_detail import BatchObjectMixin
 from .batches import batch_url
-from .columns import LinkColumn
+from .columns import LinkColumn, admin_url_for
 from .communications import CommunicationIndexView
 
 
@@ -142,7 +142,7 @@ class BatchAssembliesView(BatchScopedMixin, generic.IndexView):
                 "assembly",
                 label=_("Assembly"),
                 sort_key="assembly__serial_number",
-                get_url=lambda row: row.assembly.get_admin_url(),
+                get_url=lambda row: admin_url_for(self.request.user, row.assembly),
             ),
             Column("assembly.get_assembly_type_display", label=_("Type")),
             LinkColumn("location", label=_("Location"), sort_key="location__account_number"),
@@ -160,13 +160,17 @@ class BatchAssembliesView(BatchScopedMixin, generic.IndexView):
 # The letter PDF preview is views.downloads.LetterPreviewView ("..._letters:preview").
 
 
-class PreviewView(LookRequiredMixin, PermissionCheckedMixin, View):
-    """A communication as it will be sent, for users who may open its batch and look at
-    communications."""
+class PreviewView(PermissionCheckedMixin, View):
+    """A communication as it will be sent, for users who may look at communications (the
+    Communication Log and the batch page link here)."""
 
-    model = Batch
-    permission_required = "view"
-    look_models = (Communication,)
+    model = Communication
+    any_permission_required = LOOK_ACTIONS
+
+    @cached_property
+    def permission_policy(self):
+        return policy_for(Communication)
+
     channel = ""
 
     def get(self, request, pk):

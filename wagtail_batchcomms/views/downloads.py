@@ -8,8 +8,8 @@
 * ``download/<id>/rerequest/``: POST only; queues a new download of the batch's unsent
   letters (``services.letters.request_letter_download``) and returns to the batch page.
 * ``communication/<id>/letter.pdf``: one communication's letter as it will be printed,
-  rendered now; needs the batch's "view" (like the batch page that links to it) and the
-  Communication Log's (like the email preview).
+  rendered now; needs the Communication Log's permission, like the email preview (the log
+  and the batch page link to them).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from wagtail.admin import messages
 from wagtail.admin.auth import permission_denied
 from wagtail.log_actions import log
 
-from ..models import Batch, Communication, DownloadStatus, LetterDownload
-from ..permissions import user_can, user_can_look
+from ..models import Communication, DownloadStatus, LetterDownload
+from ..permissions import user_can_look
 from ..services.letters import (
     LOG_DOWNLOADED,
     LetterError,
@@ -225,7 +225,7 @@ class LetterPreviewView(View):
 
     def get(self, request, pk: int):
         user = request.user
-        if not (user_can(user, "view", Batch) and user_can_look(user, Communication)):
+        if not user_can_look(user, Communication):
             return permission_denied(request)
         communication = Communication.objects.select_related("batch", "location").filter(pk=pk)
         communication = communication.first()

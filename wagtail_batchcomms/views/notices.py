@@ -150,7 +150,7 @@ class NoticeTemplateInspectView(InspectView):
 
     @cached_property
     def header_buttons(self):
-        buttons = super().header_buttons
+        buttons = list(super().header_buttons)  # a copy: Wagtail's default is a class's list
         revision_id = self.object.live_revision_id
         if revision_id:
             url = reverse(
