@@ -154,3 +154,30 @@ def test_editor_sees_no_batch_actions_and_is_refused_by_url(generated_batch, pag
     expect_denied(page)
     assert snapshot(batch) == before
     assert_clean(page)
+
+
+def test_org_admin_follows_the_template_and_revision_links_to_read_only_pages(
+    generated_batch, page, shots
+):
+    """The demo org admin may view notice templates, not edit them: the batch page's links
+    lead to the template's inspect view and the pinned revision's preview, never to
+    "Sorry, you do not have permission"."""
+    batch = generated_batch
+    login(page, "orgadmin", "orgadmin")
+    page.goto(reverse("wagtail_batchcomms_batch:detail", args=[batch.pk]))
+    page.get_by_role("link", name="Annual test reminder").click()
+    expect(page).to_have_url(re.compile(r"/noticetemplate/inspect/\d+/$"))
+    expect(page.locator(".messages")).not_to_contain_text(DENIED)
+    expect(page.locator("main")).to_contain_text("Grouping")
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+    shots(page, "template-inspect-orgadmin")
+
+    page.goto(reverse("wagtail_batchcomms_batch:detail", args=[batch.pk]))
+    with page.expect_popup() as popup:
+        page.locator("[data-revision-link]").click()
+    preview = popup.value
+    preview.wait_for_load_state()
+    assert "/revisions/" in preview.url
+    expect(preview.locator("body")).not_to_contain_text(DENIED)
+    expect(preview.locator("body")).to_contain_text("Dear")
+    assert_clean(page)
