@@ -6,8 +6,9 @@ per-communication previews.
 - ``batches/communication/<pk>/email/``: an email notice as it will be sent (the letter PDF
   preview is ``wagtail_batchcomms_letters:preview``).
 
-Access follows the batch's permissions (any batch permission opens the batch page, so it
-opens these lists too).
+Access: the working list follows the batch page (the batch policy's "view": view_batch or any
+action on batches, not add_batch alone); the communications list also needs the Communication
+Log's permission, and the previews only that (the log links to them).
 """
 
 from __future__ import annotations
