@@ -26,6 +26,7 @@ from wagtail.admin.views import generic
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 
+from ..compat import ModelPolicyMixin
 from ..conf import batchcomms_settings
 from ..filters import BatchCommunicationFilterSet
 from ..models import (
@@ -157,7 +158,7 @@ class BatchAssembliesView(BatchScopedMixin, generic.IndexView):
 # The letter PDF preview is views.downloads.LetterPreviewView ("..._letters:preview").
 
 
-class PreviewView(PermissionCheckedMixin, View):
+class PreviewView(ModelPolicyMixin, PermissionCheckedMixin, View):
     """A communication as it will be sent, for users who may open its batch."""
 
     model = Batch
