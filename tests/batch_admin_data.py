@@ -46,7 +46,8 @@ ADMIN = "wagtailadmin.access_admin"
 
 
 def org_admin(username: str = "orgadmin", extra: list[str] = ()):
-    """A non-superuser with every batch permission, the register and the log."""
+    """A non-superuser with every batch permission, the register, the log and a read-only
+    view of notice templates."""
     return factories.user(
         username,
         perms=[
@@ -54,6 +55,8 @@ def org_admin(username: str = "orgadmin", extra: list[str] = ()):
             *BATCH_PERMS,
             *REGISTER_PERMS,
             "wagtail_batchcomms.view_communication",
+            # The batch page's template and revision links (read-only, like the demo group).
+            "wagtail_batchcomms.view_noticetemplate",
             *extra,
         ],
     )

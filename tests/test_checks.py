@@ -18,6 +18,7 @@ from django.core.checks import run_checks
 from django.test import override_settings
 
 from wagtail_batchcomms.checks import (
+    check_copy_domains,
     check_private_root,
     check_q_cluster,
     check_settings,
@@ -52,6 +53,7 @@ def test_the_test_project_passes_every_check():
     assert ids(check_q_cluster()) == []
     assert ids(check_weasyprint()) == []
     assert ids(check_private_root()) == []
+    assert ids(check_copy_domains()) == []
 
 
 def test_the_checks_are_registered_with_django():
@@ -290,3 +292,62 @@ def test_pyproject_readme_and_ci_claim_exactly_the_range_that_is_checked():
     assert f"{low_major}.{low_minor} LTS" in readme_row and f"{high_major - 1}.x" in readme_row
     ci = (ROOT / ".ci" / "run").read_text()
     assert f'BATCHCOMMS_WAGTAIL="wagtail~={low_major}.{low_minor}.0"' in ci
+# --- W010, W011 and E001: COPY_ADDRESS_DOMAINS (where CC/BCC copies may go) ----------------
+
+
+def copy_domains(value, **other):
+    return override_settings(
+        WAGTAIL_BATCHCOMMS={**settings.WAGTAIL_BATCHCOMMS, "COPY_ADDRESS_DOMAINS": value},
+        **other,
+    )
+
+
+@pytest.mark.parametrize("value", [["*"], ["example.org", "*"]])
+def test_w010_copies_to_any_domain(value):
+    with copy_domains(value):
+        [message] = check_copy_domains()
+    assert message.id == "batchcomms.W010"
+    assert "any domain" in message.msg and "COPY_ADDRESS_DOMAINS" in message.msg
+    assert "Can set CC/BCC copies of notice templates" in message.hint
+
+
+@pytest.mark.parametrize("sender", ["webmaster@localhost", ""])
+def test_w011_default_domain_from_an_unset_sender(sender):
+    with copy_domains(None, DEFAULT_FROM_EMAIL=sender):
+        [message] = check_copy_domains()
+    assert message.id == "batchcomms.W011"
+    assert "every CC/BCC copy will be refused" in message.msg
+    assert "DEFAULT_FROM_EMAIL" in message.hint and "[]" in message.hint
+
+
+@pytest.mark.parametrize(
+    ("value", "sender"),
+    [
+        (None, "Utility <backflow@utility.example>"),
+        ([], "webmaster@localhost"),  # copies turned off on purpose
+        (["utility.example", "archive.utility.example"], "webmaster@localhost"),
+    ],
+)
+def test_w010_w011_quiet(value, sender):
+    with copy_domains(value, DEFAULT_FROM_EMAIL=sender):
+        assert ids(check_copy_domains()) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("example.org", "must be a list of domain names"),
+        ({"example.org"}, "must be a list of domain names"),
+        (["archive@example.org"], "not a domain name"),
+        (["exa mple.org"], "not a domain name"),
+        ([""], "not a domain name"),
+        ([3], "not a domain name"),
+    ],
+)
+def test_e001_copy_domains_not_a_list_of_domains(value, words):
+    with copy_domains(value):
+        messages = check_settings()
+        copies = check_copy_domains()
+    assert ids(messages) == ["batchcomms.E001"]
+    assert words in messages[0].msg and "COPY_ADDRESS_DOMAINS" in messages[0].msg
+    assert copies == []  # E001 says it; the copy check does not fail on it

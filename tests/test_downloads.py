@@ -28,14 +28,16 @@ DS = DownloadStatus
 ACCESS = factories.ADMIN_ACCESS
 VIEW = "wagtail_batchcomms.view_batch"
 SEND = "wagtail_batchcomms.send_batch"
+# A letter's preview shows its recipient: the Communication Log's permission too.
+LOG = "wagtail_batchcomms.view_communication"
 
 
 @pytest.fixture
 def users(db):
     return {
         "none": factories.user("noperm", perms=[ACCESS]),
-        "viewer": factories.user("viewer", perms=[ACCESS, VIEW]),
-        "sender": factories.user("sender", perms=[ACCESS, VIEW, SEND]),
+        "viewer": factories.user("viewer", perms=[ACCESS, VIEW, LOG]),
+        "sender": factories.user("sender", perms=[ACCESS, VIEW, SEND, LOG]),
     }
 
 

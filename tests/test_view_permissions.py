@@ -96,7 +96,14 @@ def test_admin_access_alone_is_wagtails_permission_denied_everywhere(client, wor
 
 @pytest.mark.django_db
 def test_view_permission_sees_pages_but_no_buttons_and_is_refused_by_url(client, world):
-    client.force_login(factories.user("viewer", perms=[ADMIN, "wagtail_batchcomms.view_batch"]))
+    # The batch's communications are also the Communication Log's: a reader holds both
+    # (test_access_matrix: view_batch alone sees the batch page but not its recipients).
+    client.force_login(
+        factories.user(
+            "viewer",
+            perms=[ADMIN, "wagtail_batchcomms.view_batch", "wagtail_batchcomms.view_communication"],
+        )
+    )
     g = world["generated"]
     page = client.get(reverse("wagtail_batchcomms_batch:detail", args=[g.pk]))
     assert page.status_code == 200

@@ -183,3 +183,45 @@ def check_private_root(app_configs: Any = None, **kwargs: Any) -> list:
             id="batchcomms.E009",
         )
     ]
+
+
+@register(Tags.security)
+def check_copy_domains(app_configs: Any = None, **kwargs: Any) -> list:
+    """batchcomms.W010, W011: where notice templates' CC/BCC copies may go.
+
+    Every email of every batch using a template is copied to its CC/BCC addresses, with the
+    letter PDF when attached; COPY_ADDRESS_DOMAINS limits them (``services.copies``).
+    """
+    from .services.copies import ANY_DOMAIN, allowed_domains
+
+    try:
+        domains = allowed_domains()
+        configured = batchcomms_settings.COPY_ADDRESS_DOMAINS
+    except Exception:  # unreadable settings: E001 reports them
+        return []
+    setting = f"{SETTING_NAME}['COPY_ADDRESS_DOMAINS']"
+    if ANY_DOMAIN in domains:
+        return [
+            Warning(
+                f"{setting} contains '*': a notice template's CC/BCC copies may go to any "
+                "domain, so whoever may set copies can receive every recipient's notice "
+                "(and letter PDF) at an outside address.",
+                hint=f"List your organisation's own domains instead, e.g. {setting} = "
+                "['example.org']; only users with the 'Can set CC/BCC copies of notice "
+                "templates' permission may set copies.",
+                id="batchcomms.W010",
+            )
+        ]
+    if configured is None and domains in ((), ("localhost",)):
+        return [
+            Warning(
+                f"{setting} is not set, so copies may only go to the sender address's domain, "
+                f"which is {domains[0] if domains else 'missing'!r} (DEFAULT_FROM_EMAIL is not "
+                "set): every CC/BCC copy will be refused.",
+                hint="Set DEFAULT_FROM_EMAIL (or WAGTAIL_BATCHCOMMS['FROM_EMAIL']) to your "
+                f"organisation's sender address, or list the domains copies may go to in "
+                f"{setting}; set it to [] to turn copies off and silence this warning.",
+                id="batchcomms.W011",
+            )
+        ]
+    return []

@@ -45,6 +45,11 @@ DEFAULTS: dict[str, Any] = {
     "REPLY_TO": None,
     # Domain used in Message-ID headers; None uses the domain of the sender address.
     "MESSAGE_ID_DOMAIN": None,
+    # Domains that a notice template's CC/BCC copies may go to (every email of a batch, with
+    # the letter PDF when attached, is copied). None: only the sender address's own domain
+    # (FROM_EMAIL, else DEFAULT_FROM_EMAIL); [] refuses every copy; "*" allows any domain
+    # (system check W010 warns). Checked when a template is saved and again at sending.
+    "COPY_ADDRESS_DOMAINS": None,
     # Emails claimed per round trip by the send task.
     "SEND_CLAIM_SIZE": 50,
     # A "sending" row older than this (seconds) is treated as left by a dead worker.
@@ -71,6 +76,27 @@ CHOICES: dict[str, tuple[str, ...]] = {"PAGE_SIZE": ("letter", "a4")}
 #: Whole-number keys for which 0 means something ("no limit"); every other one must be >= 1
 #: (a page size, chunk size or expiry of 0 would break the listing or the tasks).
 ZERO_ALLOWED = frozenset({"EMAIL_RATE_LIMIT"})
+
+#: Keys whose value is None or a list of domain names ("example.org", or "*" for any).
+DOMAIN_LIST_KEYS = frozenset({"COPY_ADDRESS_DOMAINS"})
+
+
+def domain_list_problem(key: str, value: Any) -> str | None:
+    """What is wrong with a domain list setting, or None."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        return (
+            f"{SETTING_NAME}[{key!r}] must be a list of domain names (or None), not {value!r}; "
+            f"e.g. ['example.org']."
+        )
+    for entry in value:
+        if not isinstance(entry, str) or not entry.strip() or "@" in entry or " " in entry.strip():
+            return (
+                f"{SETTING_NAME}[{key!r}] holds {entry!r}, which is not a domain name; write "
+                f"domains without the user part, e.g. 'example.org', or '*' for any domain."
+            )
+    return None
 
 
 class BatchcommsSettings:
@@ -109,7 +135,11 @@ class BatchcommsSettings:
             if key not in self.user_settings:
                 continue
             value = self.user_settings[key]
-            if isinstance(default, int):
+            if key in DOMAIN_LIST_KEYS:
+                problem = domain_list_problem(key, value)
+                if problem:
+                    problems.append(problem)
+            elif isinstance(default, int):
                 minimum = 0 if key in ZERO_ALLOWED else 1
                 if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
                     problems.append(

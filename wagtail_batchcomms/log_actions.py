@@ -184,6 +184,27 @@ def _emails(count) -> str:
     return ngettext("%(n)s email", "%(n)s emails", int(count or 0)) % {"n": number(count)}
 
 
+def copies_sentence(copies) -> str:
+    """ "Every email also copied to a, b (CC) and c (BCC). Not copied, outside the allowed
+    domains: d." from ``services.copies.Copies.as_log_data()``; "" without copies."""
+    if not isinstance(copies, dict):
+        return ""
+    parts = []
+    cc, bcc, refused = copies.get("cc") or [], copies.get("bcc") or [], copies.get("refused")
+    if cc or bcc:
+        targets = [f"{', '.join(cc)} (CC)"] if cc else []
+        targets += [f"{', '.join(bcc)} (BCC)"] if bcc else []
+        parts.append(
+            _("Every email also copied to %(targets)s.") % {"targets": _(" and ").join(targets)}
+        )
+    if refused:
+        parts.append(
+            _("Not copied, outside the allowed domains: %(addresses)s.")
+            % {"addresses": ", ".join(refused)}
+        )
+    return " ".join(str(part) for part in parts)
+
+
 class SendFormatter(LogFormatter):
     label = _("Send emails")
 
@@ -192,11 +213,14 @@ class SendFormatter(LogFormatter):
         if "queued" not in data:
             return _("Started sending emails")
         if data.get("retried"):
-            return _("Started sending: %(queued)s queued, %(retried)s of them retried") % {
+            message = _("Started sending: %(queued)s queued, %(retried)s of them retried") % {
                 "queued": _emails(data["queued"]),
                 "retried": number(data["retried"]),
             }
-        return _("Started sending: %(queued)s queued") % {"queued": _emails(data["queued"])}
+        else:
+            message = _("Started sending: %(queued)s queued") % {"queued": _emails(data["queued"])}
+        copies = copies_sentence(data.get("copies"))
+        return f"{message}. {copies}" if copies else message
 
 
 class SendRetryFormatter(LogFormatter):

@@ -9,11 +9,14 @@ that Wagtail's views, choosers and listings ask the same object, and returned by
 
 from __future__ import annotations
 
+from functools import wraps
 from typing import TYPE_CHECKING
 
 from django.apps import apps
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from wagtail.permission_policies import BasePermissionPolicy, ModelPermissionPolicy
+from wagtail.snippets.views.chooser import SnippetChooserViewSet
 
 from .compat import register_permission_policy
 
@@ -36,6 +39,37 @@ POLICY_MODELS = (
     "LetterDownload",
 )
 
+#: Actions that let a user look at a model's rows (its listing, inspect view, chooser, the
+#: sections of other pages that show them). "add" alone is not among them: a user who may only
+#: create contacts, or only start batches, does not thereby see everyone else's.
+LOOK_ACTIONS = ("view", "change")
+
+
+class BatchPermissionPolicy(ModelPermissionPolicy):
+    """Batches: "view" (the batch page, its lists, history, exports) is granted by
+    ``view_batch`` and by every permission to act on an existing batch (whoever may send a
+    batch must be able to open it), but not by ``add_batch`` alone: starting batches from the
+    register does not open every batch, its recipients and its letters."""
+
+    VIEW_GRANTING = ("view", "change", "delete", "generate", "send", "complete", "archive", "clone")
+
+    def user_has_permission(self, user, action):
+        if action == "view":
+            return any(
+                super(BatchPermissionPolicy, self).user_has_permission(user, granting)
+                for granting in self.VIEW_GRANTING
+            )
+        return super().user_has_permission(user, action)
+
+    def users_with_any_permission(self, actions):
+        if "view" in actions:
+            actions = {*actions, *self.VIEW_GRANTING}
+        return super().users_with_any_permission(actions)
+
+
+#: Models whose policy is not Wagtail's plain ModelPermissionPolicy.
+POLICY_CLASSES: dict[str, type[ModelPermissionPolicy]] = {"Batch": BatchPermissionPolicy}
+
 _policies: dict[type[Model], BasePermissionPolicy] = {}
 
 
@@ -45,7 +79,7 @@ def register_policies() -> None:
     for name in POLICY_MODELS:
         model = apps.get_model("wagtail_batchcomms", name)
         if model not in _policies:
-            _policies[model] = ModelPermissionPolicy(model)
+            _policies[model] = POLICY_CLASSES.get(name, ModelPermissionPolicy)(model)
         register_permission_policy(model, _policies[model])
 
 
@@ -69,11 +103,54 @@ def user_can_any(user: User, actions: list[str] | tuple[str, ...], model: type[M
     return policy_for(model).user_has_any_permission(user, actions)
 
 
+def user_can_look(user: User, model: type[Model]) -> bool:
+    """Whether ``user`` may look at the rows of ``model`` (``LOOK_ACTIONS``): the test for
+    every page section, column, chooser and export that shows them."""
+    return user_can_any(user, LOOK_ACTIONS, model)
+
+
+def look_required(view, model: type[Model]):
+    """``view`` answering 403 to users who may not look at ``model`` (for the choosers'
+    modal and JSON endpoints, which Wagtail opens to anyone with admin access)."""
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if not user_can_look(request.user, model):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+class LookRequiredMixin:
+    """For views that show other models' rows besides their own (a batch's communications):
+    after the view's own permission check, each of ``look_models`` must pass
+    ``user_can_look``."""
+
+    look_models: tuple[type[Model], ...] = ()
+
+    def dispatch(self, request, *args, **kwargs):
+        if not all(user_can_look(request.user, model) for model in self.look_models):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PolicyChooserViewSet(SnippetChooserViewSet):
+    """Wagtail's snippet chooser (``/admin/snippets/choose/<app>/<model>/``: the modal, its
+    results, "chosen" JSON, create), open only to users who may look at the model's rows."""
+
+    def construct_view(self, view_class, **kwargs):
+        # Every chooser view is built here (ChooserViewSet.choose_view, chosen_view, ...).
+        return look_required(super().construct_view(view_class, **kwargs), self.model)
+
+
 class PolicyViewSetMixin:
     """For our viewsets: their views ask the model's one policy (Wagtail 7.4 asks the
     viewset's ``permission_policy``; Wagtail 8 asks its registry, which holds the same)."""
 
     model: type[Model]
+    # Snippet viewsets build their chooser from this (ModelViewSets ignore it).
+    chooser_viewset_class = PolicyChooserViewSet
 
     @property
     def permission_policy(self) -> BasePermissionPolicy:

@@ -26,6 +26,19 @@ S = BatchStatus
 DELIVERABLE_STATES = (S.GENERATED, S.PARTIALLY_SENT)
 
 
+def policy_permission(action: str):
+    """A transition's ``permission``: the batch policy's ``action`` (permissions.py), so the
+    transitions ask the one policy every view asks, not a codename of their own."""
+
+    def check(instance, user) -> bool:
+        from ..permissions import user_can  # the policies exist once the apps are ready
+
+        return user_can(user, action, type(instance))
+
+    check.__name__ = f"can_{action}"
+    return check
+
+
 def _has_live_template(batch: Batch) -> bool:
     template = batch.template
     return bool(template and template.live and template.live_revision_id)
@@ -173,7 +186,7 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         source=S.OPEN,
         target=S.GENERATING,
         conditions=[_has_live_template, _has_due_date, _due_date_not_past, _has_assemblies],
-        permission="wagtail_batchcomms.generate_batch",
+        permission=policy_permission("generate"),
     )
     def generate(self) -> None:
         """Open -> Generating. Pins the template's live revision; the task does the work."""
@@ -193,7 +206,7 @@ class Batch(ConcurrentTransitionMixin, models.Model):
             _has_assemblies,
             _nothing_sent,
         ],
-        permission="wagtail_batchcomms.generate_batch",
+        permission=policy_permission("generate"),
     )
     def regenerate(self) -> None:
         """Generated -> Generating while nothing is sent; the task replaces the notices."""
@@ -215,7 +228,7 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=S.GENERATED,
         target=S.PARTIALLY_SENT,
-        permission="wagtail_batchcomms.send_batch",
+        permission=policy_permission("send"),
     )
     def mark_partially_sent(self) -> None:
         """Generated -> Partially Sent, on the first email sent or letters marked mailed."""
@@ -224,7 +237,7 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=[S.GENERATED, S.PARTIALLY_SENT],
         target=S.COMPLETE,
-        permission="wagtail_batchcomms.complete_batch",
+        permission=policy_permission("complete"),
     )
     def complete(self) -> None:
         """Close the batch out; the service removes the unsent notices in the same transaction."""
@@ -234,7 +247,7 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=[S.OPEN, S.GENERATED, S.PARTIALLY_SENT, S.COMPLETE],
         target=S.ARCHIVED,
-        permission="wagtail_batchcomms.archive_batch",
+        permission=policy_permission("archive"),
     )
     def archive(self) -> None:
         self.closed_at = self.closed_at or timezone.now()

@@ -127,6 +127,11 @@ class NoticeTemplate(PreviewableMixin, DraftStateMixin, LockableMixin, RevisionM
         ordering = ["name"]
         verbose_name = _("notice template")
         verbose_name_plural = _("notice templates")
+        permissions = [
+            # Copies go out with every email of every batch (services.copies), so setting them
+            # is for the org admin to grant, apart from writing templates.
+            ("set_copies_noticetemplate", _("Can set CC/BCC copies of notice templates")),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -163,7 +168,11 @@ class NoticeTemplate(PreviewableMixin, DraftStateMixin, LockableMixin, RevisionM
             errors.setdefault("attach_pdf", []).append(
                 _("Attaching the letter to the email needs email allowed.")
             )
+        from ..services.copies import copy_errors
         from ..services.templating import template_validation_errors
+
+        for field, messages in copy_errors(self).items():
+            errors.setdefault(field, []).extend(messages)
 
         # Drafts too: every revision is a template that renders (see services.templating).
         for field, messages in template_validation_errors(self).items():

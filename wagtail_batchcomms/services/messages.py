@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from email.utils import formataddr, parseaddr
 
@@ -13,6 +14,9 @@ from django.db.models.functions import Cast, Concat
 
 from ..conf import batchcomms_settings
 from ..models import Batch, Communication, NoticeTemplate
+from .copies import Copies, copies_of
+
+logger = logging.getLogger(__name__)
 
 #: Header naming the batch and communication a message belongs to (for bounces, support).
 COMMUNICATION_HEADER = "X-Batchcomms-Communication"
@@ -72,6 +76,22 @@ class MessageBuilder:
         self.from_email = from_email()
         self.reply_to = batchcomms_settings.REPLY_TO
         self._templates: dict[int, NoticeTemplate | None] = {}
+        self._copies: dict[int, Copies] = {}
+
+    def copies_for(self, template: NoticeTemplate | None) -> Copies:
+        """The revision's copies that the setting allows now (cached per revision): a
+        revision published before COPY_ADDRESS_DOMAINS changed does not copy elsewhere."""
+        key = id(template)  # the revisions are held in self._templates for the builder's life
+        if key not in self._copies:
+            copies = copies_of(template)
+            if copies.refused:
+                logger.warning(
+                    "Not copying notices of template %r to %s: outside COPY_ADDRESS_DOMAINS.",
+                    getattr(template, "name", ""),
+                    ", ".join(copies.refused),
+                )
+            self._copies[key] = copies
+        return self._copies[key]
 
     def template_for(self, batch: Batch) -> NoticeTemplate | None:
         """The batch's pinned template revision as a ``NoticeTemplate`` (cached)."""
@@ -97,8 +117,8 @@ class MessageBuilder:
             body=text,
             from_email=self.from_email,
             to=[formataddr((one_line(communication.recipient_name), communication.email))],
-            cc=template.cc_list if template else [],
-            bcc=template.bcc_list if template else [],
+            cc=self.copies_for(template).cc,
+            bcc=self.copies_for(template).bcc,
             reply_to=[self.reply_to] if self.reply_to else [],
             headers={
                 "Message-ID": communication.message_id,

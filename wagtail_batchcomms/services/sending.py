@@ -30,6 +30,7 @@ from wagtail.log_actions import log
 from ..conf import batchcomms_settings
 from ..models import Batch, Channel, Communication, CommunicationStatus
 from ..models.batches import DELIVERABLE_STATES
+from .copies import batch_copies
 from .delivery import Mailer
 from .queue import enqueue, worker_id
 from .sender import (
@@ -148,7 +149,13 @@ def start_sending(
                 raise SendingError(_("No emails failed, so there is nothing to retry."))
             raise SendingError(_("No emails are waiting to be sent."))
         enqueue(SEND_TASK, batch.pk, name=f"Send emails of batch {batch.pk}")
-        log(batch, LOG_SEND, user=user, data={"queued": queued, "retried": retried})
+        # Where every email is also copied (and which copies the setting refuses): the org
+        # admin reads it in the batch's history.
+        copies = batch_copies(batch)
+        data = {"queued": queued, "retried": retried}
+        if copies:
+            data["copies"] = copies.as_log_data()
+        log(batch, LOG_SEND, user=user, data=data)
     return queued
 
 

@@ -31,7 +31,7 @@ from ..filters import AssemblyFilterSet, search_assemblies
 from ..models import Assembly, Batch
 from ..services import batches as batch_services
 from ..services.templating import live_templates
-from .batches import batch_policy, batch_url, validate_due_date
+from .batches import batch_landing_url, batch_policy, validate_due_date
 
 #: Listing parameters that are not filters: pagination and Wagtail's AJAX marker.
 NOT_FILTERS = ("p", "_w_filter_fragment")
@@ -236,7 +236,7 @@ class AddToBatchView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView
                 self.request,
                 _("This form was already sent: “%(name)s” was created then.") % {"name": previous},
             )
-            return redirect(batch_url(previous))
+            return redirect(batch_landing_url(self.request.user, previous))
         if not self.selection.is_valid:
             return self.form_invalid(form)
         if self.selection.count == 0:
@@ -260,7 +260,7 @@ class AddToBatchView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView
             _("Batch “%(name)s” created with %(count)s assemblies.")
             % {"name": batch.name, "count": f"{batch.assembly_count or self.selection.count:,}"},
         )
-        return redirect(batch_url(batch))
+        return redirect(batch_landing_url(self.request.user, batch))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

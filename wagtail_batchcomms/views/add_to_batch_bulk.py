@@ -30,7 +30,7 @@ from .add_to_batch import (
     listing_query,
     remember_created,
 )
-from .batches import batch_policy, batch_url
+from .batches import batch_landing_url, batch_policy
 
 
 class BulkAddForm(NewBatchForm):
@@ -171,7 +171,7 @@ class AddToBatchBulkAction(SnippetBulkAction):
                 self.request,
                 _("This form was already sent: “%(name)s” was updated then.") % {"name": previous},
             )
-            return redirect(batch_url(previous))
+            return redirect(batch_landing_url(self.request.user, previous))
         try:
             if data["target"] == "existing":
                 batch = data["batch"]
@@ -208,7 +208,7 @@ class AddToBatchBulkAction(SnippetBulkAction):
             if hasattr(result, "status_code"):
                 return result
         messages.success(self.request, message)
-        return redirect(batch_url(batch))
+        return redirect(batch_landing_url(self.request.user, batch))
 
     @classmethod
     def execute_action(cls, objects, **kwargs):  # pragma: no cover - form_valid does the work

@@ -24,15 +24,21 @@ from ..models import (
     Batch,
     BatchStatus,
     Channel,
+    Communication,
     CommunicationStatus,
     DownloadStatus,
+    NoticeTemplate,
     SkippedRecipient,
     SkipReason,
 )
+from ..permissions import user_can_look
 from ..services import batches as batch_services
+from ..services.copies import batch_copies
+from ..services.letters import user_can_send_letters
 from ..services.transitions import clock
 from .batch_actions import ACTIONS
-from .batches import BATCH_ANY_PERMISSION, batch_url
+from .batches import batch_url
+from .columns import admin_url_for
 
 #: Rows on the batch page before "View all".
 PREVIEW_ROWS = 10
@@ -40,7 +46,7 @@ PREVIEW_ROWS = 10
 
 class BatchObjectMixin(PermissionCheckedMixin, BaseObjectMixin):
     model = Batch
-    any_permission_required = BATCH_ANY_PERMISSION
+    permission_required = "view"
 
     def get_base_object_queryset(self):
         return Batch.objects.select_related(
@@ -205,6 +211,8 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
             downloads=self.get_downloads(),
             communications=self.get_communications(),
             communications_url=communications_url(batch),
+            can_see_communications=self.can_see_communications,
+            copies=batch_copies(batch),
             communication_total=sum(sum(row.values()) for row in counts.values()),
             working_list=self.get_working_list(),
             working_list_url=reverse("wagtail_batchcomms_batch:assemblies", args=[batch.pk]),
@@ -213,15 +221,21 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
         context["assembly_total"] = batch.assembly_count
         return context
 
+    @cached_property
+    def can_see_communications(self) -> bool:
+        return user_can_look(self.request.user, Communication)
+
     def get_template_url(self) -> str | None:
+        # The edit view for template editors; the read-only inspect view for those who may
+        # only look (an org admin), never a link that ends in "permission denied".
         if self.object.template_id:
-            return reverse(
-                "wagtailsnippets_wagtail_batchcomms_noticetemplate:edit",
-                args=[self.object.template_id],
-            )
+            return admin_url_for(self.request.user, self.object.template)
         return None
 
     def get_revision_url(self) -> str | None:
+        # The revision's preview needs only "view" (views.notices.NoticeRevisionView).
+        if not user_can_look(self.request.user, NoticeTemplate):
+            return None
         if self.object.template_id and self.object.template_revision_id:
             return reverse(
                 "wagtailsnippets_wagtail_batchcomms_noticetemplate:revisions_view",
@@ -231,19 +245,23 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
 
     def get_counts_table(self, counts: dict) -> dict:
         statuses = list(CommunicationStatus)
+        # The figures are the batch's; the lists behind them are the Communication Log's.
+        linked = self.can_see_communications
+
+        def url_for(batch, **params):
+            return linked and communications_url(batch, **params)
+
         rows = []
         for channel in Channel:
             row = counts.get(channel, {})
             rows.append(
                 {
                     "label": channel.label,
-                    "url": communications_url(self.object, channel=channel.value),
+                    "url": url_for(self.object, channel=channel.value),
                     "cells": [
                         {
                             "n": row.get(status, 0),
-                            "url": communications_url(
-                                self.object, channel=channel.value, status=status.value
-                            ),
+                            "url": url_for(self.object, channel=channel.value, status=status.value),
                         }
                         for status in statuses
                     ],
@@ -253,7 +271,7 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
         totals = [
             {
                 "n": sum(counts.get(channel, {}).get(status, 0) for channel in Channel),
-                "url": communications_url(self.object, status=status.value),
+                "url": url_for(self.object, status=status.value),
             }
             for status in statuses
         ]
@@ -279,10 +297,11 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
 
     def get_downloads(self) -> list:
         downloads = list(self.object.letter_downloads.select_related("requested_by")[:20])
+        can_download = user_can_send_letters(self.request.user)
         for download in downloads:
             # Past its expiry, even before the housekeeping task marks it expired.
             download.expired_now = download.is_expired
-            download.url = _download_url(download)
+            download.url = can_download and _download_url(download)
             download.mailing_list_url = download.url and reverse(
                 "wagtail_batchcomms_letters:mailing_list", args=[download.pk]
             )
@@ -292,16 +311,29 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
         return downloads
 
     def get_communications(self) -> list:
-        return list(
+        if not self.can_see_communications:
+            return []
+        communications = list(
             self.object.communications.select_related("location").order_by("pk")[:PREVIEW_ROWS]
         )
+        user = self.request.user
+        for communication in communications:
+            communication.location_url = admin_url_for(user, communication.location)
+        return communications
 
     def get_working_list(self) -> list:
-        return list(
+        rows = list(
             self.object.batch_assemblies.select_related("assembly", "location").order_by(
                 "location__account_number", "assembly__serial_number"
             )[:PREVIEW_ROWS]
         )
+        # Links go where this user may go (edit, else inspect), else none: never to a
+        # "permission denied".
+        user = self.request.user
+        for row in rows:
+            row.assembly_url = admin_url_for(user, row.assembly)
+            row.location_url = admin_url_for(user, row.location)
+        return rows
 
 
 def _download_url(download) -> str | None:

@@ -26,7 +26,6 @@ from wagtail.admin.views import generic
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 
-from ..compat import ModelPolicyMixin
 from ..conf import batchcomms_settings
 from ..filters import BatchCommunicationFilterSet
 from ..models import (
@@ -38,18 +37,19 @@ from ..models import (
     SkippedRecipient,
     SkipReason,
 )
-from ..permissions import policy_for, user_can_any
+from ..permissions import LOOK_ACTIONS, LookRequiredMixin, policy_for, user_can_look
 from ..services.csv_cells import csv_cell
 from .batch_detail import BatchObjectMixin
-from .batches import BATCH_ANY_PERMISSION, batch_url
-from .columns import LinkColumn
+from .batches import batch_url
+from .columns import LinkColumn, admin_url_for
 from .communications import CommunicationIndexView
 
 
 class BatchScopedMixin:
     """A listing of one batch's rows, guarded by the batch's permission policy."""
 
-    any_permission_required = BATCH_ANY_PERMISSION
+    any_permission_required = None
+    permission_required = "view"
     list_title = ""
     index_url_name = ""
     index_results_url_name = ""
@@ -90,8 +90,10 @@ class BatchScopedMixin:
         return []
 
 
-class BatchCommunicationsView(BatchScopedMixin, CommunicationIndexView):
+class BatchCommunicationsView(LookRequiredMixin, BatchScopedMixin, CommunicationIndexView):
     model = Communication
+    # Recipients' names and addresses: the batch's "view" and the Communication Log's.
+    look_models = (Communication,)
     list_title = _("Communications")
     index_url_name = "wagtail_batchcomms_batch:communications"
     index_results_url_name = "wagtail_batchcomms_batch:communications_results"
@@ -113,7 +115,7 @@ class BatchCommunicationsView(BatchScopedMixin, CommunicationIndexView):
         return [HeaderButton(_("Failed or delivery unknown"), url=url, icon_name="warning")]
 
     def get_inspect_url(self, instance):
-        if user_can_any(self.request.user, ("view", "change"), Communication):
+        if user_can_look(self.request.user, Communication):
             return reverse("wagtail_batchcomms_communication:inspect", args=[instance.pk])
         return None
 
@@ -140,7 +142,7 @@ class BatchAssembliesView(BatchScopedMixin, generic.IndexView):
                 "assembly",
                 label=_("Assembly"),
                 sort_key="assembly__serial_number",
-                get_url=lambda row: row.assembly.get_admin_url(),
+                get_url=lambda row: admin_url_for(self.request.user, row.assembly),
             ),
             Column("assembly.get_assembly_type_display", label=_("Type")),
             LinkColumn("location", label=_("Location"), sort_key="location__account_number"),
@@ -158,11 +160,17 @@ class BatchAssembliesView(BatchScopedMixin, generic.IndexView):
 # The letter PDF preview is views.downloads.LetterPreviewView ("..._letters:preview").
 
 
-class PreviewView(ModelPolicyMixin, PermissionCheckedMixin, View):
-    """A communication as it will be sent, for users who may open its batch."""
+class PreviewView(PermissionCheckedMixin, View):
+    """A communication as it will be sent, for users who may look at communications (the
+    Communication Log and the batch page link here)."""
 
-    model = Batch
-    any_permission_required = BATCH_ANY_PERMISSION
+    model = Communication
+    any_permission_required = LOOK_ACTIONS
+
+    @cached_property
+    def permission_policy(self):
+        return policy_for(Communication)
+
     channel = ""
 
     def get(self, request, pk):

@@ -44,24 +44,18 @@ from ..services import batches as batch_services
 from ..services.templating import live_templates
 from .columns import BatchStatusColumn, LinkColumn
 
-#: Any of these lets a user see the listing, the batch page and its history. The custom
-#: permissions count too: a user allowed to send a batch must be able to open it.
-BATCH_ANY_PERMISSION = [
-    "add",
-    "change",
-    "delete",
-    "view",
-    "generate",
-    "send",
-    "complete",
-    "archive",
-    "clone",
-]
-
 
 def batch_url(batch_or_pk, view_name: str = "detail") -> str:
     pk = getattr(batch_or_pk, "pk", batch_or_pk)
     return reverse(f"wagtail_batchcomms_batch:{view_name}", args=[quote(pk)])
+
+
+def batch_landing_url(user, batch) -> str:
+    """Where to go after making or filling ``batch``: its page, or back to the Assemblies
+    listing for a user who may start batches but not open them (add_batch alone)."""
+    if user_can(user, "view", batch):
+        return batch_url(batch)
+    return reverse("wagtailsnippets_wagtail_batchcomms_assembly:list")
 
 
 def batch_policy():
@@ -113,7 +107,9 @@ class BatchForm(WagtailAdminModelForm):
 
 
 class BatchIndexView(generic.IndexView):
-    any_permission_required = BATCH_ANY_PERMISSION
+    # The batch policy's "view" (permissions.BatchPermissionPolicy): view_batch or any action
+    # on batches, not add_batch alone. Also what the menu item asks.
+    any_permission_required = ["view"]
     default_ordering = ["-created_at", "-pk"]
 
     def get_base_queryset(self):
@@ -252,7 +248,8 @@ class BatchDeleteView(OpenOnlyMixin, generic.DeleteView):
 
 
 class BatchHistoryView(HistoryView):
-    any_permission_required = BATCH_ANY_PERMISSION
+    any_permission_required = None
+    permission_required = "view"
 
     def get_edit_url(self, instance):
         # The breadcrumb back to the batch goes to the batch page, which every state has.
@@ -303,18 +300,8 @@ class BatchViewSet(PolicyViewSetMixin, ModelViewSet):
     list_display = [
         "name",
         BatchStatusColumn(),
-        LinkColumn(
-            "template",
-            label=_("Template"),
-            sort_key="template__name",
-            url=lambda batch: (
-                batch.template_id
-                and reverse(
-                    "wagtailsnippets_wagtail_batchcomms_noticetemplate:edit",
-                    args=[batch.template_id],
-                )
-            ),
-        ),
+        # Its edit view for template editors, its inspect view for those who may only look.
+        LinkColumn("template", label=_("Template"), sort_key="template__name"),
         # A plain date (Wagtail's DateColumn says "Just now" for any date of today or later).
         Column(
             "due_date",

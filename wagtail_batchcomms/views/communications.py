@@ -22,8 +22,8 @@ from wagtail.snippets.views.snippets import InspectView as SnippetInspectView
 
 from ..conf import batchcomms_settings
 from ..filters import CommunicationFilterSet, communications_about
-from ..models import Assembly, Channel, Communication, Contact, Location
-from ..permissions import PolicyViewSetMixin
+from ..models import Assembly, Batch, Channel, Communication, Contact, Location
+from ..permissions import PolicyViewSetMixin, user_can, user_can_look
 from .columns import CommunicationStatusColumn, ErrorColumn, LinkColumn
 
 
@@ -103,7 +103,7 @@ class CommunicationIndexView(generic.IndexView):
                     "batch",
                     label=_("Batch"),
                     sort_key="batch__name",
-                    url=lambda c: reverse("wagtail_batchcomms_batch:detail", args=[c.batch_id]),
+                    url=self.batch_url,
                 )
             )
         columns += [
@@ -112,6 +112,15 @@ class CommunicationIndexView(generic.IndexView):
             PreviewColumn("previews", label=_("Preview")),
         ]
         return columns
+
+    @cached_property
+    def can_view_batches(self) -> bool:
+        return user_can(self.request.user, "view", Batch)
+
+    def batch_url(self, communication) -> str | None:
+        if self.can_view_batches:
+            return reverse("wagtail_batchcomms_batch:detail", args=[communication.batch_id])
+        return None
 
     def get_inspect_url(self, instance):
         if self.user_has_any_permission({"view", "change"}):
@@ -291,7 +300,10 @@ class CommunicationsPanel(Panel):
         template_name = "wagtail_batchcomms/admin/panels/communications.html"
 
         def is_shown(self):
-            return bool(self.instance and self.instance.pk)
+            # The notices (recipients, addresses) are the Communication Log's data.
+            return bool(self.instance and self.instance.pk) and user_can_look(
+                self.request.user, Communication
+            )
 
         def is_required(self):
             return False
@@ -299,6 +311,7 @@ class CommunicationsPanel(Panel):
         def get_context_data(self, parent_context=None):
             context = super().get_context_data(parent_context)
             context.update(communications_context(self.instance, self.panel.limit))
+            context["can_view_batches"] = user_can(self.request.user, "view", Batch)
             return context
 
 
@@ -310,7 +323,10 @@ class CommunicationsInspectMixin:
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(communications_context(self.object))
+        user = self.request.user
+        if user_can_look(user, Communication):
+            context.update(communications_context(self.object))
+            context.update(show_communications=True, can_view_batches=user_can(user, "view", Batch))
         return context
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from wagtail.admin import messages
 
 from ..models import CommunicationStatus
+from ..services.copies import batch_copies
 from .batch_actions import BatchActionView
 
 
@@ -43,6 +44,7 @@ class SendView(BatchActionView):
         context["failed_total"] = self.emails.get(CommunicationStatus.FAILED, 0)
         context["unknown_total"] = self.emails.get(CommunicationStatus.UNKNOWN, 0)
         context["retry"] = self.action == "retry"
+        context["copies"] = batch_copies(self.object)
         return context
 
 

@@ -8,7 +8,8 @@
 * ``download/<id>/rerequest/``: POST only; queues a new download of the batch's unsent
   letters (``services.letters.request_letter_download``) and returns to the batch page.
 * ``communication/<id>/letter.pdf``: one communication's letter as it will be printed,
-  rendered now; needs ``view_batch`` like the batch page that links to it.
+  rendered now; needs the Communication Log's permission, like the email preview (the log
+  and the batch page link to them).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from wagtail.admin import messages
 from wagtail.admin.auth import permission_denied
 from wagtail.log_actions import log
 
-from ..models import Batch, Communication, DownloadStatus, LetterDownload
-from ..permissions import user_can
+from ..models import Communication, DownloadStatus, LetterDownload
+from ..permissions import user_can_look
 from ..services.letters import (
     LOG_DOWNLOADED,
     LetterError,
@@ -224,7 +225,7 @@ class LetterPreviewView(View):
 
     def get(self, request, pk: int):
         user = request.user
-        if not user_can(user, "view", Batch):
+        if not user_can_look(user, Communication):
             return permission_denied(request)
         communication = Communication.objects.select_related("batch", "location").filter(pk=pk)
         communication = communication.first()

@@ -15,9 +15,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.panels import (
     FieldPanel,
     FieldRowPanel,
@@ -26,11 +28,17 @@ from wagtail.admin.panels import (
     ObjectList,
 )
 from wagtail.admin.ui.tables import Column, LiveStatusTagColumn, UpdatedAtColumn
-from wagtail.snippets.views.snippets import CreateView, SnippetViewSet
+from wagtail.admin.widgets.button import HeaderButton
+from wagtail.snippets.views.snippets import (
+    CreateView,
+    InspectView,
+    PreviewRevisionView,
+    SnippetViewSet,
+)
 
 from ..blocks import DEFAULT_COLUMNS
 from ..models import NoticeTemplate
-from ..permissions import PolicyViewSetMixin
+from ..permissions import LOOK_ACTIONS, PolicyViewSetMixin, user_can
 from ..services.merge_fields import catalogue_rows
 from ..services.templating import ALLOWED_FILTERS
 
@@ -63,6 +71,26 @@ class MergeFieldsPanel(HelpPanel):
             return context
 
 
+class NoticeTemplateForm(WagtailAdminModelForm):
+    """The template form; CC and BCC are read-only for users without ``set_copies``.
+
+    Disabled, not removed: the editor still sees where every email is copied, and Django
+    keeps the stored value whatever a forged POST says.
+    """
+
+    COPY_FIELDS = ("cc", "bcc")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.for_user is not None and not user_can(self.for_user, "set_copies", NoticeTemplate):
+            for name in self.COPY_FIELDS:
+                if name in self.fields:
+                    self.fields[name].disabled = True
+                    self.fields[name].help_text = _(
+                        "Only users allowed to set copies (CC/BCC) can change this."
+                    )
+
+
 def notice_template_edit_handler() -> ObjectList:
     return ObjectList(
         [
@@ -84,7 +112,8 @@ def notice_template_edit_handler() -> ObjectList:
                 ],
                 heading=_("Contact rules"),
             ),
-        ]
+        ],
+        base_form_class=NoticeTemplateForm,
     )
 
 
@@ -115,6 +144,38 @@ class NoticeTemplateCreateView(CreateView):
         return instance
 
 
+class NoticeTemplateInspectView(InspectView):
+    """Read-only: for those who may look at templates but not edit them (an org admin who
+    follows a batch's template link). The body is seen in the live version's preview."""
+
+    @cached_property
+    def header_buttons(self):
+        buttons = list(super().header_buttons)  # a copy: Wagtail's default is a class's list
+        revision_id = self.object.live_revision_id
+        if revision_id:
+            url = reverse(
+                self.model.snippet_viewset.get_url_name("revisions_view"),
+                args=[self.object.pk, revision_id],
+            )
+            buttons.append(
+                HeaderButton(
+                    _("Preview the live version"),
+                    url=url,
+                    icon_name="view",
+                    attrs={"target": "_blank", "rel": "noreferrer"},
+                )
+            )
+        return buttons
+
+
+class NoticeRevisionView(PreviewRevisionView):
+    """A revision's preview (a batch's "generated from revision N"): reading, so "view" or
+    "change" (permissions.LOOK_ACTIONS; Wagtail asks "change" alone)."""
+
+    permission_required = None
+    any_permission_required = LOOK_ACTIONS
+
+
 class NoticeTemplateViewSet(PolicyViewSetMixin, SnippetViewSet):
     model = NoticeTemplate
     icon = "doc-full"
@@ -135,6 +196,24 @@ class NoticeTemplateViewSet(PolicyViewSetMixin, SnippetViewSet):
     list_filter = ["live", "contact_methods", "grouping"]
     edit_handler = notice_template_edit_handler()
     add_view_class = NoticeTemplateCreateView
+    inspect_view_enabled = True
+    inspect_view_class = NoticeTemplateInspectView
+    inspect_view_fields = [
+        "name",
+        "description",
+        "subject",
+        "contact_roles",
+        "primary_only",
+        "contact_methods",
+        "first_available_only",
+        "grouping",
+        "attach_pdf",
+        "cc",
+        "bcc",
+        "live",
+        "updated_at",
+    ]
+    revisions_view_class = NoticeRevisionView
 
     def letter_pdf_view(self, request, pk):
         """The saved draft's letter for the sample location, as the PDF the letters will be."""

@@ -15,7 +15,7 @@ from wagtail.admin.panels import Panel
 from wagtail.admin.ui.tables import BooleanColumn, Table
 
 from ..models import Assembly, Contact, Location, LocationContact
-from ..permissions import user_can_any
+from ..permissions import user_can_look
 from .columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn
 from .communications import RegisterInspectView
 
@@ -26,7 +26,7 @@ LIMIT = 50
 def inspect_url(user, obj) -> str | None:
     """The inspect view of ``obj`` if ``user`` may look at it, else None (shown as text)."""
     opts = obj._meta
-    if not user_can_any(user, ("view", "change"), type(obj)):
+    if not user_can_look(user, type(obj)):
         return None
     return reverse(f"wagtailsnippets_{opts.app_label}_{opts.model_name}:inspect", args=[obj.pk])
 
@@ -89,13 +89,26 @@ def assembly_roles(assembly: Assembly, user) -> tuple[Table, int]:
     return location_roles(assembly.location, user)
 
 
-#: name -> (heading, the table builder, the model it belongs to)
+#: name -> (heading, the table builder)
 RELATIONS = {
     "location_assemblies": (_("Assemblies"), location_assemblies),
     "location_roles": (_("Contacts and roles"), location_roles),
     "contact_roles": (_("Locations and roles"), contact_roles),
     "assembly_roles": (_("Contacts at this location"), assembly_roles),
 }
+
+#: name -> the model whose rows the relation shows: only users who may look at that model
+#: see it (a location's contacts and their emails are the Contacts' data, not the location's).
+RELATION_MODELS = {
+    "location_assemblies": Assembly,
+    "location_roles": Contact,
+    "contact_roles": Location,
+    "assembly_roles": Contact,
+}
+
+
+def may_see_relation(user, relation: str) -> bool:
+    return user_can_look(user, RELATION_MODELS[relation])
 
 
 class RelatedTable:
@@ -133,7 +146,9 @@ class RelatedObjectsPanel(Panel):
 
     class BoundPanel(Panel.BoundPanel):
         def is_shown(self):
-            return bool(self.instance and self.instance.pk)
+            return bool(self.instance and self.instance.pk) and may_see_relation(
+                self.request.user, self.panel.relation
+            )
 
         def render_html(self, parent_context=None):
             related = RelatedTable(self.panel.relation, self.instance, self.request.user)
@@ -147,7 +162,8 @@ class RelatedInspectView(RegisterInspectView):
     link_fields: tuple[str, ...] = ()
 
     def get_fields(self):
-        return [*super().get_fields(), *self.relations]
+        shown = [name for name in self.relations if may_see_relation(self.request.user, name)]
+        return [*super().get_fields(), *shown]
 
     def get_field_label(self, field_name, field):
         if field_name in RELATIONS:
