@@ -8,12 +8,15 @@ checks behind ``allowed_actions``.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Count
 from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
+from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
@@ -91,7 +94,8 @@ def progress_data(batch: Batch) -> dict:
 
 
 def _download_progress(download) -> dict:
-    """Letters rendered so far (``services.letters.download_progress``), for the bar."""
+    """Letters rendered so far (``services.letters.download_progress``) and the estimated
+    time left, for the bar."""
     from ..services.letters import download_progress
 
     progress = download_progress(download)
@@ -100,7 +104,19 @@ def _download_progress(download) -> dict:
         "status": download.status,
         "done": progress["letters_done"],
         "total": progress["letters_total"],
+        "time_left": time_left(progress["seconds_left"]),
     }
+
+
+def time_left(seconds: float | None) -> str:
+    """ "About 3 minutes left" for an estimate in seconds; "" without one."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return _("Less than a minute left")
+    now = timezone.now()
+    span = timeuntil(now + timedelta(seconds=seconds), now, depth=1)
+    return _("About %(time)s left") % {"time": span}
 
 
 def communications_url(batch: Batch, **params) -> str:
@@ -199,6 +215,8 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
             problems_url=communications_url(
                 batch, status=[CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN]
             ),
+            all_sent=self.all_sent(counts),
+            complete_url=reverse("wagtail_batchcomms_batch:complete", args=[batch.pk]),
             progress_url=reverse("wagtail_batchcomms_batch:progress", args=[batch.pk]),
             skipped=self.get_skipped(),
             skipped_csv_url=reverse("wagtail_batchcomms_batch:skipped_csv", args=[batch.pk]),
@@ -211,7 +229,32 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
         )
         # Kept by services.batches whenever the working list changes.
         context["assembly_total"] = batch.assembly_count
+        context["problems"] = self.get_problems() if context["problems_total"] else []
         return context
+
+    def all_sent(self, counts: dict) -> dict | None:
+        """For a Partially sent batch whose every notice went (emails sent, letters mailed):
+        how many of each, for the hint that it can be completed; else None."""
+        if self.object.status != BatchStatus.PARTIALLY_SENT:
+            return None
+        total = sum(sum(row.values()) for row in counts.values())
+        sent = {
+            channel: counts.get(channel, {}).get(CommunicationStatus.SENT, 0) for channel in Channel
+        }
+        if not total or sum(sent.values()) != total:
+            return None
+        return {"emails": sent[Channel.EMAIL], "letters": sent[Channel.LETTER]}
+
+    def get_problems(self) -> list:
+        """The first failed or delivery-unknown notices, for the box that lists them."""
+        return list(
+            self.object.communications.filter(
+                status__in=[CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN]
+            )
+            .select_related("location")
+            .defer("body_html", "body_text")
+            .order_by("pk")[:PREVIEW_ROWS]
+        )
 
     def get_template_url(self) -> str | None:
         if self.object.template_id:
