@@ -124,12 +124,16 @@ def test_partially_sent_with_everything_gone_says_it_can_be_completed(web, admin
     mailed = letters.mark_letters_mailed(sent_batch.pk, user=admin)
     assert mailed
     emails = sent_batch.communications.filter(channel=Channel.EMAIL).count()
-    page = web.get(detail(sent_batch)).content.decode()
+    response = web.get(detail(sent_batch))
+    page = response.content.decode()
     hint = re.search(r"<p data-all-sent>(.*?)</p>", page, re.S)
     assert hint, "no hint that everything went"
     text = " ".join(html_module.unescape(re.sub(r"<[^>]+>", " ", hint[1])).split())
     assert f"All {emails} emails were sent and all {mailed} letters were marked as mailed" in text
     assert "complete the batch" in text
+    # And Complete is a main header button now, not hidden under the "Actions" menu.
+    main_buttons = response.context["view"].header_buttons
+    assert "complete" in [button.attrs.get("data-batch-action") for button in main_buttons]
     link = re.search(r'href="([^"]*)"[^>]*data-complete-link', page)
     assert link[1] == reverse(f"{NS}:complete", args=[sent_batch.pk])
     assert web.get(link[1]).status_code == 200
@@ -260,7 +264,7 @@ def test_the_email_preview_shows_subject_to_and_a_way_back(register, web, admin,
     assert back[1] == detail(batch)
     notice = re.search(r'href="([^"]*)"[^>]*data-back-to-notice', page)
     assert web.get(notice[1]).status_code == 200
-    assert ("as it was sent" in page) is sent
+    assert ("as its recipient got it" in page) is sent
 
 
 # --- 12: letter progress inside a chunk, and the time left ------------------------------------

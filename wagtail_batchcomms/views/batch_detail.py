@@ -152,6 +152,10 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
     def action_url(self, spec) -> str:
         return reverse(f"wagtail_batchcomms_batch:{spec.url_name}", args=[self.object.pk])
 
+    def is_primary(self, spec) -> bool:
+        """A main header button; Complete becomes one once everything has gone out."""
+        return spec.primary or (spec.key == "complete" and self.all_sent(self.counts) is not None)
+
     @cached_property
     def header_buttons(self):
         return [
@@ -163,7 +167,7 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
                 attrs={"data-batch-action": spec.key},
             )
             for spec in ACTIONS
-            if spec.primary and spec.key in self.allowed
+            if self.is_primary(spec) and spec.key in self.allowed
         ]
 
     @cached_property
@@ -177,7 +181,7 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
                 attrs={"data-batch-action": spec.key},
             )
             for spec in ACTIONS
-            if not spec.primary and spec.key in self.allowed
+            if not self.is_primary(spec) and spec.key in self.allowed
         ]
         buttons.append(
             Button(
@@ -216,6 +220,9 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
                 batch, status=[CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN]
             ),
             all_sent=self.all_sent(counts),
+            can_inspect_communications=self.request.user.has_perm(
+                "wagtail_batchcomms.view_communication"
+            ),
             complete_url=reverse("wagtail_batchcomms_batch:complete", args=[batch.pk]),
             progress_url=reverse("wagtail_batchcomms_batch:progress", args=[batch.pk]),
             skipped=self.get_skipped(),

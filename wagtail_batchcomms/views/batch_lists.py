@@ -220,7 +220,7 @@ class EmailPreviewView(PreviewView):
         title = _("Email preview")
         context = {
             "page_title": title,
-            "header_title": subject or title,
+            "page_subtitle": subject,
             "header_icon": "mail",
             "communication": communication,
             "subject": subject,
