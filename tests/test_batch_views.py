@@ -352,7 +352,8 @@ def test_the_communications_list_shows_errors_and_finds_the_problem_rows(web, ge
 
     # The batch page links them too, with their number.
     page = web.get(detail(generated_batch)).content.decode()
-    assert "Failed or delivery unknown (2)" in page and "data-problems-link" in page
+    assert "Failed or delivery unknown" in page and 'data-problems-total="2"' in page
+    assert "data-problems-link" in page
     assert "<code>550</code>" in page
 
 

@@ -438,6 +438,16 @@ class Communication(models.Model):
             self.address_line1, self.address_line2, self.city, self.state, self.postal_code
         )
 
+    @property
+    def needs_attention(self) -> bool:
+        """Failed, or delivery unknown: an admin has to look at it."""
+        return self.status in (CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN)
+
+    @property
+    def status_classname(self) -> str:
+        """The status tag's class: Wagtail's primary (stand-out) tag for ``needs_attention``."""
+        return "w-status--primary" if self.needs_attention else ""
+
 
 class LetterDownload(models.Model):
     """One requested PDF bundle of a batch's unsent letters, with its CSV mailing list."""
@@ -509,6 +519,9 @@ class LetterChunk(models.Model):
     # when it was requested.
     communication_ids = models.JSONField(default=list)
     letter_count = models.PositiveIntegerField(default=0)
+    # Letters laid out so far by the run holding the claim (reset by each claim), so the
+    # progress bar moves inside a chunk instead of jumping by a whole chunk at its end.
+    letters_done = models.PositiveIntegerField(default=0)
     status = models.CharField(
         max_length=10, choices=DownloadStatus.choices, default=DownloadStatus.QUEUED
     )

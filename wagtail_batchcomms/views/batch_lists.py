@@ -196,19 +196,61 @@ def _render_error_page(error) -> HttpResponse:
 
 
 class EmailPreviewView(PreviewView):
+    """An email notice as its recipient sees it, on an admin page: subject, To, the email
+    in a sandboxed frame, its plain text, and the way back to the notice and its batch.
+
+    A sent email shows the copy kept when it was sent; an unsent one is rendered now from
+    the batch's pinned template revision.
+    """
+
     channel = Channel.EMAIL
 
     def render(self, communication) -> HttpResponse:
+        from django.template.response import TemplateResponse
+
         from ..services import rendering
 
-        try:
-            html = rendering.preview_email_html(communication)
-        except rendering.RenderError as error:
-            return _render_error_page(error)
-        response = HttpResponse(html, content_type="text/html; charset=utf-8")
-        # The notice's HTML comes from editors' templates: no scripts, no framing elsewhere.
-        response["Content-Security-Policy"] = "script-src 'none'; frame-ancestors 'self'"
-        return response
+        if communication.body_html or communication.body_text:
+            subject, html, text = (
+                communication.subject,
+                communication.body_html,
+                communication.body_text,
+            )
+            sent = True
+        else:
+            try:
+                notice = rendering.render_communication(communication, letter=False)
+            except rendering.RenderError as error:
+                return _render_error_page(error)
+            subject, html, text, sent = notice.subject, notice.html, notice.text, False
+        batch = communication.batch
+        inspect_url = reverse("wagtail_batchcomms_communication:inspect", args=[communication.pk])
+        title = _("Email preview")
+        context = {
+            "page_title": title,
+            "page_subtitle": subject,
+            "header_icon": "mail",
+            "communication": communication,
+            "subject": subject,
+            "to": f"{communication.recipient_name} <{communication.email}>",
+            "html": html,
+            "text": text,
+            "sent": sent,
+            "batch_url": batch_url(batch),
+            "inspect_url": inspect_url,
+            "breadcrumbs_items": [
+                {"url": reverse("wagtailadmin_home"), "label": _("Home")},
+                {
+                    "url": reverse("wagtail_batchcomms_batch:index"),
+                    "label": _("Batch communications"),
+                },
+                {"url": batch_url(batch), "label": str(batch)},
+                {"url": inspect_url, "label": str(communication)},
+                {"url": "", "label": title},
+            ],
+        }
+        template = "wagtail_batchcomms/admin/email_preview.html"
+        return TemplateResponse(self.request, template, context)
 
 
 # --- the skipped report as CSV -----------------------------------------------------------

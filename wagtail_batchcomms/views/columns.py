@@ -8,9 +8,9 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.tables import Column, StatusTagColumn
+from wagtail.admin.ui.tables import BooleanColumn, Column, StatusTagColumn
 
-from ..models import CommunicationStatus, ComplianceStatus
+from ..models import ComplianceStatus
 from ..permissions import user_can
 
 COMPLIANCE_LABELS = dict(ComplianceStatus.choices)
@@ -87,6 +87,12 @@ class LinkColumn(TextColumn):
         return self.cell(format_html('<a href="{}">{}</a>', url, target))
 
 
+class YesNoColumn(BooleanColumn):
+    """Wagtail's tick / cross column, whose icons are titled Yes and No, not True and False."""
+
+    cell_template_name = "wagtail_batchcomms/tables/boolean_cell.html"
+
+
 class ComplianceColumn(StatusTagColumn):
     """The annotated compliance status as a Wagtail status tag; overdue and untested stand out."""
 
@@ -128,9 +134,7 @@ class CommunicationStatusColumn(StatusTagColumn):
         kwargs.setdefault("sort_key", "status")
         super().__init__(
             name,
-            primary=lambda obj: (
-                obj.status in (CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN)
-            ),
+            primary=lambda obj: obj.needs_attention,
             **kwargs,
         )
 

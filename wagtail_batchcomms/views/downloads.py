@@ -79,6 +79,19 @@ def _breadcrumbs(batch, title: str) -> list[dict]:
     return items
 
 
+def _progress_context(download: LetterDownload) -> dict:
+    """The batch page's progress bar of this download (letters rendered, time left), kept
+    current by the same script; it goes to the batch page once the download is done."""
+    from .batch_detail import progress_data
+
+    return {
+        "progress": progress_data(download.batch),
+        "progress_url": reverse("wagtail_batchcomms_batch:progress", args=[download.batch_id]),
+        "downloads_only": True,
+        "done_url": _batch_url(download.batch),
+    }
+
+
 def _can_rerequest(download: LetterDownload) -> bool:
     batch = download.batch
     return (
@@ -116,6 +129,7 @@ class DownloadView(View):
                     "and offers the download when it is ready."
                 ),
                 download=download,
+                **_progress_context(download),
             )
         if download.status == DS.FAILED:
             return self.gone(
