@@ -177,6 +177,7 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
         context = super().get_context_data(**kwargs)
         batch = self.object
         counts = self.counts
+        downloads = self.get_downloads()
         context.update(
             batch=batch,
             state_classname="w-status--primary" if batch.can_send else "",
@@ -202,7 +203,9 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
             progress_url=reverse("wagtail_batchcomms_batch:progress", args=[batch.pk]),
             skipped=self.get_skipped(),
             skipped_csv_url=reverse("wagtail_batchcomms_batch:skipped_csv", args=[batch.pk]),
-            downloads=self.get_downloads(),
+            downloads=downloads,
+            withdrawn_downloads=[d for d in downloads if d.withdrawn],
+            failures_csv_url=reverse("wagtail_batchcomms_batch:failures_csv", args=[batch.pk]),
             communications=self.get_communications(),
             communications_url=communications_url(batch),
             communication_total=sum(sum(row.values()) for row in counts.values()),
@@ -280,8 +283,9 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
     def get_downloads(self) -> list:
         downloads = list(self.object.letter_downloads.select_related("requested_by")[:20])
         for download in downloads:
+            download.withdrawn = download.status == DownloadStatus.WITHDRAWN
             # Past its expiry, even before the housekeeping task marks it expired.
-            download.expired_now = download.is_expired
+            download.expired_now = download.is_expired and not download.withdrawn
             download.url = _download_url(download)
             download.mailing_list_url = download.url and reverse(
                 "wagtail_batchcomms_letters:mailing_list", args=[download.pk]

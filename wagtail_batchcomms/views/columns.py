@@ -13,7 +13,11 @@ from wagtail.admin.ui.tables import Column, StatusTagColumn
 from ..models import CommunicationStatus, ComplianceStatus
 
 COMPLIANCE_LABELS = dict(ComplianceStatus.choices)
-PRIMARY_COMPLIANCE = {ComplianceStatus.OVERDUE, ComplianceStatus.NEVER_TESTED}
+PRIMARY_COMPLIANCE = {
+    ComplianceStatus.FAILED_TEST,
+    ComplianceStatus.OVERDUE,
+    ComplianceStatus.NEVER_TESTED,
+}
 
 # The columns below render their cells with format_html instead of a template: a 50-row
 # listing has hundreds of cells, and a template render per cell was most of the Assemblies
@@ -88,7 +92,8 @@ class LinkColumn(TextColumn):
 
 
 class ComplianceColumn(StatusTagColumn):
-    """The annotated compliance status as a Wagtail status tag; overdue and untested stand out."""
+    """The annotated compliance status as a Wagtail status tag; failed, overdue and untested
+    stand out."""
 
     def __init__(self, name="compliance_status", **kwargs):
         kwargs.setdefault("label", _("Compliance"))
