@@ -155,21 +155,21 @@ class CloseFormatter(LogFormatter):
         from .services.closing import kept_text
 
         if removed:
-            removed_text = _("removed %(notices)s never attempted (%(channels)s)") % {
+            removed_part = _("removed %(notices)s never attempted (%(channels)s)") % {
                 "notices": _notices(removed),
                 "channels": _removed_by_channel(data.get("removed_by_channel") or {}),
             }
         else:
-            removed_text = _("removed nothing")
+            removed_part = _("removed nothing")
         kept = {key: n for key, n in (data.get("kept") or {}).items() if n}
         if kept:
-            kept_text = _("kept %(n)s (%(kinds)s)") % {
+            kept_part = _("kept %(n)s (%(kinds)s)") % {
                 "n": number(sum(kept.values())),
                 "kinds": ", ".join(kept_text(key, n) for key, n in kept.items()),
             }
         else:
-            kept_text = _("kept none")
-        parts = [removed_text, kept_text]
+            kept_part = _("kept none")
+        parts = [str(removed_part), str(kept_part)]
         for withdrawn in data.get("withdrawn") or []:
             parts.append(
                 ngettext(
