@@ -152,7 +152,7 @@ class CloseFormatter(LogFormatter):
                 "done": self.done,
                 "removed": _unsent_removed(removed),
             }
-        from .services.closing import kept_text
+        from .services.closing import KEPT_LABELS, kept_text
 
         if removed:
             removed_part = _("removed %(notices)s never attempted (%(channels)s)") % {
@@ -161,7 +161,10 @@ class CloseFormatter(LogFormatter):
             }
         else:
             removed_part = _("removed nothing")
-        kept = {key: n for key, n in (data.get("kept") or {}).items() if n}
+        # In the page's order: PostgreSQL's jsonb does not keep the keys' order.
+        stored = data.get("kept") or {}
+        order = [*KEPT_LABELS, *sorted(set(stored) - set(KEPT_LABELS))]
+        kept = {key: stored[key] for key in order if stored.get(key)}
         if kept:
             kept_part = _("kept %(n)s (%(kinds)s)") % {
                 "n": number(sum(kept.values())),
