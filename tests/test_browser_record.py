@@ -100,6 +100,14 @@ def test_completing_withdraws_the_letters_pdf_and_keeps_the_failures(page, shots
     expect(page.locator("[data-download-link]")).to_have_count(0)
     expect(page.locator(f'[data-download="{download.pk}"]')).to_contain_text("Withdrawn")
     shots(page, "complete-done", full_page=True)
+    failures_link = page.locator("[data-failures-csv]")
+    expect(failures_link).to_have_text("Failures (CSV)")
+    # A small button with its icon at text size (a bare icon outside a listing is drawn
+    # 300x150 and hides the label).
+    for link in (failures_link, page.locator("[data-problems-link]")):
+        icon = link.locator("svg").bounding_box()
+        assert icon and icon["width"] <= 24 and icon["height"] <= 24, icon
+    shots(page, "failures-link", focus=failures_link)
 
     # The failures, with the server's answers, as CSV from the batch page.
     with page.expect_download() as event:
