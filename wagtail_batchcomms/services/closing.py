@@ -78,6 +78,34 @@ class ClosingPlan:
         return sum(self.kept.values())
 
     @property
+    def removed_sentence(self) -> str:
+        """E.g. "3 notices that were never attempted will be removed: 1 email not sent,
+        2 letters not marked as mailed." """
+        total = self.removed_total
+        head = ngettext(
+            "%(n)s notice that was never attempted will be removed:",
+            "%(n)s notices that were never attempted will be removed:",
+            total,
+        ) % {"n": f"{total:,}"}
+        parts = []
+        emails, letters_ = self.removed.get(Channel.EMAIL, 0), self.removed.get(Channel.LETTER, 0)
+        if emails:
+            parts.append(
+                ngettext("%(n)s email not sent", "%(n)s emails not sent", emails)
+                % {"n": f"{emails:,}"}
+            )
+        if letters_:
+            parts.append(
+                ngettext(
+                    "%(n)s letter not marked as mailed",
+                    "%(n)s letters not marked as mailed",
+                    letters_,
+                )
+                % {"n": f"{letters_:,}"}
+            )
+        return f"{head} {', '.join(parts)}."
+
+    @property
     def kept_rows(self) -> list[tuple[str, str]]:
         """(key, text) of what stays, leaving out the kinds there are none of."""
         return [(key, kept_text(key, n)) for key, n in self.kept.items() if n]
