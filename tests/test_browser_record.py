@@ -82,9 +82,7 @@ def test_completing_withdraws_the_letters_pdf_and_keeps_the_failures(page, shots
     expect(withdrawn).to_be_visible()
     expect(withdrawn).to_contain_text("holds 3 of these letters (of its 3)")
     expect(withdrawn).to_contain_text("Do not print or mail it.")
-    expect(page.locator('[data-kept="failed"]')).to_have_text(
-        "1 failed, with the server's answer"
-    )
+    expect(page.locator('[data-kept="failed"]')).to_have_text("1 failed, with the server's answer")
     expect(page.locator('[data-kept="unknown"]')).to_have_text("1 of unknown delivery")
     shots(page, "complete-confirm", full_page=True)
 
