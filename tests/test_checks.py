@@ -292,6 +292,8 @@ def test_pyproject_readme_and_ci_claim_exactly_the_range_that_is_checked():
     assert f"{low_major}.{low_minor} LTS" in readme_row and f"{high_major - 1}.x" in readme_row
     ci = (ROOT / ".ci" / "run").read_text()
     assert f'BATCHCOMMS_WAGTAIL="wagtail~={low_major}.{low_minor}.0"' in ci
+
+
 # --- W010, W011 and E001: COPY_ADDRESS_DOMAINS (where CC/BCC copies may go) ----------------
 
 

@@ -240,7 +240,8 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         permission=policy_permission("complete"),
     )
     def complete(self) -> None:
-        """Close the batch out; the service removes the unsent notices in the same transaction."""
+        """Close the batch out; the service removes the notices never attempted in the same
+        transaction (``services.closing``)."""
         self.closed_at = timezone.now()
 
     @transition(
@@ -317,6 +318,16 @@ class CommunicationQuerySet(models.QuerySet):
     def unsent(self):
         """Notices that never left: pending or failed (not sending, sent or unknown)."""
         return self.filter(status__in=[CommunicationStatus.PENDING, CommunicationStatus.FAILED])
+
+    def never_attempted(self):
+        """Notices nothing was ever tried with: pending and never claimed by a send task.
+
+        The only ones closing a batch may remove (see ``services.closing``). An email is
+        attempted when a send task claims it (``attempts`` counts the claims), so a failed or
+        delivery-unknown email put back in the queue stays attempted; a letter is attempted
+        when it is marked as mailed (sent).
+        """
+        return self.filter(status=CommunicationStatus.PENDING, attempts=0)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{channel: {status: n}}`` with every channel and status (0 when none), in one

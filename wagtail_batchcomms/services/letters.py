@@ -288,7 +288,7 @@ def purge_expired_downloads(now=None) -> int:
         log(download.batch, LOG_EXPIRED, data={"download": download.pk})
     keep_failed = now - timedelta(days=batchcomms_settings.LETTER_DOWNLOAD_EXPIRY_DAYS)
     leftovers = LetterChunk.objects.exclude(file="").filter(
-        Q(download__status__in=(DS.FAILED, DS.EXPIRED))
+        Q(download__status__in=(DS.FAILED, DS.EXPIRED, DS.WITHDRAWN))
         | Q(download__status=DS.READY, download__ready_at__lte=keep_failed)
     )
     for chunk in leftovers:
@@ -297,6 +297,49 @@ def purge_expired_downloads(now=None) -> int:
     if expired:
         logger.info("purged %s expired letter downloads", expired)
     return expired
+
+
+# --- withdrawing (closing a batch) ------------------------------------------------------------
+
+
+def downloads_to_withdraw(batch_id: int, removed: set[int]) -> list[tuple[LetterDownload, int]]:
+    """The batch's downloads that must stop being downloadable when the letters ``removed``
+    (communication ids) are deleted, each with how many of its letters that is.
+
+    A ready download goes when it holds any of them: its PDF would print letters that leave
+    no record. One still queued or rendering goes in any case: the batch is being closed,
+    so it can never be finished. Expired and failed ones have no file to withdraw.
+    """
+    downloads = list(
+        LetterDownload.objects.filter(batch_id=batch_id, status__in=(*ACTIVE, DS.READY))
+        .prefetch_related("chunks")
+        .order_by("pk")
+    )
+    result = []
+    for download in downloads:
+        held = sum(
+            1 for chunk in download.chunks.all() for pk in chunk.communication_ids if pk in removed
+        )
+        if held or download.status in ACTIVE:
+            result.append((download, held))
+    return result
+
+
+def withdraw_download(download: LetterDownload, reason: str) -> bool:
+    """Make ``download`` unavailable for ``reason`` and delete its files when the transaction
+    commits; False if it changed state meanwhile. The row stays as the record.
+
+    The status changes first (a worker still rendering or merging it then finds it not
+    active and throws its work away); the files go only once that is committed.
+    """
+    moved = LetterDownload.objects.filter(pk=download.pk, status=download.status).update(
+        status=DS.WITHDRAWN, purged_at=timezone.now(), error=reason[:2000]
+    )
+    if moved:
+        names = [download.file, download.mailing_list]
+        names += [chunk.file for chunk in download.chunks.all()]
+        transaction.on_commit(lambda: _delete_files(letter_storage(), names))
+    return bool(moved)
 
 
 def _delete_files(storage, names) -> None:

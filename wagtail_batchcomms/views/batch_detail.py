@@ -203,6 +203,7 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
         context = super().get_context_data(**kwargs)
         batch = self.object
         counts = self.counts
+        downloads = self.get_downloads()
         context.update(
             batch=batch,
             state_classname="w-status--primary" if batch.can_send else "",
@@ -233,7 +234,9 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
             progress_url=reverse("wagtail_batchcomms_batch:progress", args=[batch.pk]),
             skipped=self.get_skipped(),
             skipped_csv_url=reverse("wagtail_batchcomms_batch:skipped_csv", args=[batch.pk]),
-            downloads=self.get_downloads(),
+            downloads=downloads,
+            withdrawn_downloads=[d for d in downloads if d.withdrawn],
+            failures_csv_url=reverse("wagtail_batchcomms_batch:failures_csv", args=[batch.pk]),
             communications=self.get_communications(),
             communications_url=communications_url(batch),
             can_see_communications=self.can_see_communications,
@@ -352,8 +355,9 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
         downloads = list(self.object.letter_downloads.select_related("requested_by")[:20])
         can_download = user_can_send_letters(self.request.user)
         for download in downloads:
+            download.withdrawn = download.status == DownloadStatus.WITHDRAWN
             # Past its expiry, even before the housekeeping task marks it expired.
-            download.expired_now = download.is_expired
+            download.expired_now = download.is_expired and not download.withdrawn
             download.url = can_download and _download_url(download)
             download.mailing_list_url = download.url and reverse(
                 "wagtail_batchcomms_letters:mailing_list", args=[download.pk]

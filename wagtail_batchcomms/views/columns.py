@@ -14,7 +14,11 @@ from ..models import ComplianceStatus
 from ..permissions import user_can
 
 COMPLIANCE_LABELS = dict(ComplianceStatus.choices)
-PRIMARY_COMPLIANCE = {ComplianceStatus.OVERDUE, ComplianceStatus.NEVER_TESTED}
+PRIMARY_COMPLIANCE = {
+    ComplianceStatus.FAILED_TEST,
+    ComplianceStatus.OVERDUE,
+    ComplianceStatus.NEVER_TESTED,
+}
 
 # The columns below render their cells with format_html instead of a template: a 50-row
 # listing has hundreds of cells, and a template render per cell was most of the Assemblies
@@ -94,7 +98,8 @@ class YesNoColumn(BooleanColumn):
 
 
 class ComplianceColumn(StatusTagColumn):
-    """The annotated compliance status as a Wagtail status tag; overdue and untested stand out."""
+    """The annotated compliance status as a Wagtail status tag; failed, overdue and untested
+    stand out."""
 
     def __init__(self, name="compliance_status", **kwargs):
         kwargs.setdefault("label", _("Compliance"))

@@ -4,7 +4,8 @@
   ``view_batch`` (the files are the letters being sent, with every recipient's address).
   A ready download streams from private storage as an attachment, never cached. Otherwise a
   Wagtail page says why: 404 for an id that does not exist, 409 while it is being prepared,
-  410 when it expired, was purged or failed, with a **Re-request** button (a POST).
+  410 when it expired, was purged, failed or was withdrawn (its letters were removed when
+  the batch was closed), with a **Re-request** button (a POST) while the batch can send.
 * ``download/<id>/rerequest/``: POST only; queues a new download of the batch's unsent
   letters (``services.letters.request_letter_download``) and returns to the batch page.
 * ``communication/<id>/letter.pdf``: one communication's letter as it will be printed,
@@ -137,6 +138,14 @@ class DownloadView(View):
                 download,
                 _("These letters could not be prepared: %(error)s")
                 % {"error": download.error or _("unknown error")},
+            )
+        if download.status == DS.WITHDRAWN:
+            # Its letters were removed with their notices when the batch was closed.
+            return self.gone(
+                request,
+                download,
+                download.error
+                or _("These letters were withdrawn when the batch was closed; do not print them."),
             )
         if download.is_expired:
             return self.gone(request, download, self.expired_message(download))

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("wagtail_batchcomms", "0001_initial"),
+        ("wagtail_batchcomms", "0003_record_withdrawn_downloads"),
     ]
 
     operations = [
