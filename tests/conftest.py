@@ -37,6 +37,15 @@ def pytest_sessionstart(session):
                 f"wagtail_batchcomms was imported from {wagtail_batchcomms.__file__}, "
                 "not from the installed wheel"
             )
+    # tests/run.py with BATCHCOMMS_WAGTAIL (CI's leg on the lowest supported Wagtail): a leg
+    # that quietly ran on another Wagtail would prove nothing about the one it names.
+    wanted = os.environ.get("BATCHCOMMS_WAGTAIL", "").strip()
+    if wanted:
+        import wagtail
+        from packaging.requirements import Requirement
+
+        if not Requirement(wanted).specifier.contains(wagtail.__version__, prereleases=True):
+            raise pytest.UsageError(f"Wagtail {wagtail.__version__} does not satisfy {wanted}")
 
 
 @pytest.fixture

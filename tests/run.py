@@ -10,19 +10,30 @@ From a fresh clone on a machine that has only Python 3.11+:
 3. runs pytest. ``DATABASE_URL`` selects PostgreSQL, e.g.
    ``DATABASE_URL=postgres://postgres@127.0.0.1:5432/batchcomms python3 tests/run.py``.
 
+``BATCHCOMMS_WAGTAIL`` names the Wagtail to test on, as a pip requirement, e.g.
+``BATCHCOMMS_WAGTAIL="wagtail~=7.4.0" python3 tests/run.py`` for the latest 7.4 LTS (the lowest
+supported). It is installed together with the package, in a virtualenv of its own
+(``.venv-wagtail-7.4.0`` here) unless ``BATCHCOMMS_VENV`` names one, and the suite refuses to
+run on a Wagtail that does not satisfy it. Unset: the latest Wagtail the package allows.
+
 pytest's exit code 5 ("no tests collected") is reported as a failure.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV = Path(os.environ.get("BATCHCOMMS_VENV", ROOT / ".venv"))
+WAGTAIL = os.environ.get("BATCHCOMMS_WAGTAIL", "").strip()
+DEFAULT_VENV = ROOT / (
+    f".venv-{re.sub(r'[^A-Za-z0-9.]+', '-', WAGTAIL).strip('-')}" if WAGTAIL else ".venv"
+)
+VENV = Path(os.environ.get("BATCHCOMMS_VENV", DEFAULT_VENV))
 DEBIAN_PACKAGES = [
     "libpango-1.0-0",
     "libpangoft2-1.0-0",
@@ -77,14 +88,17 @@ def install_python_packages() -> None:
         say(f"creating {VENV}")
         run(sys.executable, "-m", "venv", VENV)
     pip = [venv_python(), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    # One pip run for the package and the Wagtail asked for, so that everything else is
+    # resolved against that Wagtail.
+    pinned = [WAGTAIL] if WAGTAIL else []
     wheel = os.environ.get("BATCHCOMMS_WHEEL")
     if wheel:
-        say(f"installing the wheel {wheel} with its test extra")
+        say(f"installing the wheel {wheel} with its test extra {' '.join(pinned)}")
         run(*pip, "--force-reinstall", "--no-deps", wheel)
-        run(*pip, f"{Path(wheel).resolve()}[test]")
+        run(*pip, f"{Path(wheel).resolve()}[test]", *pinned)
     else:
-        say("installing the package (editable) with its test extra")
-        run(*pip, "-e", f"{ROOT}[test]")
+        say(f"installing the package (editable) with its test extra {' '.join(pinned)}")
+        run(*pip, "-e", f"{ROOT}[test]", *pinned)
 
 
 def main(argv: list[str]) -> int:
@@ -93,7 +107,7 @@ def main(argv: list[str]) -> int:
     env = dict(os.environ)
     if os.environ.get("BATCHCOMMS_WHEEL"):
         env["BATCHCOMMS_EXPECT_INSTALLED"] = "1"
-    say(f"running pytest on {env.get('DATABASE_URL') or 'SQLite'}")
+    say(f"running pytest in {VENV} on {env.get('DATABASE_URL') or 'SQLite'}")
     pytest = VENV / ("Scripts/pytest.exe" if os.name == "nt" else "bin/pytest")
     # The pytest script, not "python -m pytest": the latter would put the clone first on
     # sys.path and shadow an installed wheel.

@@ -461,6 +461,7 @@ READ_ONLY = {
     "detail",
     "progress",
     "skipped_csv",
+    "failures_csv",
     "communications",
     "communications_results",
     "assemblies",

@@ -225,11 +225,18 @@ def test_regenerate_is_refused_without_the_permission():
 
 
 def _with_every_status(batch: Batch) -> dict[str, Communication]:
-    return {status: add_communication(batch, status) for status in CommunicationStatus.values}
+    notices = {status: add_communication(batch, status) for status in CommunicationStatus.values}
+    # An email claimed once and put back in the queue (a retry): attempted, so it stays.
+    notices["requeued"] = add_communication(batch, CommunicationStatus.PENDING)
+    Communication.objects.filter(pk=notices["requeued"].pk).update(attempts=1)
+    return notices
 
 
+# These two tests asserted the old behaviour, in which closing deleted failed notices with
+# their server's answer ("2 unsent notices removed"); only never-attempted notices go now
+# (tests/test_record.py covers every state and kind through the pages).
 @pytest.mark.parametrize("state", [S.GENERATED, S.PARTIALLY_SENT])
-def test_complete_removes_only_unsent_notices(state):
+def test_complete_removes_only_notices_never_attempted(state):
     batch = make_batch(state)
     notices = _with_every_status(batch)
     user = user_with("complete_batch")
@@ -237,27 +244,43 @@ def test_complete_removes_only_unsent_notices(state):
     batch.refresh_from_db()
     assert batch.status == S.COMPLETE
     assert batch.closed_at is not None
-    left = set(batch.communications.values_list("status", flat=True))
-    assert left == {"sending", "sent", "unknown"}
-    assert not Communication.objects.filter(pk=notices["pending"].pk).exists()
+    left = set(batch.communications.values_list("pk", flat=True))
+    assert left == {n.pk for key, n in notices.items() if key != "pending"}
     [entry] = entries(batch, "complete")
-    assert (entry.user_id, entry.data["removed"]) == (user.pk, 2)
-    assert entry.message == "Completed: 2 unsent notices removed"
+    assert (entry.user_id, entry.data["removed"]) == (user.pk, 1)
+    assert entry.message == (
+        "Completed: removed 1 notice never attempted (1 email); kept 5 (1 email sent, "
+        "1 failed, with the server's answer, 1 of unknown delivery, 1 being sent now, "
+        "1 queued again after an earlier attempt (not sent now))"
+    )
 
 
 @pytest.mark.parametrize("state", [S.OPEN, S.GENERATED, S.PARTIALLY_SENT, S.COMPLETE])
-def test_archive_from_each_allowed_state_removes_only_unsent(state):
+def test_archive_from_each_allowed_state_removes_only_notices_never_attempted(state):
     batch = make_batch(state)
     _with_every_status(batch)
     archive_batch(batch.pk, user=user_with("archive_batch"))
     batch.refresh_from_db()
     assert batch.status == S.ARCHIVED
-    assert set(batch.communications.values_list("status", flat=True)) == {
+    assert sorted(batch.communications.values_list("status", flat=True)) == [
+        "failed",
+        "pending",  # the requeued one
         "sending",
         "sent",
         "unknown",
-    }
-    assert entries(batch, "archive")[0].message == "Archived: 2 unsent notices removed"
+    ]
+    assert entries(batch, "archive")[0].message.startswith(
+        "Archived: removed 1 notice never attempted (1 email); kept 5 ("
+    )
+
+
+def test_an_old_close_entry_still_reads():
+    batch = make_batch(S.GENERATED)
+    complete_batch(batch.pk, user=user_with("complete_batch"))
+    [entry] = entries(batch, "complete")
+    ModelLogEntry.objects.filter(pk=entry.pk).update(data={"removed": 2})
+    entry.refresh_from_db()
+    assert entry.message == "Completed: 2 unsent notices removed"
 
 
 @pytest.mark.parametrize("state", [S.OPEN, S.GENERATING, S.COMPLETE, S.ARCHIVED])

@@ -6,7 +6,11 @@ import-time copy of Q_CLUSTER is irrelevant here).
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -18,8 +22,12 @@ from wagtail_batchcomms.checks import (
     check_private_root,
     check_q_cluster,
     check_settings,
+    check_wagtail_version,
     check_weasyprint,
 )
+from wagtail_batchcomms.compat import SUPPORTED_WAGTAIL, wagtail_requirement
+
+ROOT = Path(__file__).resolve().parent.parent
 
 GOOD_CLUSTER = {
     "name": "t",
@@ -40,6 +48,7 @@ def cluster(**changes):
 
 
 def test_the_test_project_passes_every_check():
+    assert ids(check_wagtail_version()) == []
     assert ids(check_settings()) == []
     assert ids(check_q_cluster()) == []
     assert ids(check_weasyprint()) == []
@@ -208,6 +217,81 @@ def test_e009_quiet_beside_media_root_and_for_a_storage_alias(tmp_path):
     }
     with override_settings(WAGTAIL_BATCHCOMMS=alias, MEDIA_ROOT=str(tmp_path / "media")):
         assert check_private_root() == []
+
+
+# --- E010: a Wagtail outside the supported range ---------------------------------------------
+
+PIP_HINT = 'pip install "wagtail>=7.4,<9"'
+
+
+@pytest.mark.parametrize(
+    ("version", "found", "newer"),
+    [
+        ((6, 4, 2, "final", 1), "6.4.2", False),
+        ((7, 0, 10, "final", 1), "7.0.10", False),
+        ((7, 3, 1, "final", 1), "7.3.1", False),
+        ((9, 0, 0, "alpha", 0), "9.0.0", True),
+        ((10, 1, 0, "final", 1), "10.1.0", True),
+    ],
+)
+def test_e010_wagtail_outside_the_range(version, found, newer):
+    messages = check_wagtail_version(version)
+    assert ids(messages) == ["batchcomms.E010"]
+    assert f"Wagtail {found}, {'newer' if newer else 'older'} than that" in messages[0].msg
+    assert PIP_HINT in messages[0].hint
+
+
+@pytest.mark.parametrize("version", [(7, 4, 0), (7, 4, 4, "final", 1), (8, 0, 0), (8, 9, 3)])
+def test_e010_quiet_inside_the_range(version):
+    assert check_wagtail_version(version) == []
+
+
+@pytest.mark.parametrize("version", ["(7, 0, 10, 'final', 1)", "(9, 0, 0, 'final', 1)"])
+@pytest.mark.parametrize("command", ["check", "migrate"])
+def test_e010_stops_manage_py_before_anything_imports_our_views(version, command):
+    """On an unsupported Wagtail the site's commands end with E010's message and its pip
+    command, not an ImportError from deep inside a view module (the AppConfig raises it while
+    Django creates the app configs). ``wagtail.VERSION`` is changed before Django starts."""
+    code = (
+        f"import wagtail; wagtail.VERSION = {version}; "
+        "from django.core.management import execute_from_command_line; "
+        f"execute_from_command_line(['manage.py', '{command}'])"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "testproject.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT / "tests",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: (batchcomms.E010)")
+    assert PIP_HINT in last
+    assert "ImportError" not in result.stderr
+
+
+def test_pyproject_readme_and_ci_claim_exactly_the_range_that_is_checked():
+    """pyproject.toml's dependency and classifiers and the README's table say what E010 lets
+    through, and CI runs the suite on its lowest end (and on the latest, its main legs)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert wagtail_requirement() == "wagtail>=7.4,<9"
+    assert wagtail_requirement() in project["dependencies"]
+    (low_major, low_minor), (high_major, _) = SUPPORTED_WAGTAIL
+    wagtail_classifiers = {
+        c.removeprefix("Framework :: Wagtail :: ")
+        for c in project["classifiers"]
+        if c.startswith("Framework :: Wagtail :: ")
+    }
+    assert wagtail_classifiers == {str(major) for major in range(low_major, high_major)}
+    readme = (ROOT / "README.md").read_text().splitlines()
+    readme_row = next(line for line in readme if line.startswith("| Wagtail |"))
+    assert f"{low_major}.{low_minor} LTS" in readme_row and f"{high_major - 1}.x" in readme_row
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert f'BATCHCOMMS_WAGTAIL="wagtail~={low_major}.{low_minor}.0"' in ci
 
 
 # --- W010, W011 and E001: COPY_ADDRESS_DOMAINS (where CC/BCC copies may go) ----------------

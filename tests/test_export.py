@@ -124,7 +124,8 @@ def test_csv_export_has_every_column(admin_client, register):
         "Last test result": "Fail",
         "Test frequency (months)": "12",
         "Next test due": "2021-05-02",
-        "Compliance status": "Overdue",
+        # Its last test failed (and it is overdue too): the failure comes first.
+        "Compliance status": "Failed last test",
         "Account number": "RB-000001",
         "Location name": "Oak Bakery",
         "Service address": "400 Mill St, Riverbend, IL 62704",
@@ -140,7 +141,8 @@ def test_csv_export_has_every_column(admin_client, register):
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({"compliance": "overdue"}, ["W0000001"]),
+        ({"compliance": "failed_test"}, ["W0000001"]),
+        ({"compliance": "overdue"}, []),
         ({"property_type": "commercial"}, ["F0000002", "W0000001"]),
         ({"compliance": ["compliant", "never_tested"]}, ["A0000003", "F0000002"]),
         ({"q": "torres"}, ["F0000002", "W0000001"]),
@@ -178,7 +180,7 @@ def test_xlsx_export(admin_client, register):
     overdue = by_serial["W0000001"]
     # Dates are real spreadsheet dates, not text.
     assert overdue["Next test due"] in (datetime.date(2021, 5, 2), datetime.datetime(2021, 5, 2))
-    assert overdue["Compliance status"] == "Overdue"
+    assert overdue["Compliance status"] == "Failed last test"  # its last test failed
     assert overdue["Service address"] == "400 Mill St, Riverbend, IL 62704"
 
 

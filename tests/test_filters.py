@@ -47,6 +47,8 @@ class Row:
             return "inactive"
         if self.last_tested_on is None:
             return "never_tested"
+        if self.result == "fail":  # until a passing test, whatever the dates
+            return "failed_test"
         if self.next_test_due is None or self.next_test_due < TODAY:
             return "overdue"
         days = (self.next_test_due - TODAY).days
@@ -159,6 +161,11 @@ SINGLE = [
         lambda r: r.compliance in ("never_tested", "inactive"),
     ),
     ({"compliance": ["compliant"]}, lambda r: r.compliance == "compliant"),
+    ({"compliance": ["failed_test"]}, lambda r: r.compliance == "failed_test"),
+    (
+        {"compliance": ["failed_test", "overdue"]},
+        lambda r: r.compliance in ("failed_test", "overdue"),
+    ),
     (
         {"next_test_due_from": due(-30), "next_test_due_to": due(60)},
         lambda r: (
@@ -186,12 +193,14 @@ SINGLE = [
 COMBINED = [
     (
         {
-            "compliance": ["overdue"],
+            # Both non-compliant statuses: with failed tests taken out of "overdue", overdue
+            # alone selects none of these rows.
+            "compliance": ["overdue", "failed_test"],
             "property_type": ["commercial", "industrial"],
             "service_area": ["A", "B"],
         },
         lambda r: (
-            r.compliance == "overdue"
+            r.compliance in ("overdue", "failed_test")
             and r.property_type in ("commercial", "industrial")
             and r.area in "AB"
         ),

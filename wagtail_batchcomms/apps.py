@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,6 +8,16 @@ class WagtailBatchcommsConfig(AppConfig):
     label = "wagtail_batchcomms"
     verbose_name = _("Batch communications")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def __init__(self, app_name: str, app_module) -> None:
+        super().__init__(app_name, app_module)
+        # batchcomms.E010 before anything imports our models or views, which an unsupported
+        # Wagtail may fail to import (checks.check_wagtail_version says why it is not a
+        # registered check).
+        from .checks import check_wagtail_version
+
+        for error in check_wagtail_version():
+            raise ImproperlyConfigured(f"({error.id}) {error.msg} HINT: {error.hint}")
 
     def ready(self) -> None:
         from . import checks, signals  # noqa: F401  (registers checks and signal handlers)

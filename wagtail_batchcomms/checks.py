@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import wagtail
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from . import __version__
+from .compat import SUPPORTED_WAGTAIL, wagtail_requirement
 from .conf import SETTING_NAME, batchcomms_settings
 
 #: django-q2 (1.x) broker keys; without one of these django-q2 silently falls back to Redis
@@ -17,6 +21,35 @@ Q_CLUSTER_EXAMPLE = (
     "Q_CLUSTER = {'name': 'batchcomms', 'orm': 'default', 'workers': 2, "
     "'timeout': 600, 'retry': 1800, 'queue_limit': 4, 'catch_up': False}"
 )
+
+
+def check_wagtail_version(version: Sequence[Any] | None = None) -> list:
+    """batchcomms.E010: the installed Wagtail is outside the range this release supports.
+
+    Run by ``WagtailBatchcommsConfig`` while Django creates the app configs, which raises
+    ImproperlyConfigured with its text, rather than registered with Django's check framework:
+    on such a Wagtail our models or views may not import (Wagtail 7.0 lacks names our views
+    import), and Django imports them (app loading, the URL checks, Wagtail's hooks) before it
+    lists any check's result, so a registered check would be buried under an ImportError.
+    ``version`` is ``wagtail.VERSION`` unless given.
+    """
+    version = tuple(wagtail.VERSION if version is None else version)
+    low, first_unsupported = SUPPORTED_WAGTAIL
+    if low <= tuple(version[:2]) < first_unsupported:
+        return []
+    found = ".".join(str(part) for part in version[:3])
+    requirement = wagtail_requirement()
+    newer = tuple(version[:2]) >= first_unsupported
+    return [
+        Error(
+            f"wagtail-batchcomms {__version__} supports Wagtail {low[0]}.{low[1]} up to "
+            f"(not including) {first_unsupported[0]}.{first_unsupported[1]}; this site has "
+            f"Wagtail {found}, {'newer' if newer else 'older'} than that.",
+            hint=f'Install a supported Wagtail: pip install "{requirement}"'
+            + (", or a wagtail-batchcomms release that supports your Wagtail." if newer else "."),
+            id="batchcomms.E010",
+        )
+    ]
 
 
 @register(Tags.compatibility)

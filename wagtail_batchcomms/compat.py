@@ -6,25 +6,55 @@ lowest supported Wagtail reaches it, delete the entry and import Wagtail's name 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import wagtail
-from django.db.models import Model
+from django.utils.functional import cached_property
+
+if TYPE_CHECKING:
+    from django.db.models import Model
 
 WAGTAIL_VERSION: tuple[int, int] = tuple(wagtail.VERSION[:2])
 
 # The range declared in pyproject.toml and tested in CI; checks.py refuses anything else.
 SUPPORTED_WAGTAIL = ((7, 4), (9, 0))  # lowest supported, first unsupported
 
-try:
-    # Wagtail 8.0 keeps one permission policy per model in a registry that its own views,
-    # choosers and reference-index listings ask. Let go with Wagtail 7.4.
-    from wagtail.permissions import policy_registry as _policy_registry
-except ImportError:  # Wagtail 7.4: each viewset's permission_policy is what its views ask.
-    _policy_registry = None
+
+def wagtail_requirement() -> str:
+    """The pip requirement for the supported range, e.g. ``wagtail>=7.4,<9`` (as pyproject.toml
+    spells it)."""
+    (low_major, low_minor), (high_major, high_minor) = SUPPORTED_WAGTAIL
+    high = f"{high_major}" if high_minor == 0 else f"{high_major}.{high_minor}"
+    return f"wagtail>={low_major}.{low_minor},<{high}"
 
 
 def register_permission_policy(model: type[Model], policy) -> None:
     """Make ``policy`` the one Wagtail asks for ``model`` (Wagtail 8's registry). On Wagtail
     7.4 there is no registry: our viewsets return the same policy from ``permission_policy``
     (``permissions.PolicyViewSetMixin``), which is where 7.4 looks."""
-    if _policy_registry is not None and _policy_registry.get_by_type(model, fallback=False) is None:
-        _policy_registry.register(model, value=policy, exact_class=True)
+    # Imported here, not at the top: wagtail.permissions imports Wagtail's models, and this
+    # module must import while Django is still creating the app configs (apps.py's version
+    # check, batchcomms.E010).
+    try:
+        # Wagtail 8.0 keeps one permission policy per model in a registry that its own views,
+        # choosers and reference-index listings ask. Let go with Wagtail 7.4.
+        from wagtail.permissions import policy_registry
+    except ImportError:  # Wagtail 7.4: each viewset's permission_policy is what its views ask.
+        return
+    if policy_registry.get_by_type(model, fallback=False) is None:
+        policy_registry.register(model, value=policy, exact_class=True)
+
+
+class ModelPolicyMixin:
+    """For a view that checks permissions (Wagtail's ``PermissionCheckedMixin``) and is not built
+    by one of our viewsets: its ``permission_policy`` is its ``model``'s. Wagtail 8's mixin finds
+    that in its registry; Wagtail 7.4's has none unless the view is given one, and then lets
+    every admin user in. Let go with Wagtail 7.4. Put it before ``PermissionCheckedMixin``."""
+
+    model: type[Model]
+
+    @cached_property
+    def permission_policy(self):
+        from .permissions import policy_for  # imports our models: not at this module's top
+
+        return policy_for(self.model)

@@ -123,24 +123,76 @@ class ResumeGenerationFormatter(LogFormatter):
         ) % {"done": number(data["done"]), "total": number(data["total"])}
 
 
-class CompleteFormatter(LogFormatter):
+def _removed_by_channel(removed: dict) -> str:
+    parts = []
+    for count, singular, plural in (
+        (removed.get("email", 0), "%(n)s email", "%(n)s emails"),
+        (removed.get("letter", 0), "%(n)s letter", "%(n)s letters"),
+    ):
+        if count:
+            parts.append(ngettext(singular, plural, int(count)) % {"n": number(count)})
+    return ", ".join(parts)
+
+
+class CloseFormatter(LogFormatter):
+    """Complete and archive: what was removed, what stays as the record, what was withdrawn.
+
+    Entries written before the record was kept this way have only ``removed``.
+    """
+
+    done = _("Closed")
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        removed = data.get("removed")
+        if removed is None:
+            return str(self.done)
+        if "kept" not in data:
+            return _("%(done)s: %(removed)s") % {
+                "done": self.done,
+                "removed": _unsent_removed(removed),
+            }
+        from .services.closing import KEPT_LABELS, kept_text
+
+        if removed:
+            removed_part = _("removed %(notices)s never attempted (%(channels)s)") % {
+                "notices": _notices(removed),
+                "channels": _removed_by_channel(data.get("removed_by_channel") or {}),
+            }
+        else:
+            removed_part = _("removed nothing")
+        # In the page's order: PostgreSQL's jsonb does not keep the keys' order.
+        stored = data.get("kept") or {}
+        order = [*KEPT_LABELS, *sorted(set(stored) - set(KEPT_LABELS))]
+        kept = {key: stored[key] for key in order if stored.get(key)}
+        if kept:
+            kept_part = _("kept %(n)s (%(kinds)s)") % {
+                "n": number(sum(kept.values())),
+                "kinds": ", ".join(kept_text(key, n) for key, n in kept.items()),
+            }
+        else:
+            kept_part = _("kept none")
+        parts = [str(removed_part), str(kept_part)]
+        for withdrawn in data.get("withdrawn") or []:
+            parts.append(
+                ngettext(
+                    "withdrew letters PDF %(id)s (%(n)s letter removed)",
+                    "withdrew letters PDF %(id)s (%(n)s letters removed)",
+                    int(withdrawn.get("letters") or 0),
+                )
+                % {"id": withdrawn.get("download"), "n": number(withdrawn.get("letters"))}
+            )
+        return _("%(done)s: %(details)s") % {"done": self.done, "details": "; ".join(parts)}
+
+
+class CompleteFormatter(CloseFormatter):
     label = _("Complete")
-
-    def format_message(self, log_entry):
-        removed = log_entry.data.get("removed")
-        if removed is None:
-            return _("Completed")
-        return _("Completed: %(removed)s") % {"removed": _unsent_removed(removed)}
+    done = _("Completed")
 
 
-class ArchiveFormatter(LogFormatter):
+class ArchiveFormatter(CloseFormatter):
     label = _("Archive")
-
-    def format_message(self, log_entry):
-        removed = log_entry.data.get("removed")
-        if removed is None:
-            return _("Archived")
-        return _("Archived: %(removed)s") % {"removed": _unsent_removed(removed)}
+    done = _("Archived")
 
 
 class CloneFormatter(LogFormatter):

@@ -20,7 +20,9 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("wagtailcore", "0098_apitoken"),
+        # The newest wagtailcore migration that Wagtail 7.4 LTS has (0098 is Wagtail 8's): a
+        # dependency on a later one fails to migrate on the lowest Wagtail we support.
+        ("wagtailcore", "0097_baselogentry_uuid_action_timestamp_indexes"),
         ("wagtailimages", "0027_image_description"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

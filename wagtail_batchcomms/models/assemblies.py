@@ -221,15 +221,18 @@ class AssemblyQuerySet(models.QuerySet):
     def with_compliance(self, today: datetime.date | None = None) -> AssemblyQuerySet:
         """Annotate ``compliance_status`` (a ``ComplianceStatus`` value) and ``compliance_rank``.
 
-        The rules, in order: not active -> inactive; never tested -> never_tested;
-        next test due before today (or unknown) -> overdue; then due within 30, 60 or 90 days;
-        otherwise compliant. Day 30 counts as "within 30 days", day 31 as "31 to 60".
+        The rules, in order: not active -> inactive; never tested -> never_tested; last test
+        failed -> failed_test (until a passing test); next test due before today (or
+        unknown) -> overdue; then due within 30, 60 or 90 days; otherwise compliant. Day 30
+        counts as "within 30 days", day 31 as "31 to 60". ``ComplianceStatus.condition``
+        says why a failed test comes before the dates.
         """
         whens = [
             (status, ComplianceStatus.condition(status, today))
             for status in (
                 ComplianceStatus.INACTIVE,
                 ComplianceStatus.NEVER_TESTED,
+                ComplianceStatus.FAILED_TEST,
                 ComplianceStatus.OVERDUE,
                 ComplianceStatus.DUE_30,
                 ComplianceStatus.DUE_60,

@@ -240,7 +240,8 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         permission=policy_permission("complete"),
     )
     def complete(self) -> None:
-        """Close the batch out; the service removes the unsent notices in the same transaction."""
+        """Close the batch out; the service removes the notices never attempted in the same
+        transaction (``services.closing``)."""
         self.closed_at = timezone.now()
 
     @transition(
@@ -317,6 +318,16 @@ class CommunicationQuerySet(models.QuerySet):
     def unsent(self):
         """Notices that never left: pending or failed (not sending, sent or unknown)."""
         return self.filter(status__in=[CommunicationStatus.PENDING, CommunicationStatus.FAILED])
+
+    def never_attempted(self):
+        """Notices nothing was ever tried with: pending and never claimed by a send task.
+
+        The only ones closing a batch may remove (see ``services.closing``). An email is
+        attempted when a send task claims it (``attempts`` counts the claims), so a failed or
+        delivery-unknown email put back in the queue stays attempted; a letter is attempted
+        when it is marked as mailed (sent).
+        """
+        return self.filter(status=CommunicationStatus.PENDING, attempts=0)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{channel: {status: n}}`` with every channel and status (0 when none), in one
@@ -438,6 +449,16 @@ class Communication(models.Model):
             self.address_line1, self.address_line2, self.city, self.state, self.postal_code
         )
 
+    @property
+    def needs_attention(self) -> bool:
+        """Failed, or delivery unknown: an admin has to look at it."""
+        return self.status in (CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN)
+
+    @property
+    def status_classname(self) -> str:
+        """The status tag's class: Wagtail's primary (stand-out) tag for ``needs_attention``."""
+        return "w-status--primary" if self.needs_attention else ""
+
 
 class LetterDownload(models.Model):
     """One requested PDF bundle of a batch's unsent letters, with its CSV mailing list."""
@@ -509,6 +530,9 @@ class LetterChunk(models.Model):
     # when it was requested.
     communication_ids = models.JSONField(default=list)
     letter_count = models.PositiveIntegerField(default=0)
+    # Letters laid out so far by the run holding the claim (reset by each claim), so the
+    # progress bar moves inside a chunk instead of jumping by a whole chunk at its end.
+    letters_done = models.PositiveIntegerField(default=0)
     status = models.CharField(
         max_length=10, choices=DownloadStatus.choices, default=DownloadStatus.QUEUED
     )

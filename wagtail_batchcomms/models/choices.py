@@ -64,8 +64,14 @@ class TestResult(models.TextChoices):
 
 
 class ComplianceStatus(models.TextChoices):
-    """Where an assembly stands against its test due date, computed in the database."""
+    """Where an assembly stands against its test due date, computed in the database.
 
+    The order is the listing's sort order (``rank``): the most urgent first.
+    """
+
+    # Its last test failed: it does not protect the supply until it is repaired and passes
+    # a test. First, before overdue, because a known failure is worse than a lapsed date.
+    FAILED_TEST = "failed_test", _("Failed last test")
     OVERDUE = "overdue", _("Overdue")
     DUE_30 = "due_30", _("Due within 30 days")
     DUE_60 = "due_60", _("Due in 31 to 60 days")
@@ -87,13 +93,26 @@ class ComplianceStatus(models.TextChoices):
         """
         today = today or timezone.localdate()
         active = Q(status=AssemblyStatus.ACTIVE)
-        tested = active & Q(last_tested_on__isnull=False)
+        ever_tested = active & Q(last_tested_on__isnull=False)
+        # Precedence: inactive, never tested, failed test, then the dates. A failed test
+        # makes the assembly non-compliant whatever its due date (a fresh test sets the date
+        # a year ahead, so by the dates alone it would look compliant); only a passing test,
+        # which replaces last_test_result, ends it. It beats overdue too: the admin's action
+        # is repair and retest, and the retest also clears the overdue date. Never tested
+        # cannot have failed (a result needs a test date: a check constraint), and an
+        # inactive assembly is out of service, so neither overlaps it. The other results
+        # are listed (not "!= fail") so each branch stays an IN list on indexed columns.
+        failed = ever_tested & Q(last_test_result=TestResult.FAIL)
+        tested = ever_tested & Q(
+            last_test_result__in=[r for r in TestResult.values if r != TestResult.FAIL]
+        )
         days = datetime.timedelta
         # Written so that each branch can use the (status, next_test_due) index: "not active"
         # as an IN list, and overdue as two ANDed branches rather than an AND around an OR.
         conditions = {
             cls.INACTIVE: Q(status__in=[s for s in AssemblyStatus.values if s != "active"]),
             cls.NEVER_TESTED: active & Q(last_tested_on__isnull=True),
+            cls.FAILED_TEST: failed,
             cls.OVERDUE: (tested & Q(next_test_due__lt=today))
             | (tested & Q(next_test_due__isnull=True)),
             cls.DUE_30: tested & Q(next_test_due__gte=today, next_test_due__lte=today + days(30)),
@@ -156,3 +175,6 @@ class DownloadStatus(models.TextChoices):
     READY = "ready", _("Ready")
     FAILED = "failed", _("Failed")
     EXPIRED = "expired", _("Expired")
+    # Its letters' notices were removed when the batch was completed or archived (they were
+    # never marked as mailed): printing it would send letters that leave no record.
+    WITHDRAWN = "withdrawn", _("Withdrawn")

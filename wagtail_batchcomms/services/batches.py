@@ -28,6 +28,7 @@ from ..models import (
     SkippedRecipient,
 )
 from .availability import ACTIONS, allowed_actions, refusal_reason
+from .closing import close_out
 from .generation import (
     GenerationPreview,
     generation_stalled_since,
@@ -36,6 +37,7 @@ from .generation import (
 )
 from .queue import enqueue
 from .transitions import (
+    TRANSITIONS,
     BatchActionError,
     check_transition,
     lock_batch,
@@ -242,27 +244,23 @@ def _close(batch_id: int, user, transition: str) -> Batch:
     with transaction.atomic():
         batch = lock_batch(batch_id)
         check_transition(batch, transition, user)
-        # Pending and failed only: a notice being sent right now, sent, or of unknown
-        # delivery is the record of what happened and stays.
-        removed = batch.communications.unsent().delete()[0]
+        # Only notices never attempted go; failed and delivery-unknown ones are the record
+        # of what was attempted, and letters PDFs holding removed letters are withdrawn.
+        data = close_out(batch, str(TRANSITIONS[transition][0]))
         getattr(batch, transition)()
         _save(batch)
-        log(
-            instance=batch,
-            action=f"wagtail_batchcomms.{transition}",
-            user=user,
-            data={"removed": removed},
-        )
+        log(instance=batch, action=f"wagtail_batchcomms.{transition}", user=user, data=data)
     return batch
 
 
 def complete_batch(batch_id: int, *, user) -> Batch:
-    """Generated/Partially Sent -> Complete; unsent notices removed in the same transaction."""
+    """Generated/Partially Sent -> Complete; notices never attempted removed in the same
+    transaction, letters PDFs holding them withdrawn (``services.closing``)."""
     return _close(batch_id, user, "complete")
 
 
 def archive_batch(batch_id: int, *, user) -> Batch:
-    """Open/Generated/Partially Sent/Complete -> Archived; unsent notices removed."""
+    """Open/Generated/Partially Sent/Complete -> Archived; as ``complete_batch``."""
     return _close(batch_id, user, "archive")
 
 

@@ -25,8 +25,9 @@ import csv
 import gc
 import logging
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -57,6 +58,9 @@ RENDER_GROUP = 25
 #: Allocations between two runs of Python's youngest-generation garbage collection while a
 #: chunk renders or merges (default 700; see ``few_collections``).
 GC_THRESHOLD = 100_000
+#: At most one progress update (one UPDATE of the chunk row) per this many seconds while a
+#: chunk renders: the bar moves, and a chunk costs a handful of queries, not one per letter.
+PROGRESS_EVERY = 1.0
 
 MAILING_LIST_COLUMNS = (
     "name",
@@ -112,7 +116,7 @@ def claim_chunk(chunk_id: int, worker: str) -> bool:
     claimed = (
         LetterChunk.objects.filter(pk=chunk_id)
         .filter(Q(status=DS.QUEUED) | Q(status=DS.RENDERING, claimed_at__lt=_stale_before()))
-        .update(status=DS.RENDERING, claimed_by=worker, claimed_at=now, error="")
+        .update(status=DS.RENDERING, claimed_by=worker, claimed_at=now, error="", letters_done=0)
     )
     return bool(claimed)
 
@@ -143,7 +147,9 @@ def render_chunk(chunk_id: int, worker: str | None = None) -> str:
         if communications:
             with tempfile.TemporaryDirectory(prefix="batchcomms-") as folder, few_collections():
                 path = Path(folder) / "chunk.pdf"
-                pages = render_letters(communications, path)
+                pages = render_letters(
+                    communications, path, progress=_progress_recorder(chunk_id, worker)
+                )
                 with path.open("rb") as handle:
                     name = storage.save(
                         f"{_folder(download)}/chunk-{chunk.index:05d}-{uuid.uuid4().hex[:8]}.pdf",
@@ -156,7 +162,13 @@ def render_chunk(chunk_id: int, worker: str | None = None) -> str:
     with transaction.atomic():
         finished = LetterChunk.objects.filter(
             pk=chunk_id, status=DS.RENDERING, claimed_by=worker
-        ).update(status=DS.READY, file=name, page_count=pages, letter_count=len(communications))
+        ).update(
+            status=DS.READY,
+            file=name,
+            page_count=pages,
+            letter_count=len(communications),
+            letters_done=len(communications),
+        )
         if finished:
             LetterDownload.objects.filter(pk=download.pk).update(
                 progress_done=F("progress_done") + chunk.letter_count,
@@ -178,15 +190,42 @@ def _communications(ids: list[int]) -> list[Communication]:
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
-def render_letters(communications: list[Communication], target) -> int:
-    """Render ``communications`` as letters into one PDF at ``target``; return its pages."""
+def _progress_recorder(chunk_id: int, worker: str) -> Callable[[int], None]:
+    """A ``progress`` callback for ``render_letters`` that records the letters laid out on
+    the chunk row, at most once per ``PROGRESS_EVERY`` seconds, while ``worker`` holds it."""
+    last = time.monotonic()
+
+    def record(done: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < PROGRESS_EVERY:
+            return
+        last = now
+        LetterChunk.objects.filter(pk=chunk_id, status=DS.RENDERING, claimed_by=worker).update(
+            letters_done=done
+        )
+
+    return record
+
+
+def render_letters(
+    communications: list[Communication],
+    target,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Render ``communications`` as letters into one PDF at ``target``; return its pages.
+
+    ``progress`` is called with the letters laid out so far after each render group.
+    """
     from .rendering import letters_html
 
     documents = []
     images: dict = {}  # decoded images (the letterhead's logo), shared by the groups
     for start in range(0, len(communications), RENDER_GROUP):
-        html = letters_html(communications[start : start + RENDER_GROUP])
-        documents.append(pdf.render_pdf(html, cache=images))
+        group = communications[start : start + RENDER_GROUP]
+        documents.append(pdf.render_pdf(letters_html(group), cache=images))
+        if progress is not None:
+            progress(start + len(group))
     pages = [page for document in documents for page in document.pages]
     pdf.write_pdf(documents[0].copy(pages), target)
     return len(pages)

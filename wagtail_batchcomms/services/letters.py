@@ -18,7 +18,7 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
@@ -168,18 +168,34 @@ def _request(batch_id: int, user) -> LetterDownload:
 # --- progress ------------------------------------------------------------------------------
 
 
-def download_progress(download: LetterDownload) -> dict:
-    """What the batch page shows for a download: status, chunks and letters done, percent."""
+def download_progress(download: LetterDownload, now=None) -> dict:
+    """What the batch page shows for a download: status, chunks and letters done, percent,
+    and ``seconds_left``, an estimate from the rate so far (None until a letter is done).
+
+    Letters done count the finished chunks and the letters laid out so far in the chunks
+    being rendered (``LetterChunk.letters_done``); one aggregate query.
+    """
     totals = download.chunks.aggregate(
         chunks=Count("pk"),
         chunks_done=Count("pk", filter=Q(status=DS.READY)),
-        letters_done=Sum("letter_count", filter=Q(status=DS.READY)),
+        letters_ready=Sum("letter_count", filter=Q(status=DS.READY)),
+        letters_rendering=Sum("letters_done", filter=Q(status=DS.RENDERING)),
         rendering=Count("pk", filter=Q(status=DS.RENDERING)),
+        # When the first chunk still counted was claimed: the rate is measured from there,
+        # so time spent waiting in the queue before any worker started does not count.
+        started_at=Min("claimed_at", filter=~Q(status=DS.QUEUED)),
     )
     letters_total = download.letter_count
-    letters_done = totals["letters_done"] or 0
+    letters_done = min(
+        letters_total, (totals["letters_ready"] or 0) + (totals["letters_rendering"] or 0)
+    )
     if download.status == DS.READY:
         letters_done = letters_total
+    seconds_left = None
+    started_at = totals["started_at"]
+    if download.status in ACTIVE and letters_done and started_at:
+        elapsed = ((now or timezone.now()) - started_at).total_seconds()
+        seconds_left = max(0, round(elapsed * (letters_total - letters_done) / letters_done))
     return {
         "id": download.pk,
         "status": download.status,
@@ -191,6 +207,7 @@ def download_progress(download: LetterDownload) -> dict:
         "letters_total": letters_total,
         "letters_done": letters_done,
         "percent": int(100 * letters_done / letters_total) if letters_total else 0,
+        "seconds_left": seconds_left,
         "pages": download.page_count,
         "size": download.size,
         "expires_at": download.expires_at,
@@ -271,7 +288,7 @@ def purge_expired_downloads(now=None) -> int:
         log(download.batch, LOG_EXPIRED, data={"download": download.pk})
     keep_failed = now - timedelta(days=batchcomms_settings.LETTER_DOWNLOAD_EXPIRY_DAYS)
     leftovers = LetterChunk.objects.exclude(file="").filter(
-        Q(download__status__in=(DS.FAILED, DS.EXPIRED))
+        Q(download__status__in=(DS.FAILED, DS.EXPIRED, DS.WITHDRAWN))
         | Q(download__status=DS.READY, download__ready_at__lte=keep_failed)
     )
     for chunk in leftovers:
@@ -280,6 +297,49 @@ def purge_expired_downloads(now=None) -> int:
     if expired:
         logger.info("purged %s expired letter downloads", expired)
     return expired
+
+
+# --- withdrawing (closing a batch) ------------------------------------------------------------
+
+
+def downloads_to_withdraw(batch_id: int, removed: set[int]) -> list[tuple[LetterDownload, int]]:
+    """The batch's downloads that must stop being downloadable when the letters ``removed``
+    (communication ids) are deleted, each with how many of its letters that is.
+
+    A ready download goes when it holds any of them: its PDF would print letters that leave
+    no record. One still queued or rendering goes in any case: the batch is being closed,
+    so it can never be finished. Expired and failed ones have no file to withdraw.
+    """
+    downloads = list(
+        LetterDownload.objects.filter(batch_id=batch_id, status__in=(*ACTIVE, DS.READY))
+        .prefetch_related("chunks")
+        .order_by("pk")
+    )
+    result = []
+    for download in downloads:
+        held = sum(
+            1 for chunk in download.chunks.all() for pk in chunk.communication_ids if pk in removed
+        )
+        if held or download.status in ACTIVE:
+            result.append((download, held))
+    return result
+
+
+def withdraw_download(download: LetterDownload, reason: str) -> bool:
+    """Make ``download`` unavailable for ``reason`` and delete its files when the transaction
+    commits; False if it changed state meanwhile. The row stays as the record.
+
+    The status changes first (a worker still rendering or merging it then finds it not
+    active and throws its work away); the files go only once that is committed.
+    """
+    moved = LetterDownload.objects.filter(pk=download.pk, status=download.status).update(
+        status=DS.WITHDRAWN, purged_at=timezone.now(), error=reason[:2000]
+    )
+    if moved:
+        names = [download.file, download.mailing_list]
+        names += [chunk.file for chunk in download.chunks.all()]
+        transaction.on_commit(lambda: _delete_files(letter_storage(), names))
+    return bool(moved)
 
 
 def _delete_files(storage, names) -> None:

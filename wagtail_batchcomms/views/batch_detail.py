@@ -8,12 +8,15 @@ checks behind ``allowed_actions``.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Count
 from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
+from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
@@ -97,7 +100,8 @@ def progress_data(batch: Batch) -> dict:
 
 
 def _download_progress(download) -> dict:
-    """Letters rendered so far (``services.letters.download_progress``), for the bar."""
+    """Letters rendered so far (``services.letters.download_progress``) and the estimated
+    time left, for the bar."""
     from ..services.letters import download_progress
 
     progress = download_progress(download)
@@ -106,7 +110,19 @@ def _download_progress(download) -> dict:
         "status": download.status,
         "done": progress["letters_done"],
         "total": progress["letters_total"],
+        "time_left": time_left(progress["seconds_left"]),
     }
+
+
+def time_left(seconds: float | None) -> str:
+    """ "About 3 minutes left" for an estimate in seconds; "" without one."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return _("Less than a minute left")
+    now = timezone.now()
+    span = timeuntil(now + timedelta(seconds=seconds), now, depth=1)
+    return _("About %(time)s left") % {"time": span}
 
 
 def communications_url(batch: Batch, **params) -> str:
@@ -142,6 +158,10 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
     def action_url(self, spec) -> str:
         return reverse(f"wagtail_batchcomms_batch:{spec.url_name}", args=[self.object.pk])
 
+    def is_primary(self, spec) -> bool:
+        """A main header button; Complete becomes one once everything has gone out."""
+        return spec.primary or (spec.key == "complete" and self.all_sent(self.counts) is not None)
+
     @cached_property
     def header_buttons(self):
         return [
@@ -153,7 +173,7 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
                 attrs={"data-batch-action": spec.key},
             )
             for spec in ACTIONS
-            if spec.primary and spec.key in self.allowed
+            if self.is_primary(spec) and spec.key in self.allowed
         ]
 
     @cached_property
@@ -167,7 +187,7 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
                 attrs={"data-batch-action": spec.key},
             )
             for spec in ACTIONS
-            if not spec.primary and spec.key in self.allowed
+            if not self.is_primary(spec) and spec.key in self.allowed
         ]
         buttons.append(
             Button(
@@ -183,6 +203,7 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
         context = super().get_context_data(**kwargs)
         batch = self.object
         counts = self.counts
+        downloads = self.get_downloads()
         context.update(
             batch=batch,
             state_classname="w-status--primary" if batch.can_send else "",
@@ -205,10 +226,17 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
             problems_url=communications_url(
                 batch, status=[CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN]
             ),
+            all_sent=self.all_sent(counts),
+            can_inspect_communications=self.request.user.has_perm(
+                "wagtail_batchcomms.view_communication"
+            ),
+            complete_url=reverse("wagtail_batchcomms_batch:complete", args=[batch.pk]),
             progress_url=reverse("wagtail_batchcomms_batch:progress", args=[batch.pk]),
             skipped=self.get_skipped(),
             skipped_csv_url=reverse("wagtail_batchcomms_batch:skipped_csv", args=[batch.pk]),
-            downloads=self.get_downloads(),
+            downloads=downloads,
+            withdrawn_downloads=[d for d in downloads if d.withdrawn],
+            failures_csv_url=reverse("wagtail_batchcomms_batch:failures_csv", args=[batch.pk]),
             communications=self.get_communications(),
             communications_url=communications_url(batch),
             can_see_communications=self.can_see_communications,
@@ -219,11 +247,39 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
         )
         # Kept by services.batches whenever the working list changes.
         context["assembly_total"] = batch.assembly_count
+        # Its rows are the Communication Log's: only for users who may look at communications.
+        context["problems"] = (
+            self.get_problems() if context["problems_total"] and self.can_see_communications else []
+        )
         return context
 
     @cached_property
     def can_see_communications(self) -> bool:
         return user_can_look(self.request.user, Communication)
+
+    def all_sent(self, counts: dict) -> dict | None:
+        """For a Partially sent batch whose every notice went (emails sent, letters mailed):
+        how many of each, for the hint that it can be completed; else None."""
+        if self.object.status != BatchStatus.PARTIALLY_SENT:
+            return None
+        total = sum(sum(row.values()) for row in counts.values())
+        sent = {
+            channel: counts.get(channel, {}).get(CommunicationStatus.SENT, 0) for channel in Channel
+        }
+        if not total or sum(sent.values()) != total:
+            return None
+        return {"emails": sent[Channel.EMAIL], "letters": sent[Channel.LETTER]}
+
+    def get_problems(self) -> list:
+        """The first failed or delivery-unknown notices, for the box that lists them."""
+        return list(
+            self.object.communications.filter(
+                status__in=[CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN]
+            )
+            .select_related("location")
+            .defer("body_html", "body_text")
+            .order_by("pk")[:PREVIEW_ROWS]
+        )
 
     def get_template_url(self) -> str | None:
         # The edit view for template editors; the read-only inspect view for those who may
@@ -299,8 +355,9 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
         downloads = list(self.object.letter_downloads.select_related("requested_by")[:20])
         can_download = user_can_send_letters(self.request.user)
         for download in downloads:
+            download.withdrawn = download.status == DownloadStatus.WITHDRAWN
             # Past its expiry, even before the housekeeping task marks it expired.
-            download.expired_now = download.is_expired
+            download.expired_now = download.is_expired and not download.withdrawn
             download.url = can_download and _download_url(download)
             download.mailing_list_url = download.url and reverse(
                 "wagtail_batchcomms_letters:mailing_list", args=[download.pk]

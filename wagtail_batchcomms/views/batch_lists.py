@@ -18,6 +18,7 @@ import csv
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
@@ -197,19 +198,61 @@ def _render_error_page(error) -> HttpResponse:
 
 
 class EmailPreviewView(PreviewView):
+    """An email notice as its recipient sees it, on an admin page: subject, To, the email
+    in a sandboxed frame, its plain text, and the way back to the notice and its batch.
+
+    A sent email shows the copy kept when it was sent; an unsent one is rendered now from
+    the batch's pinned template revision.
+    """
+
     channel = Channel.EMAIL
 
     def render(self, communication) -> HttpResponse:
+        from django.template.response import TemplateResponse
+
         from ..services import rendering
 
-        try:
-            html = rendering.preview_email_html(communication)
-        except rendering.RenderError as error:
-            return _render_error_page(error)
-        response = HttpResponse(html, content_type="text/html; charset=utf-8")
-        # The notice's HTML comes from editors' templates: no scripts, no framing elsewhere.
-        response["Content-Security-Policy"] = "script-src 'none'; frame-ancestors 'self'"
-        return response
+        if communication.body_html or communication.body_text:
+            subject, html, text = (
+                communication.subject,
+                communication.body_html,
+                communication.body_text,
+            )
+            sent = True
+        else:
+            try:
+                notice = rendering.render_communication(communication, letter=False)
+            except rendering.RenderError as error:
+                return _render_error_page(error)
+            subject, html, text, sent = notice.subject, notice.html, notice.text, False
+        batch = communication.batch
+        inspect_url = reverse("wagtail_batchcomms_communication:inspect", args=[communication.pk])
+        title = _("Email preview")
+        context = {
+            "page_title": title,
+            "page_subtitle": subject,
+            "header_icon": "mail",
+            "communication": communication,
+            "subject": subject,
+            "to": f"{communication.recipient_name} <{communication.email}>",
+            "html": html,
+            "text": text,
+            "sent": sent,
+            "batch_url": batch_url(batch),
+            "inspect_url": inspect_url,
+            "breadcrumbs_items": [
+                {"url": reverse("wagtailadmin_home"), "label": _("Home")},
+                {
+                    "url": reverse("wagtail_batchcomms_batch:index"),
+                    "label": _("Batch communications"),
+                },
+                {"url": batch_url(batch), "label": str(batch)},
+                {"url": inspect_url, "label": str(communication)},
+                {"url": "", "label": title},
+            ],
+        }
+        template = "wagtail_batchcomms/admin/email_preview.html"
+        return TemplateResponse(self.request, template, context)
 
 
 # --- the skipped report as CSV -----------------------------------------------------------
@@ -256,10 +299,82 @@ class SkippedCsvView(BatchObjectMixin, View):
         return response
 
 
+# --- the failures as CSV -----------------------------------------------------------------
+
+
+def _csv_time(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+class FailuresCsvView(BatchObjectMixin, View):
+    """The batch's failed and delivery-unknown notices as CSV: who, how, what the server
+    answered, how many attempts and when. They are the record of what was attempted, kept
+    when the batch is closed; the cells go through the formula guard (error texts come from
+    mail servers, names and addresses from people)."""
+
+    def get(self, request, *args, **kwargs):
+        batch = self.object
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-failures.csv"'
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                _("Communication"),
+                _("Channel"),
+                _("Status"),
+                _("Status code"),
+                _("Recipient"),
+                _("Organisation"),
+                _("Email"),
+                _("Mailing address"),
+                _("Account number"),
+                _("Error code"),
+                _("Error"),
+                _("Attempts"),
+                _("Last attempt"),
+                _("Created"),
+                _("Message-ID"),
+            ]
+        )
+        rows = (
+            Communication.objects.filter(
+                batch=batch,
+                status__in=[CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN],
+            )
+            .select_related("location")
+            .order_by("status", "channel", "pk")
+        )
+        for row in rows.iterator(chunk_size=2000):
+            writer.writerow(
+                [
+                    csv_cell(value)
+                    for value in (
+                        row.pk,
+                        row.get_channel_display(),
+                        row.get_status_display(),
+                        row.status,
+                        row.recipient_name,
+                        row.recipient_organisation,
+                        row.email,
+                        ", ".join(row.address_lines),
+                        row.location.account_number,
+                        row.error_code,
+                        row.error,
+                        row.attempts,
+                        _csv_time(row.claimed_at),
+                        _csv_time(row.created_at),
+                        row.message_id,
+                    )
+                ]
+            )
+        return response
+
+
 def views(viewset) -> dict:
     conv = viewset.pk_path_converter
     return {
         "skipped_csv": (f"<{conv}:pk>/skipped.csv", viewset.construct_view(SkippedCsvView)),
+        "failures_csv": (f"<{conv}:pk>/failures.csv", viewset.construct_view(FailuresCsvView)),
         "communications": (
             f"<{conv}:pk>/communications/",
             BatchCommunicationsView.as_view(),

@@ -8,13 +8,17 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.tables import Column, StatusTagColumn
+from wagtail.admin.ui.tables import BooleanColumn, Column, StatusTagColumn
 
-from ..models import CommunicationStatus, ComplianceStatus
+from ..models import ComplianceStatus
 from ..permissions import user_can
 
 COMPLIANCE_LABELS = dict(ComplianceStatus.choices)
-PRIMARY_COMPLIANCE = {ComplianceStatus.OVERDUE, ComplianceStatus.NEVER_TESTED}
+PRIMARY_COMPLIANCE = {
+    ComplianceStatus.FAILED_TEST,
+    ComplianceStatus.OVERDUE,
+    ComplianceStatus.NEVER_TESTED,
+}
 
 # The columns below render their cells with format_html instead of a template: a 50-row
 # listing has hundreds of cells, and a template render per cell was most of the Assemblies
@@ -87,8 +91,15 @@ class LinkColumn(TextColumn):
         return self.cell(format_html('<a href="{}">{}</a>', url, target))
 
 
+class YesNoColumn(BooleanColumn):
+    """Wagtail's tick / cross column, whose icons are titled Yes and No, not True and False."""
+
+    cell_template_name = "wagtail_batchcomms/tables/boolean_cell.html"
+
+
 class ComplianceColumn(StatusTagColumn):
-    """The annotated compliance status as a Wagtail status tag; overdue and untested stand out."""
+    """The annotated compliance status as a Wagtail status tag; failed, overdue and untested
+    stand out."""
 
     def __init__(self, name="compliance_status", **kwargs):
         kwargs.setdefault("label", _("Compliance"))
@@ -128,9 +139,7 @@ class CommunicationStatusColumn(StatusTagColumn):
         kwargs.setdefault("sort_key", "status")
         super().__init__(
             name,
-            primary=lambda obj: (
-                obj.status in (CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN)
-            ),
+            primary=lambda obj: obj.needs_attention,
             **kwargs,
         )
 

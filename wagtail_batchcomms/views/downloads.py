@@ -4,7 +4,8 @@
   ``view_batch`` (the files are the letters being sent, with every recipient's address).
   A ready download streams from private storage as an attachment, never cached. Otherwise a
   Wagtail page says why: 404 for an id that does not exist, 409 while it is being prepared,
-  410 when it expired, was purged or failed, with a **Re-request** button (a POST).
+  410 when it expired, was purged, failed or was withdrawn (its letters were removed when
+  the batch was closed), with a **Re-request** button (a POST) while the batch can send.
 * ``download/<id>/rerequest/``: POST only; queues a new download of the batch's unsent
   letters (``services.letters.request_letter_download``) and returns to the batch page.
 * ``communication/<id>/letter.pdf``: one communication's letter as it will be printed,
@@ -79,6 +80,19 @@ def _breadcrumbs(batch, title: str) -> list[dict]:
     return items
 
 
+def _progress_context(download: LetterDownload) -> dict:
+    """The batch page's progress bar of this download (letters rendered, time left), kept
+    current by the same script; it goes to the batch page once the download is done."""
+    from .batch_detail import progress_data
+
+    return {
+        "progress": progress_data(download.batch),
+        "progress_url": reverse("wagtail_batchcomms_batch:progress", args=[download.batch_id]),
+        "downloads_only": True,
+        "done_url": _batch_url(download.batch),
+    }
+
+
 def _can_rerequest(download: LetterDownload) -> bool:
     batch = download.batch
     return (
@@ -116,6 +130,7 @@ class DownloadView(View):
                     "and offers the download when it is ready."
                 ),
                 download=download,
+                **_progress_context(download),
             )
         if download.status == DS.FAILED:
             return self.gone(
@@ -123,6 +138,14 @@ class DownloadView(View):
                 download,
                 _("These letters could not be prepared: %(error)s")
                 % {"error": download.error or _("unknown error")},
+            )
+        if download.status == DS.WITHDRAWN:
+            # Its letters were removed with their notices when the batch was closed.
+            return self.gone(
+                request,
+                download,
+                download.error
+                or _("These letters were withdrawn when the batch was closed; do not print them."),
             )
         if download.is_expired:
             return self.gone(request, download, self.expired_message(download))

@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin import messages
 
-from ..models import CommunicationStatus, SkipReason
+from ..models import SkipReason
 from ..services import batches as batch_services
+from ..services.closing import closing_plan
 from ..services.transitions import clock
 from .batch_actions import BatchActionView
 from .batches import batch_url
@@ -93,16 +94,15 @@ class ResumeGenerationView(BatchActionView):
 
 
 class CloseView(BatchActionView):
-    """Complete and archive: both remove the unsent notices and keep the rest."""
+    """Complete and archive: both remove the notices never attempted, keep the record and
+    withdraw letters PDFs holding removed letters; the page says exactly which
+    (``services.closing.closing_plan``, the same sorting the action does)."""
 
     template_name = "wagtail_batchcomms/admin/confirm_close.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        rows = self.object.communications.counts().values()
-        unsent = (CommunicationStatus.PENDING, CommunicationStatus.FAILED)
-        context["unsent_total"] = sum(row[status] for row in rows for status in unsent)
-        context["kept_total"] = sum(sum(row.values()) for row in rows) - context["unsent_total"]
+        context["plan"] = closing_plan(self.object)
         return context
 
 

@@ -10,7 +10,7 @@ from wagtail.admin.panels import (
     MultiFieldPanel,
     ObjectList,
 )
-from wagtail.admin.ui.tables import BooleanColumn, Column
+from wagtail.admin.ui.tables import Column
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from ..filters import (
@@ -20,7 +20,7 @@ from ..filters import (
 )
 from ..models import Assembly, Contact, Location, ServiceArea
 from ..permissions import PolicyViewSetMixin
-from .columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn
+from .columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn, YesNoColumn
 from .communications import CommunicationsPanel
 from .register_forms import LocationForm
 from .register_listing import (
@@ -34,6 +34,7 @@ from .register_related import (
     ContactInspectView,
     LocationInspectView,
     RelatedObjectsPanel,
+    ServiceAreaInspectView,
 )
 
 
@@ -173,7 +174,7 @@ class LocationViewSet(PolicyViewSetMixin, SnippetViewSet):
         Column("get_property_type_display", label=_("Property type"), sort_key="property_type"),
         Column("service_area.code", label=_("Area"), sort_key="service_area__code"),
         Column("assembly_total", label=_("Assemblies"), sort_key="assembly_total"),
-        BooleanColumn("is_active", label=_("Active"), sort_key="is_active"),
+        YesNoColumn("is_active", label=_("Active"), sort_key="is_active"),
     ]
     list_export = [
         "account_number",
@@ -241,12 +242,20 @@ class ContactViewSet(PolicyViewSetMixin, SnippetViewSet):
     ordering = ["name"]
     inspect_view_enabled = True
     inspect_view_class = ContactInspectView
+    inspect_view_fields = [
+        "name",
+        "organisation",
+        "email",
+        "phone",
+        "prefers_paper",
+        "mailing_address",
+    ]
     copy_view_enabled = False
     list_display = [
         "__str__",
         Column("email", label=_("Email"), sort_key="email"),
         Column("phone", label=_("Phone")),
-        BooleanColumn("prefers_paper", label=_("Prefers paper"), sort_key="prefers_paper"),
+        YesNoColumn("prefers_paper", label=_("Prefers paper"), sort_key="prefers_paper"),
         Column("location_total", label=_("Locations"), sort_key="location_total"),
     ]
     list_export = [
@@ -293,6 +302,9 @@ class ServiceAreaViewSet(PolicyViewSetMixin, SnippetViewSet):
     menu_label = _("Service areas")
     menu_name = "service-areas"
     index_view_class = ServiceAreaIndexView
+    inspect_view_enabled = True
+    inspect_view_class = ServiceAreaInspectView
+    inspect_view_fields = ["name", "code"]
     search_fields = ["name", "code"]
     ordering = ["name"]
     copy_view_enabled = False

@@ -12,12 +12,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import Panel
-from wagtail.admin.ui.tables import BooleanColumn, Table
+from wagtail.admin.ui.tables import Table
+from wagtail.snippets.views.snippets import InspectView as SnippetInspectView
 
 from ..models import Assembly, Contact, Location, LocationContact
 from ..permissions import user_can_look
-from .columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn
+from .columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn, YesNoColumn
 from .communications import RegisterInspectView
+from .inspect_values import ReadableInspectMixin
 
 #: Rows shown before "and N more"; a location rarely has more than a handful of assemblies.
 LIMIT = 50
@@ -59,9 +61,9 @@ def location_roles(location: Location, user) -> tuple[Table, int]:
     columns = [
         LinkColumn("contact", label=_("Contact"), url=lambda role: inspect_url(user, role.contact)),
         TextColumn("get_role_display", label=_("Role")),
-        BooleanColumn("is_primary", label=_("Primary")),
+        YesNoColumn("is_primary", label=_("Primary")),
         TextColumn("contact.email", label=_("Email")),
-        BooleanColumn("contact.prefers_paper", label=_("Prefers paper")),
+        YesNoColumn("contact.prefers_paper", label=_("Prefers paper")),
     ]
     return _table(columns, rows, _("Contacts at this location")), len(rows)
 
@@ -79,7 +81,7 @@ def contact_roles(contact: Contact, user) -> tuple[Table, int]:
         ),
         TextColumn("location.address", label=_("Service address")),
         TextColumn("get_role_display", label=_("Role")),
-        BooleanColumn("is_primary", label=_("Primary")),
+        YesNoColumn("is_primary", label=_("Primary")),
     ]
     total = len(rows) if len(rows) < LIMIT else queryset.count()
     return _table(columns, rows, _("Locations of this contact")), total
@@ -120,7 +122,7 @@ class RelatedTable:
 
     def render_html(self, parent_context=None) -> str:
         if not self.total:
-            return format_html("<p>{}</p>", _("None yet."))
+            return format_html("<p>{}</p>", _("Nothing here yet."))
         html = self.table.render_html(parent_context or {})
         shown = self.table.row_count
         if self.total > shown:
@@ -198,3 +200,14 @@ class LocationInspectView(RelatedInspectView):
 
 class ContactInspectView(RelatedInspectView):
     relations = ("contact_roles",)
+    field_labels = {"mailing_address": _("Mailing address")}
+
+    def get_mailing_address_display_value(self):
+        contact = self.object
+        if contact.has_mailing_address:
+            return contact.mailing_address_lines
+        return _("Not set: letters go to the service address of each location")
+
+
+class ServiceAreaInspectView(ReadableInspectMixin, SnippetInspectView):
+    """Name and code; a service area has no communications of its own."""

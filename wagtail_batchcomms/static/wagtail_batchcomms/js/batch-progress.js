@@ -2,24 +2,32 @@
  * Batch page progress: polls the batch's progress endpoint while it generates, sends emails
  * or renders letters, updates the bars, and reloads the page once the state changes (or a
  * download finishes, or sending stops, or generation stalls) so the counts, notes and buttons
- * are current.
+ * are current. On a page that is only about one download (``data-done-url``), it goes there
+ * once the download is no longer being prepared instead of reloading.
  */
 (function () {
   'use strict';
 
   var INTERVAL_MS = 2000;
 
-  function setBar(section, key, done, total) {
+  function setBar(section, key, done, total, timeLeft) {
     var bar = section.querySelector('[data-progress="' + key + '"]');
     var text = section.querySelector('[data-progress-text="' + key + '"]');
+    var eta = section.querySelector('[data-progress-eta="' + key + '"]');
     if (!bar) return;
     if (total > 0) {
       bar.max = total;
-      bar.value = done;
-      if (text) text.textContent = done.toLocaleString() + ' / ' + total.toLocaleString();
-    } else {
-      bar.removeAttribute('value'); // indeterminate until the task knows its total
+      if (text) {
+        var unit = text.dataset.unit ? ' ' + text.dataset.unit : '';
+        text.textContent = done.toLocaleString() + ' / ' + total.toLocaleString() + unit;
+      }
     }
+    if (total > 0 && done > 0) {
+      bar.value = done;
+    } else {
+      bar.removeAttribute('value'); // indeterminate (moving) until the first items are done
+    }
+    if (eta) eta.textContent = timeLeft ? '\u00b7 ' + timeLeft : '';
   }
 
   function downloadsKey(downloads) {
@@ -50,13 +58,14 @@
             data.sending !== sending ||
             data.generation.stalled !== stalled;
           if (changed) {
-            window.location.reload();
+            if (section.dataset.doneUrl) window.location.assign(section.dataset.doneUrl);
+            else window.location.reload();
             return;
           }
           setBar(section, 'generation', data.generation.done, data.generation.total);
           setBar(section, 'emails', data.emails.done, data.emails.total);
           data.downloads.forEach(function (d) {
-            setBar(section, 'download-' + d.id, d.done, d.total);
+            setBar(section, 'download-' + d.id, d.done, d.total, d.time_left);
           });
           window.setTimeout(poll, INTERVAL_MS);
         })
