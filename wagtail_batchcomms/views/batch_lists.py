@@ -39,7 +39,7 @@ from ..models import (
     SkippedRecipient,
     SkipReason,
 )
-from ..permissions import LOOK_ACTIONS, LookRequiredMixin, policy_for, user_can_look
+from ..permissions import LOOK_ACTIONS, LookRequiredMixin, policy_for, user_can, user_can_look
 from ..services.csv_cells import csv_cell
 from .batch_detail import BatchObjectMixin
 from .batches import batch_url
@@ -226,6 +226,7 @@ class EmailPreviewView(PreviewView):
                 return _render_error_page(error)
             subject, html, text, sent = notice.subject, notice.html, notice.text, False
         batch = communication.batch
+        can_view_batch = user_can(self.request.user, "view", batch)
         inspect_url = reverse("wagtail_batchcomms_communication:inspect", args=[communication.pk])
         title = _("Email preview")
         context = {
@@ -238,15 +239,28 @@ class EmailPreviewView(PreviewView):
             "html": html,
             "text": text,
             "sent": sent,
-            "batch_url": batch_url(batch),
+            "batch_url": can_view_batch and batch_url(batch),
             "inspect_url": inspect_url,
             "breadcrumbs_items": [
                 {"url": reverse("wagtailadmin_home"), "label": _("Home")},
-                {
-                    "url": reverse("wagtail_batchcomms_batch:index"),
-                    "label": _("Batch communications"),
-                },
-                {"url": batch_url(batch), "label": str(batch)},
+                *(
+                    # The way back is through the batch for those who may open it, else
+                    # through the Communication Log.
+                    [
+                        {
+                            "url": reverse("wagtail_batchcomms_batch:index"),
+                            "label": _("Batch communications"),
+                        },
+                        {"url": batch_url(batch), "label": str(batch)},
+                    ]
+                    if can_view_batch
+                    else [
+                        {
+                            "url": reverse("wagtail_batchcomms_communication:index"),
+                            "label": _("Communication Log"),
+                        }
+                    ]
+                ),
                 {"url": inspect_url, "label": str(communication)},
                 {"url": "", "label": title},
             ],
