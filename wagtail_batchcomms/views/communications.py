@@ -253,6 +253,7 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
             is_email=c.channel == Channel.EMAIL,
             delivered=bool(c.body_html or c.body_text),
             previews=preview_urls(c),
+            can_view_batch=user_can_look(self.request.user, Batch),
         )
         return context
 
