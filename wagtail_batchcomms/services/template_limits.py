@@ -205,10 +205,11 @@ def _container_size(value: Any, cache: dict[int, tuple[Any, int]]) -> int:
     total = 2
     items = value.items() if isinstance(value, dict) else value
     for item in items:
+        # repr() quotes a text inside a container: 'x', 'y'
         if isinstance(item, tuple) and isinstance(value, dict):
-            total += 4 + size_of(item[0]) + size_of(item[1])
+            total += 8 + size_of(item[0]) + size_of(item[1])
         else:
-            total += 2 + size_of(item)
+            total += 4 + size_of(item)
         if total > limit:
             break
     cache[id(value)] = (value, total)
@@ -250,6 +251,10 @@ def _is_seq(value: Any) -> bool:
     return isinstance(value, (str, list, tuple))
 
 
+def _same_sequence_kind(left: Any, right: Any) -> bool:
+    return any(isinstance(left, kind) and isinstance(right, kind) for kind in (str, list, tuple))
+
+
 def estimate_binop(operator: str, left: Any, right: Any) -> None:
     """Refuse ``left <operator> right`` before it is computed if the result would be over the
     limits: an int's bits from its operands' bits, a text's or list's size from theirs."""
@@ -272,7 +277,7 @@ def estimate_binop(operator: str, left: Any, right: Any) -> None:
             if _is_seq(seq) and _is_int(times):
                 check_size(size_of(seq) * max(times, 0))
                 current_budget().spend(size_of(seq) * max(times, 0))
-    elif operator == "+" and _is_seq(left) and _is_seq(right):
+    elif operator == "+" and _same_sequence_kind(left, right):
         # Markup + str escapes the str: count it escaped.
         markup = isinstance(left, Markup) or isinstance(right, Markup)
         size = sum(escaped_size(x) if markup else size_of(x) for x in (left, right))
@@ -340,7 +345,7 @@ def _bounded_list(value: Any) -> list:
     """``list(value)``, stopped as soon as its items are over the size limit (a generator's
     size is not known before it runs)."""
     if isinstance(value, (list, tuple, range, dict, str)):
-        check_size(size_of(value) * (3 if isinstance(value, str) else 1))
+        check_size(size_of(value) * (LIST_OF_CHARACTERS if isinstance(value, str) else 1))
         return list(value)
     items, total = [], 2
     for item in value:
@@ -351,7 +356,7 @@ def _bounded_list(value: Any) -> list:
 
 
 def list_filter(value: Any) -> list:
-    """Jinja's ``list``: a text becomes a list of characters, three times its length."""
+    """Jinja's ``list``: a text becomes a list of its characters (``LIST_OF_CHARACTERS``)."""
     return check_value(_bounded_list(value))
 
 
@@ -360,10 +365,11 @@ def sum_filter(environment, iterable: Any, attribute: Any = None, start: Any = 0
     """Jinja's ``sum`` of numbers only (summing lists copies them over and over); the total's
     bits are checked before each addition."""
     getter = (lambda x: x) if attribute is None else make_attrgetter(environment, attribute)
-    if not isinstance(start, (int, float)):
+    if not isinstance(start, (int, float)) or isinstance(iterable, str):
         raise SecurityError(_("sum adds numbers only."))
+    current_budget().spend(size_of(iterable))
     total = start
-    for item in map(getter, _bounded_list(iterable)):
+    for item in map(getter, iterable):
         if not isinstance(item, (int, float)):
             raise SecurityError(_("sum adds numbers only."))
         estimate_binop("+", total, item)
@@ -375,18 +381,23 @@ def round_filter(value: Any, precision: int = 0, method: str = "common") -> Any:
     """Jinja's ``round``; a precision such as ``10**9`` would make Python compute ``10**10**9``."""
     if not isinstance(precision, int) or abs(precision) > 100:
         raise TemplateLimitError(_("round() takes a precision between -100 and 100."))
-    if isinstance(value, int) and not isinstance(value, bool):
-        check_bits(_bits(value) + 400)  # rounding scales by 10**precision
+    if isinstance(value, int) and not (method == "common" and precision >= 0):
+        check_bits(_bits(value) + 4 * abs(precision))  # it scales by 10**precision
     return check_value(FILTERS["round"](value, precision, method))
 
 
-def _sized_filter(function: Callable, growth: int = 1) -> Callable:
+#: A list of a text's characters is five times as long as the text: 'x', 'y'
+LIST_OF_CHARACTERS = 5
+
+
+def _sized_filter(function: Callable, growth: int = 1, text_growth: int | None = None) -> Callable:
     """``function`` (a Jinja filter) refused before it runs when its input is over the limit
-    times ``1 / growth`` (what it may grow by), and its result checked and charged."""
+    times ``1 / growth`` (what it may grow by; ``text_growth`` when the input is a text),
+    and its result checked and charged."""
 
     def estimate(value: Any) -> None:
         size = size_of(value)
-        check_size(size * growth)
+        check_size(size * (text_growth if text_growth and isinstance(value, str) else growth))
         current_budget().spend(size)
 
     pass_arg = getattr(function, "jinja_pass_arg", None)
@@ -465,7 +476,8 @@ def _charged_test(function: Callable) -> Callable:
 #: triple a text, URL-encoding makes up to 12 characters of one).
 SIZED_FILTERS: dict[str, Callable] = {
     **{name: _sized_filter(FILTERS[name]) for name in ("abs", "float", "int", "max", "min")},
-    **{name: _sized_filter(FILTERS[name]) for name in ("reverse", "sort", "string", "trim")},
+    **{name: _sized_filter(FILTERS[name]) for name in ("reverse", "string", "trim")},
+    "sort": _sized_filter(FILTERS["sort"], text_growth=LIST_OF_CHARACTERS),
     **{name: _sized_filter(FILTERS[name]) for name in ("dictsort", "striptags", "truncate")},
     **{name: _sized_filter(FILTERS[name]) for name in ("unique", "wordcount")},
     **{name: _sized_filter(FILTERS[name], 3) for name in ("capitalize", "lower", "title")},

@@ -54,7 +54,6 @@ from .template_limits import (
     estimate_binop,
     loop_guard,
     render_budget,
-    size_of,
     sized,
     touch,
 )
@@ -116,6 +115,7 @@ ALLOWED_FILTERS = [
 SAFE_STR_METHODS = frozenset(
     ["lower", "upper", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith", "endswith"]
 )
+CASE_METHODS = frozenset(["lower", "upper", "title", "capitalize"])  # may triple a text
 SAFE_DICT_METHODS = frozenset({"items", "keys", "values", "get"})
 SAFE_DATE_ATTRIBUTES = frozenset({"year", "month", "day"})
 
@@ -218,19 +218,13 @@ class NoticeEnvironment(ImmutableSandboxedEnvironment):
             if isinstance(arg, str):
                 check_size(len(arg))
         receiver = getattr(obj, "__self__", None)
-        if isinstance(receiver, str):
+        if isinstance(receiver, str) and getattr(obj, "__name__", "") in CASE_METHODS:
             check_size(len(receiver) * 3)
         return check_value(super().call(context, obj, *args, **kwargs))
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
         estimate_binop(operator, left, right)
         return check_value(super().call_binop(context, operator, left, right))
-
-    def getitem(self, obj: Any, argument: Any) -> Any:
-        if isinstance(argument, slice):  # a slice copies (up to) the whole value
-            current_budget().spend(size_of(obj))
-            return check_value(super().getitem(obj, argument))
-        return super().getitem(obj, argument)
 
 
 @functools.cache
@@ -272,7 +266,8 @@ def _forbidden(ast: nodes.Template) -> list[tuple[int, str]]:
 
 class _Guards(NodeTransformer):
     """Puts the checks of ``template_limits`` where Jinja compiles straight to Python:
-    ``~`` (a join), list/tuple/dict displays, comparisons, loops and ``{% filter %}`` blocks."""
+    ``~`` (a join), list/tuple/dict displays, comparisons, slices, loops and ``{% filter %}``
+    blocks."""
 
     def _filter(self, node: nodes.Expr, name: str, *args: nodes.Expr) -> nodes.Filter:
         return nodes.Filter(node, name, list(args), [], None, None, lineno=node.lineno)
@@ -303,6 +298,12 @@ class _Guards(NodeTransformer):
         node.expr = self._filter(node.expr, "_touch")
         for operand in node.ops:
             operand.expr = self._filter(operand.expr, "_touch")
+        return node
+
+    def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
+        self.generic_visit(node)
+        if isinstance(node.arg, nodes.Slice):  # compiled to obj[a:b]: copies up to all of it
+            node.node = self._filter(node.node, "_touch")
         return node
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
