@@ -39,6 +39,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.visitor import NodeTransformer
 from wagtail.whitelist import DEFAULT_ELEMENT_RULES, check_url
 
+from ..blocks import PARAGRAPH_FEATURES
 from .template_limits import (
     SIZED_FILTERS,
     SIZED_TESTS,
@@ -319,6 +320,13 @@ class _Guards(NodeTransformer):
         node.filter = self._filter(node.filter, "_escape_block")
         return node
 
+    def visit_AssignBlock(self, node: nodes.AssignBlock) -> nodes.Node:
+        # {% set x | striptags %}...{% endset %}: Jinja marks the filter's result as markup.
+        self.generic_visit(node)
+        if node.filter is not None:
+            node.filter = self._filter(node.filter, "_escape_block")
+        return node
+
 
 def prepare_rich_text(source: str) -> str:
     """Rich text HTML -> Jinja source.
@@ -336,10 +344,28 @@ def prepare_rich_text(source: str) -> str:
     return re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", clean, source, flags=re.DOTALL)
 
 
-#: Tags and attributes a rendered paragraph may keep: what Wagtail's rich text allows
-#: (``wagtail.whitelist``), links and images only to the URL schemes it allows.
-RICH_TEXT_TAGS = frozenset(tag for tag in DEFAULT_ELEMENT_RULES if not tag.startswith("["))
-RICH_TEXT_ATTRIBUTES = {"a": {"href"}, "img": {"src", "width", "height", "alt", "class"}}
+#: The tags each rich text feature of Wagtail writes (its contentstate converter's rules).
+FEATURE_TAGS: dict[str, tuple[str, ...]] = {
+    "bold": ("b", "strong"),
+    "italic": ("i", "em"),
+    "link": ("a",),
+    "ol": ("ol", "li"),
+    "ul": ("ul", "li"),
+    **{f"h{n}": (f"h{n}",) for n in range(1, 7)},
+    "hr": ("hr",),
+    "superscript": ("sup",),
+    "subscript": ("sub",),
+}
+
+#: Tags and attributes a rendered paragraph may keep: what the paragraph block's rich text
+#: features allow (within Wagtail's own whitelist), links only to the URL schemes Wagtail
+#: allows.
+RICH_TEXT_TAGS = frozenset(
+    tag
+    for tag in ("p", "br", *(t for f in PARAGRAPH_FEATURES for t in FEATURE_TAGS.get(f, ())))
+    if tag in DEFAULT_ELEMENT_RULES
+)
+RICH_TEXT_ATTRIBUTES = {"a": {"href"}}
 _URL_ATTRIBUTES = frozenset({"href", "src"})
 _TAG = re.compile(
     r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)"""
@@ -372,7 +398,7 @@ def _clean_tag(match: re.Match) -> str:
 
 
 def clean_rich_text_html(fragment: str) -> str:
-    """A rendered paragraph down to what Wagtail's rich text allows: other tags are escaped
+    """A rendered paragraph down to what its rich text allows: other tags are escaped
     (shown as text), other attributes and URLs with other schemes dropped, and every ``<``
     that does not start an allowed tag escaped. Whatever a template put together from pieces
     of the editor's markup, the email and the letter get no more than the editor could write.
