@@ -192,9 +192,7 @@ def size_of(value: Any) -> int:
         return _int_digits(value)
     if isinstance(value, _CONTAINERS):
         return _container_size(value, current_budget().sizes)
-    if isinstance(value, range):
-        return len(value) * (_int_digits(max(abs(value.start), abs(value.stop))) + 2) + 2
-    return _SCALAR
+    return _SCALAR  # a range too: it is lazy, and a loop over it is budgeted
 
 
 def _container_size(value: Any, cache: dict[int, tuple[Any, int]]) -> int:
@@ -301,7 +299,6 @@ def concat(eval_ctx, items: list) -> str:
 def sized(value: Any) -> Any:
     """A list, tuple or dict literal with values in it (``[a, a]``): refused before it is used
     if its items make it over the limit, which a nest of such lists reaches quickly."""
-    current_budget().sizes.pop(id(value), None)
     return check_value(value)
 
 
@@ -344,7 +341,10 @@ def replace_filter(eval_ctx, s, old, new, count=None):
 def _bounded_list(value: Any) -> list:
     """``list(value)``, stopped as soon as its items are over the size limit (a generator's
     size is not known before it runs)."""
-    if isinstance(value, (list, tuple, range, dict, str)):
+    if isinstance(value, range):
+        check_size(len(value) * (_int_digits(max(abs(value.start), abs(value.stop))) + 2))
+        return list(value)
+    if isinstance(value, (list, tuple, dict, str)):
         check_size(size_of(value) * (LIST_OF_CHARACTERS if isinstance(value, str) else 1))
         return list(value)
     items, total = [], 2

@@ -450,15 +450,23 @@ def render(source: str, data: dict, *, html: bool) -> str:
     return "".join(parts)
 
 
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None), datetime.date, datetime.datetime})
+
+
 def plain_data(value: Any) -> Any:
     """``value`` with every text a plain ``str``: a ``Markup`` or Django ``SafeString`` in the
     merge data would print unescaped, and recipient data must always be escaped."""
-    if isinstance(value, str):
-        return value if type(value) is str else str.__str__(value)
-    if isinstance(value, dict):
-        return {plain_data(k): plain_data(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    kind = type(value)
+    if kind in _PLAIN_TYPES:  # nearly every value: checked first, it runs for every notice
+        return value
+    if kind is dict:
+        return {key: plain_data(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
         return [plain_data(item) for item in value]
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, dict):
+        return {plain_data(key): plain_data(item) for key, item in value.items()}
     return value
 
 
