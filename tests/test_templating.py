@@ -392,9 +392,10 @@ OPERANDS = {
     "str": "'\"<' * 75000",  # 150,000 characters; escaping makes 675,000
     "markup": "('\"<' * 20000)|e",  # 180,000 characters of escaped text
     "list": "['\"<'] * 25000",  # 150,000 characters as text
+    "dict": "{'k': '\"<' * 75000}",
 }
-TEXTY = {"str", "markup", "list"}
-OPERATORS = ["*", "**", "%", "+", "-", "//", "~"]
+TEXTY = {"str", "markup", "list", "dict"}  # over the limit when two of them are joined
+OPERATORS = ["*", "**", "%", "+", "-", "/", "//", "~"]
 
 
 def _grows(operator: str, left: str, right: str) -> bool:
@@ -407,7 +408,7 @@ def _grows(operator: str, left: str, right: str) -> bool:
         return ints or {left, right} <= {"str", "markup"} or left == right == "list"
     if operator == "*":
         return ints or {left, right} in ({"int", "str"}, {"int", "markup"}, {"int", "list"})
-    return ints and operator in ("-", "**")  # 2**4095 - x may need 4097 bits
+    return ints and operator in ("-", "**")  # 2**4095 - x may need 4097 bits; / is a float
 
 
 @pytest.mark.parametrize("right", list(OPERANDS))
@@ -445,9 +446,9 @@ FILTER_CASES = {
     "a|lower": TEXTY,
     "a|title": TEXTY,
     "a|capitalize": TEXTY,
-    "a|e": {"str", "list"},  # escaped text stays as it is
-    "a|escape": {"str", "list"},
-    "a|replace('<', '<<<<<<<<')": {"str", "list"},
+    "a|e": {"str", "list", "dict"},  # escaped text stays as it is
+    "a|escape": {"str", "list", "dict"},
+    "a|replace('<', '<<<<<<<<')": {"str", "list", "dict"},
     "a|replace(';', ';;;;;;;;')": {"markup"},  # escaped text has no "<" but many ";"
     "[a, a, a]|join": TEXTY,
     "[a, a, a]|join(a)": TEXTY,
