@@ -16,9 +16,10 @@ dates; see ``merge_fields``) with:
 - a budget per notice: ``MAX_LOOP_ITERATIONS`` loop iterations (and twice as many calls),
   ``MAX_RENDERED_LENGTH`` characters of output, and a bounded amount of work (characters
   built, copied or compared); exceeding it raises ``TemplateLimitError``;
-- in HTML parts, recipient data is always escaped: a ``{% filter %}`` block's result is
-  escaped like any ``{{ value }}`` and no allowed filter unescapes (``rendering`` also cleans
-  the paragraph's HTML down to what the rich text editor allows).
+- in HTML parts, recipient data is always escaped: it is plain ``str`` (``plain_data``), what
+  a filter unescapes (``striptags``) is plain text again, and the result of a ``{% filter %}``
+  block or a filtered ``{% set %}`` block is escaped like any ``{{ value }}``; ``rendering``
+  also cleans each paragraph's HTML to its rich text features (``clean_rich_text_html``).
 
 ``template_errors()`` validates a ``NoticeTemplate`` (syntax and unknown merge fields) with
 messages that name the place; ``NoticeTemplate.clean()`` refuses to save on any of them.
