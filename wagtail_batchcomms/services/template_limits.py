@@ -349,7 +349,7 @@ def _bounded_list(value: Any) -> list:
         return list(value)
     items, total = [], 2
     for item in value:
-        total += 2 + size_of(item)
+        total += 4 + size_of(item)
         check_size(total)
         items.append(item)
     return items
@@ -390,57 +390,53 @@ def round_filter(value: Any, precision: int = 0, method: str = "common") -> Any:
 LIST_OF_CHARACTERS = 5
 
 
-def _sized_filter(function: Callable, growth: int = 1, text_growth: int | None = None) -> Callable:
-    """``function`` (a Jinja filter) refused before it runs when its input is over the limit
-    times ``1 / growth`` (what it may grow by; ``text_growth`` when the input is a text),
-    and its result checked and charged."""
-
-    def estimate(value: Any) -> None:
-        size = size_of(value)
-        check_size(size * (text_growth if text_growth and isinstance(value, str) else growth))
-        current_budget().spend(size)
-
+def _wrapped(
+    function: Callable, before: Callable[[Any], None], after: Callable[[Any], Any] | None = None
+) -> Callable:
+    """``function`` (a Jinja filter) with ``before(value)`` run first and ``after(result)`` on
+    its result, keeping how Jinja passes it the environment or context."""
+    after = after or (lambda result: result)
     pass_arg = getattr(function, "jinja_pass_arg", None)
     if pass_arg is not None:
 
         def wrapper(first, value, *args, **kwargs):
-            estimate(value)
-            return check_value(function(first, value, *args, **kwargs))
+            before(value)
+            return after(function(first, value, *args, **kwargs))
 
         wrapper.jinja_pass_arg = pass_arg  # type: ignore[attr-defined]
     else:
 
         def wrapper(value, *args, **kwargs):
-            estimate(value)
-            return check_value(function(value, *args, **kwargs))
+            before(value)
+            return after(function(value, *args, **kwargs))
 
     wrapper.__name__ = getattr(function, "__name__", "filter")
     wrapper.__doc__ = function.__doc__
     return wrapper
 
 
+def _sized_filter(function: Callable, growth: int = 1, text_growth: int | None = None) -> Callable:
+    """``function`` refused before it runs when its input is over the limit times
+    ``1 / growth`` (what it may grow by; ``text_growth`` when the input is a text), and its
+    result checked and charged."""
+
+    def estimate(value: Any) -> None:
+        size = size_of(value)
+        check_size(size * (text_growth if text_growth and isinstance(value, str) else growth))
+        current_budget().spend(size)
+
+    return _wrapped(function, estimate, check_value)
+
+
 def _charge_input(function: Callable) -> Callable:
-    pass_arg = getattr(function, "jinja_pass_arg", None)
+    """``function`` handing back a generator over its input (``map``, ``select`` ...): its
+    items are the input's or other filters' checked results; walking the input is charged."""
 
     def charge(value: Any) -> None:
         if isinstance(value, (str, *_CONTAINERS)):
             current_budget().spend(size_of(value))
 
-    if pass_arg is not None:
-
-        def wrapper(first, value, *args, **kwargs):
-            charge(value)
-            return function(first, value, *args, **kwargs)
-
-        wrapper.jinja_pass_arg = pass_arg  # type: ignore[attr-defined]
-    else:
-
-        def wrapper(value, *args, **kwargs):
-            charge(value)
-            return function(value, *args, **kwargs)
-
-    wrapper.__name__ = getattr(function, "__name__", "filter")
-    return wrapper
+    return _wrapped(function, charge)
 
 
 @pass_eval_context
