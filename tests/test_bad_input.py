@@ -751,42 +751,64 @@ def test_sandbox_escapes_are_refused_by_the_admin_edit_form(admin_client, source
     assert Revision.objects.for_instance(template).count() == revisions
 
 
+RUNAWAYS = [
+    ("{% for i in range(10**9) %}x{% endfor %}", "range() may give at most 10000 numbers."),
+    (  # issue 8: each step ~9x slower; the third froze the web process for 42 s
+        "{%set a=10**999%}" + "{%set a=a*a*a*a%}" * 3 + "{{a>1}}",
+        "The template computes a number with more than 1233 digits.",
+    ),
+    (  # issue 8: 200 million characters at the second step, 2 GB at the third
+        '{%set a="x"*200000%}' + "{%set a=a~a~a~a~a~a~a~a~a~a%}" * 3 + "{{a|length}}",
+        "The template builds a text longer than 200000 characters.",
+    ),
+]
+
+
+@pytest.mark.parametrize("field", ["body", "subject"])
+@pytest.mark.parametrize(("runaway", "reason"), RUNAWAYS, ids=["loop", "int", "text"])
 def test_a_runaway_template_is_refused_and_an_older_one_fails_every_notice_with_the_limit(
-    web, admin_client, register, admin, smtp_server
+    web, admin_client, register, admin, smtp_server, runaway, reason, field
 ):
-    """Loops and huge strings are valid Jinja; validation renders the template once over the
+    """Loops and huge values are valid Jinja; validation renders the template once over the
     sample under a notice's budget, so the edit page refuses them naming the place. A revision
     published before that check still reaches rendering, which stops it: the preview, each
-    email and the letters PDF fail with the limit's message; nothing hangs, nothing is sent."""
+    email and the letters PDF fail with the limit's message; nothing hangs, nothing is sent,
+    and the same worker then sends another batch's notices."""
     template = factories.notice_template(name="Runaway")
     live = template.live_revision_id
     url = reverse(f"{TEMPLATES}:edit", args=[template.pk])
-    runaway = "<p>{% for i in range(10**9) %}x{% endfor %}</p>"
+    fields = {"paragraphs": [f"<p>{runaway}</p>"]} if field == "body" else {"subject": runaway}
     response = admin_client.post(
-        url,
-        template_form_data(paragraphs=[runaway], name="Runaway", **{"action-publish": "1"}),
+        url, template_form_data(name="Runaway", **fields, **{"action-publish": "1"})
     )
     assert response.status_code == 200
     assert "The notice template could not be saved due to errors" in text_of(response)
-    error = response.context["form"].errors["body"].as_data()[0]
-    assert [str(e.message) for e in error.non_block_errors.as_data()] == [
-        "Body, paragraph 1: the notice could not be rendered: range() may give at most 10000 "
-        "numbers."
-    ]
+    if field == "body":
+        error = response.context["form"].errors["body"].as_data()[0]
+        messages = [str(e.message) for e in error.non_block_errors.as_data()]
+        place = "Body, paragraph 1"
+    else:
+        messages = response.context["form"].errors["subject"]
+        place = "Subject"
+    assert messages == [f"{place}: the notice could not be rendered: {reason}"]
     assert NoticeTemplate.objects.get(pk=template.pk).live_revision_id == live
 
-    template.body = [("paragraph", runaway)]
+    if field == "body":
+        template.body = [("paragraph", f"<p>{runaway}</p>")]
+    else:
+        template.subject = runaway
     template.save_revision(clean=False).publish()  # as if published before the check
     batch = generate(make_batch(admin, NoticeTemplate.objects.get(pk=template.pk)), admin)
 
-    result = sending.send_pending_emails(batch.pk, sending.new_worker_id())
+    worker = sending.new_worker_id()
+    result = sending.send_pending_emails(batch.pk, worker)
     emails = Communication.objects.filter(batch=batch, channel=Channel.EMAIL)
     assert result.failed == emails.count() > 0 and result.sent == 0
     assert not smtp_server.messages
     errors = set(emails.values_list("error", flat=True))
     assert len(errors) == 1
     (error,) = errors
-    assert error == "The notice could not be rendered: range() may give at most 10000 numbers."
+    assert error == f"The notice could not be rendered: {reason}"
     assert set(emails.values_list("status", flat=True)) == {CommunicationStatus.FAILED}
     # The batch page lists the first notices with their error; each notice's page has it all.
     assert error[:60] in text_of(web.get(reverse(f"{NS}:detail", args=[batch.pk])))
@@ -798,3 +820,111 @@ def test_a_runaway_template_is_refused_and_an_older_one_fails_every_notice_with_
     download.refresh_from_db()
     assert download.error
     assert download.error[:60] in text_of(web.get(reverse(f"{NS}:detail", args=[batch.pk])))
+
+    # Only that template's notices failed: the same worker sends a healthy batch right after.
+    healthy = generate(make_batch(admin, factories.notice_template(), name="Healthy"), admin)
+    result = sending.send_pending_emails(healthy.pk, worker)
+    assert result.failed == 0 and result.sent == len(smtp_server.messages) > 0
+
+
+# --- recipient data and editor markup cannot get out of their escaping ----------------------
+
+HOSTILE_NAME = "<script>alert(1)</script><img src=x onerror=alert(2)> \"quoted'"
+HOSTILE_ORGANISATION = "javascript:alert(3)"
+
+#: Every spelling of the bypass class: constructs that unescape (striptags, replace on escaped
+#: text) in {% filter %} blocks, {% set %} blocks, macros and call blocks; recipient data in a
+#: link; pieces of the editor's own markup put together into new tags.
+BYPASS_SPELLINGS = [
+    "{% filter striptags %}{{ contact.name }}{% endfilter %}",
+    "{% filter lower|striptags %}{{ contact.name }}{% endfilter %}",
+    "{% filter replace('&amp;lt;', '&lt;') %}{{ contact.name }}{% endfilter %}",
+    "{% filter replace('&amp;lt;', '&lt;')|replace('&amp;gt;', '&gt;') %}"
+    "{{ contact.name }}{% endfilter %}",
+    "{% filter upper %}{{ contact.name }}{% endfilter %}",
+    "{% filter trim %}{{ contact.name|e }}{% endfilter %}",
+    "{{ contact.name|e|striptags }}",
+    "{{ (contact.name|e)|replace('&amp;lt;', '&lt;') }}",
+    "{{ contact.name|striptags|replace('x', 'y') }}",
+    "{% set x %}{{ contact.name }}{% endset %}{{ x|striptags }}",
+    "{% set x | striptags %}{{ contact.name }}{% endset %}{{ x }}",
+    "{% set x %}{{ contact.name }}{% endset %}{% filter striptags %}{{ x }}{% endfilter %}",
+    "{% macro m() %}{{ contact.name }}{% endmacro %}{% filter striptags %}{{ m() }}{% endfilter %}",
+    "{% macro w() %}{{ caller()|striptags }}{% endmacro %}"
+    "{% call w() %}{{ contact.name }}{% endcall %}",
+    "{{ [contact.name, contact.name|e]|join(contact.name|e|striptags) }}",
+    "{{ contact.name ~ (contact.name|e) }} {{ (contact.name|e) + contact.name }}",
+    '<a href="{{ contact.organisation }}">our site</a>',
+    '<a href="{{ contact.organisation|upper }}">our site</a>',
+    # The editor's own markup taken apart into a tag of its own.
+    "{% set t %}<b>x</b>{% endset %}{{ t[0] }}script{{ t[2] }}alert(4){{ t[0] }}/script{{ t[2] }}",
+    "{% set t %}<b>x</b>{% endset %}{{ t[0] }}img src=x onerror={{ contact.name|length }}"
+    "{{ t[2] }}",
+    "{% set t %}<b>x</b>{% endset %}{{ t[0] }}a href=javascript:alert(5){{ t[2] }}go{{ t[:2] }}",
+]
+
+
+class _Elements(HTMLParser):
+    """Every element and attribute of an HTML document as a browser would see them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {name: value or "" for name, value in attrs}))
+
+
+def assert_no_active_content(document: str) -> None:
+    parser = _Elements()
+    parser.feed(document)
+    for tag, attributes in parser.tags:
+        assert tag not in ("script", "iframe", "object", "svg"), (tag, attributes)
+        assert not [name for name in attributes if name.startswith("on")], (tag, attributes)
+        for name in ("href", "src"):
+            url = re.sub(r"[\s\x00-\x20]", "", attributes.get(name, "")).lower()
+            assert not url.startswith(("javascript:", "data:", "vbscript:")), (tag, attributes)
+        if tag == "img":
+            assert attributes.get("src") != "x", attributes
+
+
+def test_recipient_data_stays_escaped_in_every_sent_email_and_letter(
+    web, register, admin, smtp_server
+):
+    """Each spelling in its own paragraph: the .eml's HTML part and the letters' HTML (what
+    WeasyPrint gets) have no script, event handler or javascript: link, and the hostile name
+    shows as text."""
+    from wagtail_batchcomms.services.rendering import letters_html
+
+    paragraphs = [("paragraph", f"<p>{source}</p>") for source in BYPASS_SPELLINGS]
+    template = factories.notice_template(name="Bypass", body=paragraphs)
+    batch = generate(make_batch(admin, template), admin)
+    communications = Communication.objects.filter(batch=batch)
+    communications.update(recipient_name=HOSTILE_NAME, recipient_organisation=HOSTILE_ORGANISATION)
+    result = sending.send_pending_emails(batch.pk, sending.new_worker_id())
+    assert result.failed == 0 and result.sent == len(smtp_server.messages) > 0
+    documents = [
+        received.message.get_body(("html",)).get_content() for received in smtp_server.messages
+    ]
+    documents.append(letters_html(communications.order_by("pk")[:3]))
+    for document in documents:
+        assert_no_active_content(document)
+        parser = _Text()
+        parser.feed(document)
+        assert "<script>alert(1)</script>" in " ".join(parser.parts)  # shown, as text
+
+
+@pytest.mark.parametrize("source", BYPASS_SPELLINGS)
+def test_each_bypass_spelling_leaves_the_paragraph_escaped(source):
+    """The same spellings one by one, through the renderer every email and letter uses."""
+    from wagtail_batchcomms.services.merge_fields import builtin_sample
+    from wagtail_batchcomms.services.rendering import render_notice
+
+    data = builtin_sample(datetime.date(2025, 3, 3))
+    data["contact"].update(name=HOSTILE_NAME, organisation=HOSTILE_ORGANISATION)
+    template = NoticeTemplate(
+        name="Bypass", subject="Hello", body=[("paragraph", f"<p>{source}</p>")]
+    )
+    notice = render_notice(template, data, letterhead={})
+    for document in (notice.html, notice.letter_html_fragment):
+        assert_no_active_content(document)

@@ -36,6 +36,8 @@ def test_completing_withdraws_the_letters_pdf_and_keeps_the_failures(page, shots
             f"{APP}.view_batch",
             f"{APP}.send_batch",
             f"{APP}.complete_batch",
+            # The failures box and CSV are the Communication Log's rows.
+            f"{APP}.view_communication",
         ],
     )
     download = letters_data.ready_download(sender, count=3)

@@ -336,3 +336,23 @@ def test_the_failures_csv_needs_a_batch_permission(client):
     response = client.get(reverse(f"{APP}_batch:failures_csv", args=[batch.pk]))
     assert response.status_code in (302, 403)
     assert b"550" not in response.content
+
+
+def test_the_failures_csv_needs_the_communication_logs_permission(client):
+    """Its rows are communications: a user who may open the batch but not look at the
+    Communication Log does not get them."""
+    batch, _ = batch_with_every_kind(S.PARTIALLY_SENT)
+    url = reverse(f"{APP}_batch:failures_csv", args=[batch.pk])
+    batch_only = [factories.ADMIN_ACCESS, f"{APP}.view_batch", f"{APP}.complete_batch"]
+    client.force_login(factories.user("batchonly", perms=batch_only))
+    response = client.get(url)
+    assert response.status_code in (302, 403)
+    assert b"550" not in response.content
+    client.force_login(factories.user("withlog", perms=[*batch_only, f"{APP}.view_communication"]))
+    response = client.get(url)
+    assert response.status_code == 200
+    assert (
+        b"550" in b"".join(response.streaming_content)
+        if response.streaming
+        else b"550" in response.content
+    )

@@ -322,3 +322,11 @@ def test_a_batch_without_its_revision_cannot_render(template):
         rendering.render_communication(communication)  # its batch, loaded before the delete
     with pytest.raises(rendering.RenderError, match="no pinned template revision"):
         rendering.render_communication(communication.pk)
+
+
+def test_text_of_a_link_never_closed_has_no_marker_left():
+    # A template can leave an <a> open; its label marker must not reach the text part (a NUL
+    # byte that PostgreSQL refuses to store with the sent notice).
+    assert html_to_text('<p>Go <a href="https://example.org">there</p><p>Next</p>') == (
+        "Go there\n\nNext"
+    )

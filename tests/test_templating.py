@@ -376,3 +376,197 @@ def test_live_templates_are_the_published_ones():
     draft = factories.notice_template(publish=False)
     live = list(templating.live_templates())
     assert published in live and draft not in live
+
+
+# --- every intermediate value is bounded before it is computed ------------------------------
+#
+# Each operand is within the limits on its own (an int of 4096 bits, a text, escaped text or
+# list just under MAX_RENDERED_LENGTH); an operator or filter that would take the result over
+# them is refused with TemplateLimitError, and the ones that cannot grow a value are not.
+
+LIMIT = 200_000  # MAX_RENDERED_LENGTH's default
+
+OPERANDS = {
+    "int": "2 ** 4095",
+    "float": "1.5e300",
+    "str": "'\"<' * 75000",  # 150,000 characters; escaping makes 675,000
+    "markup": "('\"<' * 20000)|e",  # 180,000 characters of escaped text
+    "list": "['\"<'] * 25000",  # 150,000 characters as text
+    "dict": "{'k': '\"<' * 75000}",
+}
+TEXTY = {"str", "markup", "list", "dict"}  # over the limit when two of them are joined
+OPERATORS = ["*", "**", "%", "+", "-", "/", "//", "~"]
+
+
+def _grows(operator: str, left: str, right: str) -> bool:
+    """Whether ``left <operator> right`` of the OPERANDS is over a limit: the expectation,
+    from what each operator does with each type."""
+    ints = left == right == "int"
+    if operator == "~":
+        return left in TEXTY and right in TEXTY
+    if operator == "+":
+        return ints or {left, right} <= {"str", "markup"} or left == right == "list"
+    if operator == "*":
+        return ints or {left, right} in ({"int", "str"}, {"int", "markup"}, {"int", "list"})
+    return ints and operator in ("-", "**")  # 2**4095 - x may need 4097 bits; / is a float
+
+
+@pytest.mark.parametrize("right", list(OPERANDS))
+@pytest.mark.parametrize("left", list(OPERANDS))
+@pytest.mark.parametrize("operator", OPERATORS)
+def test_every_operator_on_every_type_is_bounded_before_it_computes(operator, left, right, data):
+    _assert_refused_exactly_when_over(
+        f"{{% set a = {OPERANDS[left]} %}}{{% set b = {OPERANDS[right]} %}}"
+        f"{{% set c = a {operator} b %}}",
+        _grows(operator, left, right),
+        data,
+    )
+
+
+def _assert_refused_exactly_when_over(source: str, over: bool, data: dict) -> None:
+    """``source`` (which sets ``c``) is refused if ``over``; else it renders a value within
+    the limit, or fails for another reason (a type error such as "a" - 1, text % x)."""
+    source += "{{ c|length if c is sequence else 'value' }}"
+    if over:
+        with pytest.raises(TemplateLimitError):
+            render(source, data, html=True)
+        return
+    try:
+        out = render(source, data, html=True)
+    except TemplateLimitError:  # pragma: no cover - the assertion's message says which
+        pytest.fail(f"{source[:200]} stays within the limits but was refused")
+    except TemplateError:
+        return
+    assert out == "value" or int(out) <= LIMIT
+
+
+FILTER_CASES = {
+    # filter expression: the operand types whose result is over the limit
+    "a|upper": TEXTY,  # a case change may triple a text: counted as such
+    "a|lower": TEXTY,
+    "a|title": TEXTY,
+    "a|capitalize": TEXTY,
+    "a|e": {"str", "list", "dict"},  # escaped text stays as it is
+    "a|escape": {"str", "list", "dict"},
+    "a|replace('<', '<<<<<<<<')": {"str", "list", "dict"},
+    "a|replace(';', ';;;;;;;;')": {"markup"},  # escaped text has no "<" but many ";"
+    "[a, a, a]|join": TEXTY,
+    "[a, a, a]|join(a)": TEXTY,
+    "a|urlencode": TEXTY,
+    "a|list": {"str", "markup"},  # a list of its characters
+    "a|round(-1000000000)": set(OPERANDS),  # 10**10**9 inside Python's round()
+    "a|round(2, 'ceil')": {"int"},  # 2**4095 * 10**2
+    "a|string": set(),
+    "a|trim": set(),
+    "a|striptags": set(),
+    "a|truncate(10**9)": set(),
+    "a|reverse": set(),
+    "a|sort|first": {"str", "markup"},  # a list of its characters, like list
+    "a|unique|first": set(),
+    "a|length": set(),
+    "a|first": set(),
+    "a|int": set(),
+    "a|float": set(),
+    "a|abs": set(),
+    "a|wordcount": set(),
+    "a|default(a)": set(),
+    "a|sum": set(),
+    "a|max": set(),
+    "a|map('upper')|first": set(),
+    "a|select|first": set(),
+    "a.upper()": {"str", "markup"},
+    "a.strip()": set(),
+}
+
+
+@pytest.mark.parametrize("operand", list(OPERANDS))
+@pytest.mark.parametrize("expression", list(FILTER_CASES))
+def test_every_filter_and_method_on_every_type_is_bounded(expression, operand, data):
+    _assert_refused_exactly_when_over(
+        f"{{% set a = {OPERANDS[operand]} %}}{{% set c = {expression} %}}",
+        operand in FILTER_CASES[expression],
+        data,
+    )
+
+
+# The issue's spellings and their relatives: each step multiplies the size, so a sandbox that
+# computed first and checked afterwards would run for hours or take gigabytes. They must be
+# refused on the first step over the limit.
+RUNAWAY_GROWTH = [
+    "{%set a=10**999%}" + "{%set a=a*a*a*a%}" * 4 + "{{a>1}}",
+    '{%set a="x"*200000%}' + "{%set a=a~a~a~a~a~a~a~a~a~a%}" * 4 + "{{a|length}}",
+    '{%set a="x"*20000%}' + "{%set a=a+a+a+a+a+a+a+a+a+a%}" * 4 + "{{a|length}}",
+    '{%set a=["x"]*20000%}' + "{%set a=a+a+a+a+a+a+a+a+a+a%}" * 4 + "{{a|length}}",
+    '{%set a=["x"]*20000%}' + "{%set a=[a,a,a,a,a,a,a,a,a,a]%}" * 8 + "{{a == a[:]}}",
+    '{%set a={"k": "x"*20000}%}' + "{%set a={'a': a, 'b': a, 'c': a, 'd': a}%}" * 8 + "{{a}}",
+    '{%set a="x"*20000%}' + "{%set a=[a,a,a,a,a,a,a,a,a,a]|join%}" * 4 + "{{a|length}}",
+    '{%set a="x"*20000%}' + "{%set a=a|replace('x','xxxxxxxxxx')%}" * 4 + "{{a|length}}",
+    '{%set a="x"*20000%}' + "{%set a=(a ~ a ~ a)|upper ~ a%}" * 4 + "{{a|length}}",
+    "{%set a=7%}" + "{%set a=a**a%}" * 4 + "{{a}}",
+    "{%set a=2**4000%}" + "{%set a=a+a%}" * 200 + "{{a}}",
+    "{{ (10**999)|round(-10**9) }}",
+    '{% set a = "x" * 100000 %}{% macro m() %}{% for i in range(9000) %}{{ a }}'
+    "{% endfor %}{% endmacro %}{% set b = m() %}done",
+    '{% set a %}{% for i in range(9000) %}{{ "y" * 100000 }}{% endfor %}{% endset %}done',
+    '{% filter upper %}{% for i in range(9000) %}{{ "y" * 100000 }}{% endfor %}{% endfilter %}',
+    '{% set a = "x" * 100000 %}{% for i in range(9000) %}{% if a == a ~ "" %}{% endif %}'
+    "{% endfor %}done",
+    '{% set a = "x" * 100000 %}{% for i in range(9000) %}{% set b = a[1:] %}{% endfor %}done',
+]
+
+
+@pytest.mark.parametrize("source", RUNAWAY_GROWTH)
+def test_runaway_growth_is_refused_on_the_first_step_over(source, data):
+    with pytest.raises(TemplateLimitError):
+        render(source, data, html=True)
+
+
+def test_runaway_growth_never_holds_the_process(tmp_path):
+    """The same templates in a child process with its address space capped a little above
+    what it needs to start and a generous time limit: a sandbox that computed before it
+    checked would die of MemoryError or run out the clock; this one refuses each quickly."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "runaway.py"
+    script.write_text(
+        "import datetime, json, resource, sys\n"
+        "import django\n"
+        "django.setup()\n"
+        "from wagtail_batchcomms.services.merge_fields import builtin_sample\n"
+        "from wagtail_batchcomms.services.templating import TemplateLimitError, render\n"
+        "data = builtin_sample(datetime.date(2025, 3, 3))\n"
+        "render('{{ contact.name|upper }}', data, html=True)  # warm up imports\n"
+        "with open('/proc/self/statm') as statm:\n"
+        "    size = int(statm.read().split()[0]) * resource.getpagesize()\n"
+        "limit = size + 256 * 1024 * 1024  # 256 MB more than it has now\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+        "results = []\n"
+        "for source in json.loads(sys.argv[1]):\n"
+        "    try:\n"
+        "        render(source, data, html=True)\n"
+        "        results.append('rendered')\n"
+        "    except TemplateLimitError:\n"
+        "        results.append('refused')\n"
+        "    except MemoryError:\n"
+        "        results.append('MemoryError')\n"
+        "print(json.dumps(results))\n"
+    )
+    tests = Path(__file__).resolve().parent
+    env = {
+        **__import__("os").environ,
+        "PYTHONPATH": f"{tests}{__import__('os').pathsep}{tests.parent}",
+        "DJANGO_SETTINGS_MODULE": "testproject.settings",
+    }
+    completed = subprocess.run(
+        [sys.executable, str(script), json.dumps(RUNAWAY_GROWTH)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert json.loads(completed.stdout.splitlines()[-1]) == ["refused"] * len(RUNAWAY_GROWTH)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import wagtail
-from django.utils.functional import cached_property
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -43,18 +42,3 @@ def register_permission_policy(model: type[Model], policy) -> None:
         return
     if policy_registry.get_by_type(model, fallback=False) is None:
         policy_registry.register(model, value=policy, exact_class=True)
-
-
-class ModelPolicyMixin:
-    """For a view that checks permissions (Wagtail's ``PermissionCheckedMixin``) and is not built
-    by one of our viewsets: its ``permission_policy`` is its ``model``'s. Wagtail 8's mixin finds
-    that in its registry; Wagtail 7.4's has none unless the view is given one, and then lets
-    every admin user in. Let go with Wagtail 7.4. Put it before ``PermissionCheckedMixin``."""
-
-    model: type[Model]
-
-    @cached_property
-    def permission_policy(self):
-        from .permissions import policy_for  # imports our models: not at this module's top
-
-        return policy_for(self.model)

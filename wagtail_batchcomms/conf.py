@@ -61,7 +61,8 @@ DEFAULTS: dict[str, Any] = {
     "GENERATION_STALE_AFTER": 300,
     # django-q2 cluster name tasks are sent to; None uses the default cluster.
     "TASK_CLUSTER": None,
-    # Upper bound on the size of one rendered notice (characters), against runaway templates.
+    # Upper bound on the size of one rendered notice, and of any value a template builds
+    # (characters), against runaway templates.
     "MAX_RENDERED_LENGTH": 200_000,
     # Upper bound on loop iterations inside one template render.
     "MAX_LOOP_ITERATIONS": 10_000,

@@ -170,7 +170,8 @@ def html_to_text(fragment: str) -> str:
         else:
             _start(writer, name, attributes)
     writer.flush()
-    return "\n\n".join(block for block in writer.blocks if block.strip()).strip()
+    text = "\n\n".join(block for block in writer.blocks if block.strip()).strip()
+    return text.replace("\x00", "")  # the start marker of a link never closed
 
 
 def _start(writer: _TextWriter, name: str, attributes: str) -> None:

@@ -41,7 +41,7 @@ from jinja2 import TemplateError
 from . import letter_document
 from .email_format import BLOCK_STYLES, html_to_text, inline_styles
 from .merge_data import build_merge_data_many, letterhead_data, load_communications
-from .templating import paragraph_source, render, render_budget
+from .templating import clean_rich_text_html, paragraph_source, render, render_budget
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,9 @@ def _render_body(template, data: dict, letterhead: dict, media: list[str]) -> di
     parts: dict[str, list[str]] = {medium: [] for medium in media}
     for block in template.body or []:
         if block.block_type == "paragraph":
-            html = expand_db_html(render(paragraph_source(block.value), data, html=True))
+            html = clean_rich_text_html(
+                expand_db_html(render(paragraph_source(block.value), data, html=True))
+            )
             for medium in media:
                 parts[medium].append(
                     inline_styles(_absolute_links(html)) if medium == "email" else html

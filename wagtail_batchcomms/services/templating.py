@@ -8,10 +8,18 @@ dates; see ``merge_fields``) with:
 - no globals but a bounded ``range``; no ``self``, ``include``, ``import``, ``extends``,
   ``autoescape`` blocks or recursive loops;
 - attribute access limited to the data's keys and a few harmless methods; nothing private;
-- a whitelist of filters (no ``safe``, ``format``, ``attr``, ``center``, ...) plus ``date``;
+- a whitelist of filters (no ``safe``, ``format``, ``attr``, ``center``, ...) plus ``date``,
+  and of tests;
+- every intermediate value bounded before it is computed, whatever makes it: operators
+  (``call_binop``), ``~`` and list/dict literals (rewritten by ``compile_template`` into
+  checked calls), filters, tests, methods, slices (``template_limits``);
 - a budget per notice: ``MAX_LOOP_ITERATIONS`` loop iterations (and twice as many calls),
-  ``MAX_RENDERED_LENGTH`` characters of output; exceeding it raises ``TemplateLimitError``
-  (``template_limits``).
+  ``MAX_RENDERED_LENGTH`` characters of output, and a bounded amount of work (characters
+  built, copied or compared); exceeding it raises ``TemplateLimitError``;
+- in HTML parts, recipient data is always escaped: it is plain ``str`` (``plain_data``), what
+  a filter unescapes (``striptags``) is plain text again, and the result of a ``{% filter %}``
+  block or a filtered ``{% set %}`` block is escaped like any ``{{ value }}``; ``rendering``
+  also cleans each paragraph's HTML to its rich text features (``clean_rich_text_html``).
 
 ``template_errors()`` validates a ``NoticeTemplate`` (syntax and unknown merge fields) with
 messages that name the place; ``NoticeTemplate.clean()`` refuses to save on any of them.
@@ -28,20 +36,28 @@ from typing import TYPE_CHECKING, Any
 from django.utils import dateformat
 from django.utils.translation import gettext as _
 from jinja2 import StrictUndefined, Template, TemplateRuntimeError, nodes
-from jinja2.filters import FILTERS
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.visitor import NodeTransformer
+from wagtail.whitelist import DEFAULT_ELEMENT_RULES, check_url
 
+from ..blocks import PARAGRAPH_FEATURES
 from .template_limits import (
+    SIZED_FILTERS,
+    SIZED_TESTS,
     RenderBudget,
     TemplateLimitError,
     active_budget,
     bounded_range,
     check_size,
+    check_value,
+    concat,
     current_budget,
-    join_filter,
+    escape_block,
+    estimate_binop,
     loop_guard,
     render_budget,
-    replace_filter,
+    sized,
+    touch,
 )
 
 if TYPE_CHECKING:
@@ -51,9 +67,10 @@ if TYPE_CHECKING:
 
 DEFAULT_DATE_FORMAT = "F j, Y"
 
-#: Filters editors may use. Left out: safe/forceescape/xmlattr (would unescape recipient data),
-#: format/center/indent/wordwrap/batch/slice (can allocate without bound), attr/pprint/tojson
-#: (introspection), random/urlize (not useful in a notice).
+#: Filters editors may use, each size-checked (``template_limits.SIZED_FILTERS``). Left out:
+#: safe/forceescape/xmlattr/urlize/tojson (would unescape recipient data or write markup),
+#: format/center/indent/wordwrap/batch/slice/filesizeformat (padding and layout a notice does
+#: not need), attr/pprint (introspection), random.
 ALLOWED_FILTERS = [
     "abs",
     "capitalize",
@@ -100,6 +117,7 @@ ALLOWED_FILTERS = [
 SAFE_STR_METHODS = frozenset(
     ["lower", "upper", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith", "endswith"]
 )
+CASE_METHODS = frozenset(["lower", "upper", "title", "capitalize"])  # may triple a text
 SAFE_DICT_METHODS = frozenset({"items", "keys", "values", "get"})
 SAFE_DATE_ATTRIBUTES = frozenset({"year", "month", "day"})
 
@@ -141,7 +159,9 @@ def _finalize(value: Any) -> Any:
         return ""
     if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
         return dateformat.format(value, DEFAULT_DATE_FORMAT)
-    return value
+    # Charged: inside a macro or a {% set %} block it goes to a buffer the output budget
+    # does not see.
+    return check_value(value)
 
 
 # --- the environment ---------------------------------------------------------------------
@@ -150,7 +170,7 @@ def _finalize(value: Any) -> Any:
 class NoticeEnvironment(ImmutableSandboxedEnvironment):
     """The sandbox of notice templates (see the module docstring for what it refuses)."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
 
     def __init__(self, *, html: bool) -> None:
         super().__init__(
@@ -162,9 +182,17 @@ class NoticeEnvironment(ImmutableSandboxedEnvironment):
         )
         self.globals.clear()
         self.globals["range"] = bounded_range
-        self.filters = {name: FILTERS[name] for name in ALLOWED_FILTERS}
-        self.filters.update(join=join_filter, replace=replace_filter, date=date_filter)
-        self.filters["_loop_guard"] = loop_guard
+        self.filters = {name: SIZED_FILTERS[name] for name in ALLOWED_FILTERS}
+        self.filters["date"] = date_filter
+        self.tests = dict(SIZED_TESTS)
+        # Inserted by compile_template (names with "_" are refused in editors' source).
+        self.filters.update(
+            _loop_guard=loop_guard,
+            _concat=concat,
+            _sized=sized,
+            _touch=touch,
+            _escape_block=escape_block,
+        )
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if not super().is_safe_attribute(obj, attr, value):
@@ -185,24 +213,20 @@ class NoticeEnvironment(ImmutableSandboxedEnvironment):
         return None
 
     def call(self, context, obj, /, *args: Any, **kwargs: Any) -> Any:
+        # Methods (a text's upper(), a macro, caller()) get checked arguments; a case change
+        # may triple a text, so the object itself is checked for that.
         current_budget().call()
         for arg in (*args, *kwargs.values()):
             if isinstance(arg, str):
                 check_size(len(arg))
-        return super().call(context, obj, *args, **kwargs)
+        receiver = getattr(obj, "__self__", None)
+        if isinstance(receiver, str) and getattr(obj, "__name__", "") in CASE_METHODS:
+            check_size(len(receiver) * 3)
+        return check_value(super().call(context, obj, *args, **kwargs))
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
-                    check_size(len(seq) * max(times, 0))
-        elif operator == "**":
-            ints = isinstance(left, int) and isinstance(right, int)
-            if ints and right > 0 and abs(left) > 1 and abs(left).bit_length() * right > 4096:
-                raise TemplateLimitError(_("That power is too large."))
-        elif operator == "%" and isinstance(left, str):
-            raise SecurityError(_("Formatting text with % is not available; use filters."))
-        return super().call_binop(context, operator, left, right)
+        estimate_binop(operator, left, right)
+        return check_value(super().call_binop(context, operator, left, right))
 
 
 @functools.cache
@@ -242,6 +266,69 @@ def _forbidden(ast: nodes.Template) -> list[tuple[int, str]]:
     return problems
 
 
+class _Guards(NodeTransformer):
+    """Puts the checks of ``template_limits`` where Jinja compiles straight to Python:
+    ``~`` (a join), list/tuple/dict displays, comparisons, slices, loops and ``{% filter %}``
+    blocks."""
+
+    def _filter(self, node: nodes.Expr, name: str, *args: nodes.Expr) -> nodes.Filter:
+        return nodes.Filter(node, name, list(args), [], None, None, lineno=node.lineno)
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        return self._filter(nodes.List(node.nodes, lineno=node.lineno), "_concat")
+
+    def _display(self, node: nodes.Expr, items: list[nodes.Node]) -> nodes.Node:
+        self.generic_visit(node)
+        if getattr(node, "ctx", "load") != "load" or all(
+            isinstance(item, nodes.Const) for item in items
+        ):
+            return node  # an assignment target, or written out in the source: its own size
+        return self._filter(node, "_sized")
+
+    def visit_List(self, node: nodes.List) -> nodes.Node:
+        return self._display(node, node.items)
+
+    def visit_Tuple(self, node: nodes.Tuple) -> nodes.Node:
+        return self._display(node, node.items)
+
+    def visit_Dict(self, node: nodes.Dict) -> nodes.Node:
+        return self._display(node, [v for pair in node.items for v in (pair.key, pair.value)])
+
+    def visit_Compare(self, node: nodes.Compare) -> nodes.Node:
+        self.generic_visit(node)
+        node.expr = self._filter(node.expr, "_touch")
+        for operand in node.ops:
+            operand.expr = self._filter(operand.expr, "_touch")
+        return node
+
+    def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
+        self.generic_visit(node)
+        if isinstance(node.arg, nodes.Slice):  # compiled to obj[a:b]: copies up to all of it
+            node.node = self._filter(node.node, "_touch")
+        return node
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        text = sum(
+            len(data.data) for child in node.body for data in child.find_all(nodes.TemplateData)
+        )
+        node.iter = self._filter(node.iter, "_loop_guard", nodes.Const(text))
+        return node
+
+    def visit_FilterBlock(self, node: nodes.FilterBlock) -> nodes.Node:
+        self.generic_visit(node)
+        node.filter = self._filter(node.filter, "_escape_block")
+        return node
+
+    def visit_AssignBlock(self, node: nodes.AssignBlock) -> nodes.Node:
+        # {% set x | striptags %}...{% endset %}: Jinja marks the filter's result as markup.
+        self.generic_visit(node)
+        if node.filter is not None:
+            node.filter = self._filter(node.filter, "_escape_block")
+        return node
+
+
 def prepare_rich_text(source: str) -> str:
     """Rich text HTML -> Jinja source.
 
@@ -258,6 +345,68 @@ def prepare_rich_text(source: str) -> str:
     return re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", clean, source, flags=re.DOTALL)
 
 
+#: The tags each rich text feature of Wagtail writes (its contentstate converter's rules).
+FEATURE_TAGS: dict[str, tuple[str, ...]] = {
+    "bold": ("b", "strong"),
+    "italic": ("i", "em"),
+    "link": ("a",),
+    "ol": ("ol", "li"),
+    "ul": ("ul", "li"),
+    **{f"h{n}": (f"h{n}",) for n in range(1, 7)},
+    "hr": ("hr",),
+    "superscript": ("sup",),
+    "subscript": ("sub",),
+}
+
+#: Tags and attributes a rendered paragraph may keep: what the paragraph block's rich text
+#: features allow (within Wagtail's own whitelist), links only to the URL schemes Wagtail
+#: allows.
+RICH_TEXT_TAGS = frozenset(
+    tag
+    for tag in ("p", "br", *(t for f in PARAGRAPH_FEATURES for t in FEATURE_TAGS.get(f, ())))
+    if tag in DEFAULT_ELEMENT_RULES
+)
+RICH_TEXT_ATTRIBUTES = {"a": {"href"}}
+_URL_ATTRIBUTES = frozenset({"href", "src"})
+_TAG = re.compile(
+    r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)"""
+    r"""((?:\s+[a-zA-Z_:][-\w:.]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*)\s*(/?)>"""
+    r"""|<"""
+)
+_ATTRIBUTE = re.compile(
+    r"""([a-zA-Z_:][-\w:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?"""
+)
+
+
+def _clean_tag(match: re.Match) -> str:
+    name = (match.group(2) or "").lower()
+    if name not in RICH_TEXT_TAGS:
+        return html.escape(match.group(0))  # shown as text, as {{ value }} would show it
+    if match.group(1):
+        return f"</{name}>"
+    allowed = RICH_TEXT_ATTRIBUTES.get(name, set())
+    attributes = []
+    for attribute in _ATTRIBUTE.finditer(match.group(3)):
+        key = attribute.group(1).lower()
+        value = next((v for v in attribute.group(2, 3, 4) if v is not None), None)
+        if value is None or not (key in allowed or key == "data-block-key"):
+            continue
+        value = html.unescape(value)
+        if key in _URL_ATTRIBUTES and check_url(value) is None:
+            continue  # javascript:, data: ... (Wagtail's check, on the unescaped URL)
+        attributes.append(f' {key}="{html.escape(value)}"')
+    return f"<{name}{''.join(attributes)}{match.group(4)}>"
+
+
+def clean_rich_text_html(fragment: str) -> str:
+    """A rendered paragraph down to what its rich text allows: other tags are escaped
+    (shown as text), other attributes and URLs with other schemes dropped, and every ``<``
+    that does not start an allowed tag escaped. Whatever a template put together from pieces
+    of the editor's markup, the email and the letter get no more than the editor could write.
+    A regular expression, not a DOM: it runs for every paragraph of every notice."""
+    return _TAG.sub(_clean_tag, fragment)
+
+
 def paragraph_source(value: Any) -> str:
     """The Jinja source of a paragraph block's value (its rich text, prepared)."""
     return prepare_rich_text(getattr(value, "source", str(value)))
@@ -268,16 +417,14 @@ def compile_template(source: str, *, html: bool) -> Template:
     """Parse, check and compile ``source``; cached per source text (revisions render many times).
 
     Raises ``TemplateSyntaxError`` for syntax errors and ``SecurityError`` for forbidden
-    constructs. Every loop's iterable is wrapped in the loop guard.
+    constructs. The checks Jinja cannot hook are put into the tree (``_Guards``).
     """
     env = get_environment(html)
     ast = env.parse(source)
     problems = _forbidden(ast)
     if problems:
         raise SecurityError(problems[0][1])
-    for loop in ast.find_all(nodes.For):
-        loop.iter = nodes.Filter(loop.iter, "_loop_guard", [], [], None, None, lineno=loop.lineno)
-    return env.from_string(ast)
+    return env.from_string(_Guards().visit(ast))
 
 
 def render(source: str, data: dict, *, html: bool) -> str:
@@ -293,6 +440,7 @@ def render(source: str, data: dict, *, html: bool) -> str:
             return render(source, data, html=html)
     template = compile_template(source, html=html)
     budget = current_budget()
+    data = budget.plain(data, plain_data)
     parts = []
     try:
         for chunk in template.generate(**data):
@@ -301,6 +449,26 @@ def render(source: str, data: dict, *, html: bool) -> str:
     except EVALUATION_ERRORS as error:
         raise TemplateEvaluationError(f"{type(error).__name__}: {error}") from error
     return "".join(parts)
+
+
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None), datetime.date, datetime.datetime})
+
+
+def plain_data(value: Any) -> Any:
+    """``value`` with every text a plain ``str``: a ``Markup`` or Django ``SafeString`` in the
+    merge data would print unescaped, and recipient data must always be escaped."""
+    kind = type(value)
+    if kind in _PLAIN_TYPES:  # nearly every value: checked first, it runs for every notice
+        return value
+    if kind is dict:
+        return {key: plain_data(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [plain_data(item) for item in value]
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, dict):
+        return {plain_data(key): plain_data(item) for key, item in value.items()}
+    return value
 
 
 def live_templates() -> QuerySet[NoticeTemplate]:

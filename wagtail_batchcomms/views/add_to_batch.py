@@ -23,12 +23,12 @@ from django.views.generic import FormView
 from wagtail.admin import messages
 from wagtail.admin.forms.search import SearchForm
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
-from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 from wagtail.admin.widgets.datetime import AdminDateInput
 
 from ..filters import AssemblyFilterSet, search_assemblies
 from ..models import Assembly, Batch
+from ..permissions import PolicyCheckedMixin
 from ..services import batches as batch_services
 from ..services.templating import live_templates
 from .batches import batch_landing_url, batch_policy, validate_due_date
@@ -198,7 +198,7 @@ class NewBatchForm(forms.Form):
         self.fields["template"].queryset = live_templates()
 
 
-class AddToBatchView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
+class AddToBatchView(PolicyCheckedMixin, WagtailAdminTemplateMixin, FormView):
     """GET: how many assemblies the filters select, and the batch's name, template, due date.
     POST: ``services.batches.create_batch`` with that queryset, then the new batch's page."""
 

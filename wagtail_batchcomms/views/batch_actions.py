@@ -4,7 +4,7 @@ This module holds what they share: how each action appears (``ACTIONS``), the ba
 (``BatchActionView``) and the URL routes. The views are in ``lifecycle_actions`` (generate,
 restart, complete, archive, clone) and ``delivery_actions`` (send, retry, letters).
 
-Each view checks the Wagtail permission for its action (PermissionCheckedMixin: Wagtail's
+Each view checks the Wagtail permission for its action (PolicyCheckedMixin: Wagtail's
 "permission denied" for users without it), asks ``services.batches.allowed_actions`` whether
 the action is available for this batch now (a message and the batch page otherwise, never a
 500), and on POST calls exactly one service function. A refused call (wrong state, a second
@@ -24,9 +24,9 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
-from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 
 from ..models import Batch
+from ..permissions import PolicyCheckedMixin
 from ..services import batches as batch_services
 from ..services.batches import BatchActionError
 from ..services.sending import SendingError
@@ -97,9 +97,7 @@ def refusal_reason(batch: Batch, user, action: str) -> str:
     )
 
 
-class BatchActionView(
-    PermissionCheckedMixin, WagtailAdminTemplateMixin, BaseObjectMixin, TemplateView
-):
+class BatchActionView(PolicyCheckedMixin, WagtailAdminTemplateMixin, BaseObjectMixin, TemplateView):
     """GET: a confirmation page. POST: ``perform()`` (one service call), message, redirect."""
 
     model = Batch

@@ -20,7 +20,6 @@ from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
-from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import Button, HeaderButton
 
 from ..models import (
@@ -34,7 +33,7 @@ from ..models import (
     SkippedRecipient,
     SkipReason,
 )
-from ..permissions import user_can_look
+from ..permissions import PolicyCheckedMixin, user_can_look
 from ..services import batches as batch_services
 from ..services.copies import batch_copies
 from ..services.letters import user_can_send_letters
@@ -47,7 +46,7 @@ from .columns import admin_url_for
 PREVIEW_ROWS = 10
 
 
-class BatchObjectMixin(PermissionCheckedMixin, BaseObjectMixin):
+class BatchObjectMixin(PolicyCheckedMixin, BaseObjectMixin):
     model = Batch
     permission_required = "view"
 

@@ -25,7 +25,6 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
-from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 
 from ..conf import batchcomms_settings
@@ -39,7 +38,13 @@ from ..models import (
     SkippedRecipient,
     SkipReason,
 )
-from ..permissions import LOOK_ACTIONS, LookRequiredMixin, policy_for, user_can, user_can_look
+from ..permissions import (
+    LOOK_ACTIONS,
+    LookRequiredMixin,
+    PolicyCheckedMixin,
+    policy_for,
+    user_can_look,
+)
 from ..services.csv_cells import csv_cell
 from .batch_detail import BatchObjectMixin
 from .batches import batch_url
@@ -162,17 +167,12 @@ class BatchAssembliesView(BatchScopedMixin, generic.IndexView):
 # The letter PDF preview is views.downloads.LetterPreviewView ("..._letters:preview").
 
 
-class PreviewView(PermissionCheckedMixin, View):
+class PreviewView(PolicyCheckedMixin, View):
     """A communication as it will be sent, for users who may look at communications (the
     Communication Log and the batch page link here)."""
 
     model = Communication
     any_permission_required = LOOK_ACTIONS
-
-    @cached_property
-    def permission_policy(self):
-        return policy_for(Communication)
-
     channel = ""
 
     def get(self, request, pk):
@@ -226,9 +226,25 @@ class EmailPreviewView(PreviewView):
                 return _render_error_page(error)
             subject, html, text, sent = notice.subject, notice.html, notice.text, False
         batch = communication.batch
-        can_view_batch = user_can(self.request.user, "view", batch)
         inspect_url = reverse("wagtail_batchcomms_communication:inspect", args=[communication.pk])
         title = _("Email preview")
+        # The preview is the Communication Log's; the batch's pages only for who may open them.
+        batch_link = user_can_look(self.request.user, Batch) and batch_url(batch)
+        if batch_link:
+            trail = [
+                {
+                    "url": reverse("wagtail_batchcomms_batch:index"),
+                    "label": _("Batch communications"),
+                },
+                {"url": batch_link, "label": str(batch)},
+            ]
+        else:
+            trail = [
+                {
+                    "url": reverse("wagtail_batchcomms_communication:index"),
+                    "label": _("Communication Log"),
+                }
+            ]
         context = {
             "page_title": title,
             "page_subtitle": subject,
@@ -239,28 +255,11 @@ class EmailPreviewView(PreviewView):
             "html": html,
             "text": text,
             "sent": sent,
-            "batch_url": can_view_batch and batch_url(batch),
+            "batch_url": batch_link,
             "inspect_url": inspect_url,
             "breadcrumbs_items": [
                 {"url": reverse("wagtailadmin_home"), "label": _("Home")},
-                *(
-                    # The way back is through the batch for those who may open it, else
-                    # through the Communication Log.
-                    [
-                        {
-                            "url": reverse("wagtail_batchcomms_batch:index"),
-                            "label": _("Batch communications"),
-                        },
-                        {"url": batch_url(batch), "label": str(batch)},
-                    ]
-                    if can_view_batch
-                    else [
-                        {
-                            "url": reverse("wagtail_batchcomms_communication:index"),
-                            "label": _("Communication Log"),
-                        }
-                    ]
-                ),
+                *trail,
                 {"url": inspect_url, "label": str(communication)},
                 {"url": "", "label": title},
             ],
@@ -320,11 +319,14 @@ def _csv_time(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
-class FailuresCsvView(BatchObjectMixin, View):
+class FailuresCsvView(LookRequiredMixin, BatchObjectMixin, View):
     """The batch's failed and delivery-unknown notices as CSV: who, how, what the server
     answered, how many attempts and when. They are the record of what was attempted, kept
     when the batch is closed; the cells go through the formula guard (error texts come from
-    mail servers, names and addresses from people)."""
+    mail servers, names and addresses from people). Its rows are the Communication Log's, so it
+    needs the Communication Log's permission besides the batch's."""
+
+    look_models = (Communication,)
 
     def get(self, request, *args, **kwargs):
         batch = self.object

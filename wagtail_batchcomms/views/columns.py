@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import BooleanColumn, Column, StatusTagColumn
 
 from ..models import ComplianceStatus
-from ..permissions import user_can
+from ..permissions import is_ours, user_can, user_can_look
 
 COMPLIANCE_LABELS = dict(ComplianceStatus.choices)
 PRIMARY_COMPLIANCE = {
@@ -57,6 +57,10 @@ def admin_url_for(user, obj) -> str | None:
     else its inspect view if they may look at it, else None."""
     viewset = getattr(type(obj), "snippet_viewset", None)
     if viewset is None or user is None:
+        # A batch (a ModelViewSet of ours, not a snippet) opens on its batch page, for users
+        # its policy lets look at it.
+        if user is not None and is_ours(type(obj)) and not user_can_look(user, type(obj)):
+            return None
         return obj.get_admin_url() if hasattr(obj, "get_admin_url") else None
     if user_can(user, "change", type(obj)):
         return reverse(viewset.get_url_name("edit"), args=[obj.pk])

@@ -211,19 +211,6 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
             '<span class="w-status {}">{}</span>', c.status_classname, c.get_status_display()
         )
 
-    @cached_property
-    def batch_url(self) -> str | None:
-        # Only for users who may open the batch page (the log's readers may not).
-        if user_can(self.request.user, "view", Batch):
-            return reverse("wagtail_batchcomms_batch:detail", args=[self.object.batch_id])
-        return None
-
-    def get_batch_display_value(self):
-        batch = self.object.batch
-        if self.batch_url:
-            return format_html('<a href="{}">{}</a>', self.batch_url, batch)
-        return str(batch)
-
     def get_recipient_display_value(self):
         c = self.object
         if c.recipient_organisation:
@@ -266,7 +253,7 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
             is_email=c.channel == Channel.EMAIL,
             delivered=bool(c.body_html or c.body_text),
             previews=preview_urls(c),
-            batch_url=self.batch_url,
+            can_view_batch=user_can_look(self.request.user, Batch),
         )
         return context
 
