@@ -43,6 +43,7 @@ from ..models import (
 from ..services import batches as batch_services
 from ..services.templating import live_templates
 from .columns import BatchStatusColumn, LinkColumn
+from .listing_guards import GuardedListingMixin
 
 #: Any of these lets a user see the listing, the batch page and its history. The custom
 #: permissions count too: a user allowed to send a batch must be able to open it.
@@ -112,7 +113,7 @@ class BatchForm(WagtailAdminModelForm):
 # --- views ----------------------------------------------------------------------------------
 
 
-class BatchIndexView(generic.IndexView):
+class BatchIndexView(GuardedListingMixin, generic.IndexView):
     any_permission_required = BATCH_ANY_PERMISSION
     default_ordering = ["-created_at", "-pk"]
 
@@ -330,6 +331,28 @@ class BatchViewSet(ModelViewSet):
         UserColumn("created_by", label=_("Created by")),
         DateColumn("created_at", label=_("Created"), sort_key="created_at"),
     ]
+    # Without these Wagtail answered ?export=csv with one blank line per batch.
+    list_export = [
+        "name",
+        "get_status_display",
+        "template.name",
+        "due_date",
+        "assembly_total",
+        "email_total",
+        "letter_total",
+        "sent_total",
+        "created_by",
+        "created_at",
+    ]
+    export_headings = {
+        "get_status_display": _("State"),
+        "template.name": _("Notice template"),
+        "assembly_total": _("Assemblies"),
+        "email_total": _("Emails"),
+        "letter_total": _("Letters"),
+        "sent_total": _("Sent"),
+    }
+    export_filename = "batch-communications"
     edit_handler = ObjectList(
         [FieldPanel("name"), FieldPanel("template"), FieldPanel("due_date")],
         base_form_class=BatchForm,

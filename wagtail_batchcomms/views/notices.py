@@ -26,12 +26,13 @@ from wagtail.admin.panels import (
     ObjectList,
 )
 from wagtail.admin.ui.tables import Column, LiveStatusTagColumn, UpdatedAtColumn
-from wagtail.snippets.views.snippets import CreateView, SnippetViewSet
+from wagtail.snippets.views.snippets import CreateView, IndexView, SnippetViewSet
 
 from ..blocks import DEFAULT_COLUMNS
 from ..models import NoticeTemplate
 from ..services.merge_fields import catalogue_rows
 from ..services.templating import ALLOWED_FILTERS
+from .listing_guards import GuardedListingMixin
 
 
 class MergeFieldsPanel(HelpPanel):
@@ -114,6 +115,11 @@ class NoticeTemplateCreateView(CreateView):
         return instance
 
 
+class NoticeTemplateIndexView(GuardedListingMixin, IndexView):
+    """Wagtail's listing; it has no export, so ``?export=`` shows the listing (see
+    ``GuardedListingMixin``)."""
+
+
 class NoticeTemplateViewSet(SnippetViewSet):
     model = NoticeTemplate
     icon = "doc-full"
@@ -134,6 +140,7 @@ class NoticeTemplateViewSet(SnippetViewSet):
     list_filter = ["live", "contact_methods", "grouping"]
     edit_handler = notice_template_edit_handler()
     add_view_class = NoticeTemplateCreateView
+    index_view_class = NoticeTemplateIndexView
 
     def letter_pdf_view(self, request, pk):
         """The saved draft's letter for the sample location, as the PDF the letters will be."""
