@@ -19,6 +19,7 @@ from wagtail import hooks
 from wagtail.admin import messages
 from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
 
+from ..filters import ids_of
 from ..models import Assembly, Batch, BatchStatus
 from ..services import batches as batch_services
 from .add_to_batch import (
@@ -127,8 +128,7 @@ class AddToBatchBulkAction(SnippetBulkAction):
         """A lazy queryset of the chosen assemblies (never loaded row by row)."""
         if self.select_all:
             return Assembly.objects.filter(pk__in=self.get_all_objects_in_listing_query(None))
-        ids = [pk for pk in self.request.GET.getlist("id") if pk.isdigit()]
-        return Assembly.objects.filter(pk__in=ids)
+        return Assembly.objects.filter(pk__in=ids_of(self.request.GET.getlist("id"), Assembly))
 
     @cached_property
     def assembly_count(self) -> int:
