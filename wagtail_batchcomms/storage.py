@@ -50,6 +50,12 @@ class PrivateFileSystemStorage(FileSystemStorage):
         except OSError as error:  # not ours to change (a mount set up by the host): say so
             logger.warning("Could not make %s private (0700): %s", root, error)
 
+    def url(self, name: str | None) -> str:
+        raise ValueError(
+            "Letter files have no public URL; link to the download view instead "
+            "(wagtail_batchcomms_letters:download)."
+        )
+
 
 def private_root() -> Path:
     """Where the default private storage keeps its files."""
