@@ -82,7 +82,13 @@ LISTINGS = {
     "working list": ("wagtail_batchcomms_batch:assemblies", []),
     # "Add To Batch Communication" (the header link's target) applies the assembly filters.
     "batches/new": ("wagtail_batchcomms_batch:add", ASSEMBLY_FILTERS),
+    # The bulk action's "select all N in listing" applies them too.
+    "bulk add": (BULK, ASSEMBLY_FILTERS),
 }
+#: Parameters a page needs besides the one under test.
+BASE_PARAMS = {"bulk add": {"id": "all", "next": "/"}}
+#: Pages that are not listings: no export.
+NOT_LISTINGS = ("batches/new", "bulk add")
 
 #: Parameters every listing reads besides its filters.
 COMMON = ["p", "ordering", "q"]
@@ -101,6 +107,8 @@ def world(register, admin, template):
 
 def listing_url(listing: str, batch: Batch) -> str:
     name = LISTINGS[listing][0]
+    if name.startswith("/"):
+        return name
     if name.split(":")[1] in ("communications", "assemblies"):
         return reverse(name, args=[batch.pk])
     return reverse(name)
@@ -127,7 +135,7 @@ def test_bad_values_of_every_listing_parameter_are_refused_or_shown(
 ):
     url = listing_url(listing, world["batch"])
     for value_id, value in BAD_VALUES.items():
-        response = admin_client.get(url, {param: value})
+        response = admin_client.get(url, {**BASE_PARAMS.get(listing, {}), param: value})
         assert response.status_code in (200, 400), (value_id, response.status_code)
         if response.status_code == 400:
             continue
@@ -135,8 +143,10 @@ def test_bad_values_of_every_listing_parameter_are_refused_or_shown(
         errors = shown_errors(response, param)
         for error in errors:
             assert error in page, (value_id, error)
-        if listing == "batches/new":
+        if listing in NOT_LISTINGS:
             continue
+        if not errors and value_id != "2**63":
+            continue  # the export runs the listing's query, which the page just ran
         # An export with a refused value shows the listing and its errors, not every row.
         export = admin_client.get(url, {param: value, "export": "csv"})
         assert export.status_code in (200, 400), (value_id, export.status_code)
@@ -155,15 +165,16 @@ def test_a_search_too_long_is_a_form_error_on_every_listing(admin_client, world,
     message = (
         f"Ensure this value has at most {SEARCH_MAX_LENGTH} characters (it has {len(LONG_SEARCH)})."
     )
+    base = BASE_PARAMS.get(listing, {})
     for extra in ({}, {"export": "csv"}):
-        response = admin_client.get(url, {"q": LONG_SEARCH, **extra})
+        response = admin_client.get(url, {**base, "q": LONG_SEARCH, **extra})
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/html")
         assert message in html_module.unescape(response.content.decode())
-        if listing == "batches/new":
+        if listing in NOT_LISTINGS:
             break
     # The longest search allowed still runs (and finds nothing).
-    response = admin_client.get(url, {"q": "x" * SEARCH_MAX_LENGTH})
+    response = admin_client.get(url, {**base, "q": "x" * SEARCH_MAX_LENGTH})
     assert response.status_code == 200
     assert "Ensure this value has at most" not in response.content.decode()
 
