@@ -268,3 +268,18 @@ def test_every_listing_of_the_package_goes_through_the_guard():
         route for route, view_class in ours if not issubclass(view_class, GuardedListingMixin)
     ]
     assert not unguarded, unguarded
+
+
+def test_a_control_character_does_not_break_the_xlsx_export(admin_client):
+    """openpyxl refuses a workbook holding one (IllegalCharacterError, a 500 before)."""
+    factories.contact(name="Bell\x07 Pepper", organisation="=Tab\x0bCo")
+    url = reverse("wagtailsnippets_wagtail_batchcomms_contact:list")
+    response = admin_client.get(url, {"export": "xlsx"})
+    assert response.status_code == 200
+    cells = [cell for row in xlsx_cells(body(response)) for cell in row]
+    assert "Bell Pepper" in cells and "'=TabCo" in cells
+    # The CSV keeps the characters (a CSV can hold them), still guarded.
+    cells = [
+        cell for row in csv_cells(body(admin_client.get(url, {"export": "csv"}))) for cell in row
+    ]
+    assert "Bell\x07 Pepper" in cells and "'=Tab\x0bCo" in cells
