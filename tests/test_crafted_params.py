@@ -92,6 +92,10 @@ NOT_LISTINGS = ("batches/new", "bulk add")
 
 #: Parameters every listing reads besides its filters.
 COMMON = ["p", "ordering", "q"]
+#: Yes/no filters: Wagtail reads any other value as "either" (nothing to refuse).
+BOOLEANS = {"location_active", "is_active", "has_email", "prefers_paper", "live"}
+#: Values no choice, model choice or id can ever take: each must be refused with an error.
+NEVER_VALID = {"2**63", "2**128", "-2**63-1", "text", "nul"}
 
 CASES = [
     (listing, param)
@@ -143,6 +147,10 @@ def test_bad_values_of_every_listing_parameter_are_refused_or_shown(
         errors = shown_errors(response, param)
         for error in errors:
             assert error in page, (value_id, error)
+        if value_id in NEVER_VALID and param not in BOOLEANS | {"p", "ordering", "q"}:
+            assert errors, f"{value_id} of {param} is neither refused nor shown as an error"
+        if value_id == "nul" and param == "q":
+            assert errors, "a NUL in the search is not refused"
         if listing in NOT_LISTINGS:
             continue
         if not errors and value_id != "2**63":
