@@ -56,8 +56,7 @@ ASSEMBLY_FILTERS = [
     "location_active",
 ]
 
-#: Each listing (a URL name, or a callable that makes the URL from the test's batch) and its
-#: integer, choice and model-choice filters.
+#: Each listing (its URL name, or its path) and its integer, choice and model-choice filters.
 LISTINGS = {
     "assemblies": (ASSEMBLIES, ASSEMBLY_FILTERS),
     "locations": (
