@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
+from django.db import connections
+from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import ModelMultipleChoiceField
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.forms.search import SearchForm
 from wagtail.admin.widgets import BooleanRadioSelect
 
 from .models import (
@@ -35,6 +40,76 @@ from .models import (
     TestResult,
 )
 
+#: The longest search a listing runs. Longer is refused with a form error: nobody types more
+#: (a pasted address or list of serials stays well below), and SQLite stops at a LIKE pattern
+#: of 50,000 bytes ("LIKE or GLOB pattern too complex"; escaping can double a character).
+SEARCH_MAX_LENGTH = 2048
+
+
+class ListingSearchForm(SearchForm):
+    """Wagtail's listing search form, with its length bounded (on every database)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["q"]
+        field.max_length = SEARCH_MAX_LENGTH
+        field.validators.append(MaxLengthValidator(SEARCH_MAX_LENGTH))
+        field.widget.attrs["maxlength"] = str(SEARCH_MAX_LENGTH)
+
+
+def id_range(field, using: str = "default") -> tuple[int | None, int | None]:
+    """The smallest and largest value an integer column (an id) holds on this database, or
+    (None, None) for a field that is not an integer."""
+    if not (isinstance(field, IntegerField) or field.get_internal_type().endswith("AutoField")):
+        return None, None
+    return connections[using].ops.integer_field_range(field.get_internal_type())
+
+
+def fits(number: int, bounds: tuple[int | None, int | None]) -> bool:
+    low, high = bounds
+    return (low is None or number >= low) and (high is None or number <= high)
+
+
+def ids_of(values: list[str], model, using: str = "default") -> list[int]:
+    """The values that are ids of ``model`` as typed in ASCII digits and fit its id column;
+    others are left out (a crafted ``?id=`` past 64 bits, or another script's digits)."""
+    bounds = id_range(model._meta.pk, using)
+    return [
+        int(value)
+        for value in values
+        if value.isascii() and value.isdigit() and fits(int(value), bounds)
+    ]
+
+
+class BoundedModelMultipleChoiceField(ModelMultipleChoiceField):
+    """A multiple model choice whose ids must fit the id column before they reach the
+    database: ``IN (9223372036854775808)`` is an OverflowError on SQLite (and an error on
+    PostgreSQL), where one id (``ModelChoiceField``) is simply not found."""
+
+    def _check_values(self, value):
+        key = self.to_field_name or "pk"
+        model = self.queryset.model
+        field = model._meta.pk if key == "pk" else model._meta.get_field(key)
+        bounds = id_range(field, self.queryset.db)
+        for pk in value if isinstance(value, (list, tuple)) else [value]:
+            try:
+                number = int(str(pk).strip())
+            except ValueError:
+                continue  # not a number: Django's own check names it
+            if not fits(number, bounds):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
+class ModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    """Every multiple model choice filter of the package (ids checked, see above)."""
+
+    field_class = BoundedModelMultipleChoiceField
+
 
 class AssemblyFilterSet(WagtailFilterSet):
     """The Assemblies listing's filters.
@@ -45,7 +120,7 @@ class AssemblyFilterSet(WagtailFilterSet):
     100,000 assemblies.
     """
 
-    service_area = django_filters.ModelMultipleChoiceFilter(
+    service_area = ModelMultipleChoiceFilter(
         distinct=False,
         label=_("Service area"),
         field_name="location__service_area",
@@ -147,7 +222,7 @@ def search_assemblies(queryset: QuerySet, query: str) -> QuerySet:
 
 
 class LocationFilterSet(WagtailFilterSet):
-    service_area = django_filters.ModelMultipleChoiceFilter(
+    service_area = ModelMultipleChoiceFilter(
         distinct=False,
         label=_("Service area"),
         queryset=ServiceArea.objects.all(),

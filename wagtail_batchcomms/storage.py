@@ -10,6 +10,7 @@ its permission checks.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -20,9 +21,34 @@ from django.core.signals import setting_changed
 
 from .conf import SETTING_NAME, batchcomms_settings
 
+logger = logging.getLogger(__name__)
+
+
+#: Letter files and their folders: readable by the app's user only, whatever the process
+#: umask (Django's default is the umask's, typically 0644 files in 0755 folders).
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIRECTORY_MODE = 0o700
+
 
 class PrivateFileSystemStorage(FileSystemStorage):
-    """A ``FileSystemStorage`` without URLs: nothing may link to these files directly."""
+    """A ``FileSystemStorage`` without URLs: nothing may link to these files directly. Its
+    files are 0600 and the folders it makes 0700 (its root too, see ``make_private``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("file_permissions_mode", PRIVATE_FILE_MODE)
+        kwargs.setdefault("directory_permissions_mode", PRIVATE_DIRECTORY_MODE)
+        super().__init__(*args, **kwargs)
+
+    def make_private(self) -> None:
+        """Make the root folder 0700: a root made by hand (or by an earlier version) would
+        otherwise let every local user list the batches' letter files."""
+        root = Path(self.location)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            if root.stat().st_mode & 0o777 != PRIVATE_DIRECTORY_MODE:
+                os.chmod(root, PRIVATE_DIRECTORY_MODE)
+        except OSError as error:  # not ours to change (a mount set up by the host): say so
+            logger.warning("Could not make %s private (0700): %s", root, error)
 
     def url(self, name: str | None) -> str:
         raise ValueError(
@@ -87,7 +113,9 @@ def letter_storage() -> Storage:
         else:
             root = private_root()
             _check_private_root(root)
-            _storage = PrivateFileSystemStorage(location=root, base_url=None)
+            storage = PrivateFileSystemStorage(location=root, base_url=None)
+            storage.make_private()
+            _storage = storage
     return _storage
 
 

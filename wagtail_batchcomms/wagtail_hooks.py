@@ -4,7 +4,7 @@ from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
 from .log_actions import register_batch_log_actions
-from .views.add_to_batch_bulk import AddToBatchBulkAction
+from .views.add_to_batch_bulk import AddToBatchBulkAction, BoundedDeleteBulkAction
 from .views.menu import CommunicationsViewSetGroup
 from .views.register import RegisterViewSetGroup
 
@@ -36,6 +36,8 @@ def register_letter_urls():
 
 
 hooks.register("register_bulk_action", AddToBatchBulkAction)
+# After Wagtail's own bulk delete (order 0), which it replaces for our snippets.
+hooks.register("register_bulk_action", BoundedDeleteBulkAction, order=1)
 
 
 @hooks.register("before_delete_snippet")

@@ -180,6 +180,20 @@ class NoticeTemplate(PreviewableMixin, DraftStateMixin, LockableMixin, RevisionM
         if errors:
             raise ValidationError(errors)
 
+    def serve_preview(self, request, mode_name):
+        # Wagtail passes ``?mode=`` through unchecked, and the template's path is made from
+        # it: anything but our own modes is a 400 (never a 500, never another template).
+        if mode_name not in dict(self.preview_modes):
+            from django.http import HttpResponseBadRequest
+            from django.utils.translation import gettext
+
+            modes = ", ".join(dict(self.preview_modes))
+            return HttpResponseBadRequest(
+                gettext("Unknown preview mode; the modes are: %(modes)s.") % {"modes": modes},
+                content_type="text/plain; charset=utf-8",
+            )
+        return super().serve_preview(request, mode_name)
+
     def get_preview_template(self, request, mode_name):
         return f"wagtail_batchcomms/previews/{mode_name}.html"
 

@@ -21,12 +21,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView
 from wagtail.admin import messages
-from wagtail.admin.forms.search import SearchForm
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import HeaderButton
 from wagtail.admin.widgets.datetime import AdminDateInput
 
-from ..filters import AssemblyFilterSet, search_assemblies
+from ..filters import AssemblyFilterSet, ListingSearchForm, search_assemblies
 from ..models import Assembly, Batch
 from ..permissions import PolicyCheckedMixin
 from ..services import batches as batch_services
@@ -60,8 +59,8 @@ class FilteredAssemblies:
         self.data = data
         self.filterset = AssemblyFilterSet(data=data, queryset=Assembly.objects.all())
         # The listing's own search form: it refuses what the database cannot search for
-        # (a NUL character is a DataError on PostgreSQL).
-        self.search_form = SearchForm(data)
+        # (a NUL character is a DataError on PostgreSQL, 50,000 characters an error on SQLite).
+        self.search_form = ListingSearchForm(data)
         self.search = (data.get("q") or "").strip()
 
     @cached_property

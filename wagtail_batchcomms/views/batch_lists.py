@@ -49,7 +49,12 @@ from ..services.csv_cells import csv_cell
 from .batch_detail import BatchObjectMixin
 from .batches import batch_url
 from .columns import LinkColumn, admin_url_for
-from .communications import CommunicationIndexView
+from .communications import (
+    COMMUNICATION_EXPORT,
+    COMMUNICATION_EXPORT_HEADINGS,
+    CommunicationIndexView,
+)
+from .listing_guards import GuardedListingMixin
 
 
 class BatchScopedMixin:
@@ -110,6 +115,12 @@ class BatchCommunicationsView(LookRequiredMixin, BatchScopedMixin, Communication
     show_batch = False
     show_error = True
     header_icon = "list-ul"
+    # Without these Wagtail answered ?export=csv with one blank line per notice.
+    list_export = [field for field in COMMUNICATION_EXPORT if field != "batch.name"]
+    export_headings = COMMUNICATION_EXPORT_HEADINGS
+
+    def get_filename(self):
+        return f"batch-{self.batch.pk}-communications"
 
     def get_base_queryset(self):
         return super().get_base_queryset().filter(batch=self.batch)
@@ -127,7 +138,7 @@ class BatchCommunicationsView(LookRequiredMixin, BatchScopedMixin, Communication
         return None
 
 
-class BatchAssembliesView(BatchScopedMixin, generic.IndexView):
+class BatchAssembliesView(BatchScopedMixin, GuardedListingMixin, generic.IndexView):
     model = BatchAssembly
     list_title = _("Working list")
     index_url_name = "wagtail_batchcomms_batch:assemblies"

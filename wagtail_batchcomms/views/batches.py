@@ -43,6 +43,7 @@ from ..permissions import PolicyViewSetMixin, policy_for, user_can
 from ..services import batches as batch_services
 from ..services.templating import live_templates
 from .columns import BatchStatusColumn, LinkColumn
+from .listing_guards import GuardedListingMixin
 
 
 def batch_url(batch_or_pk, view_name: str = "detail") -> str:
@@ -106,7 +107,7 @@ class BatchForm(WagtailAdminModelForm):
 # --- views ----------------------------------------------------------------------------------
 
 
-class BatchIndexView(generic.IndexView):
+class BatchIndexView(GuardedListingMixin, generic.IndexView):
     # The batch policy's "view" (permissions.BatchPermissionPolicy): view_batch or any action
     # on batches, not add_batch alone. Also what the menu item asks.
     any_permission_required = ["view"]
@@ -316,6 +317,28 @@ class BatchViewSet(PolicyViewSetMixin, ModelViewSet):
         UserColumn("created_by", label=_("Created by")),
         DateColumn("created_at", label=_("Created"), sort_key="created_at"),
     ]
+    # Without these Wagtail answered ?export=csv with one blank line per batch.
+    list_export = [
+        "name",
+        "get_status_display",
+        "template.name",
+        "due_date",
+        "assembly_total",
+        "email_total",
+        "letter_total",
+        "sent_total",
+        "created_by",
+        "created_at",
+    ]
+    export_headings = {
+        "get_status_display": _("State"),
+        "template.name": _("Notice template"),
+        "assembly_total": _("Assemblies"),
+        "email_total": _("Emails"),
+        "letter_total": _("Letters"),
+        "sent_total": _("Sent"),
+    }
+    export_filename = "batch-communications"
     edit_handler = ObjectList(
         [FieldPanel("name"), FieldPanel("template"), FieldPanel("due_date")],
         base_form_class=BatchForm,

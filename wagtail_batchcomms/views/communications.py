@@ -27,6 +27,7 @@ from ..models import Assembly, Batch, Channel, Communication, Contact, Location
 from ..permissions import PolicyViewSetMixin, user_can, user_can_look
 from .columns import CommunicationStatusColumn, ErrorColumn, LinkColumn
 from .inspect_values import ReadableInspectMixin
+from .listing_guards import GuardedListingMixin
 
 
 def preview_urls(communication) -> list[tuple[str, str, str]]:
@@ -54,7 +55,35 @@ def recipient_summary(communication) -> str:
     return ", ".join(communication.address_lines)
 
 
-class CommunicationIndexView(generic.IndexView):
+#: The columns of a communications export: the Communication Log's and (without the batch)
+#: a batch's communications list.
+COMMUNICATION_EXPORT = [
+    "batch.name",
+    "get_channel_display",
+    "get_status_display",
+    "recipient_name",
+    "recipient_organisation",
+    "email",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "location.account_number",
+    "created_at",
+    "sent_at",
+    "error",
+]
+#: Wagtail would head the ``get_*_display`` columns " method".
+COMMUNICATION_EXPORT_HEADINGS = {
+    "batch.name": _("Batch"),
+    "get_channel_display": _("Channel"),
+    "get_status_display": _("Status"),
+    "location.account_number": _("Account number"),
+}
+
+
+class CommunicationIndexView(GuardedListingMixin, generic.IndexView):
     """Shared by the Communication Log and the batch page's communications list."""
 
     show_batch = True
@@ -281,23 +310,8 @@ class CommunicationViewSet(PolicyViewSetMixin, ModelViewSet):
     filterset_class = CommunicationFilterSet
     search_fields = ["recipient_name", "email", "location__account_number"]
     ordering = ["-created_at", "-pk"]
-    list_export = [
-        "batch.name",
-        "get_channel_display",
-        "get_status_display",
-        "recipient_name",
-        "recipient_organisation",
-        "email",
-        "address_line1",
-        "address_line2",
-        "city",
-        "state",
-        "postal_code",
-        "location.account_number",
-        "created_at",
-        "sent_at",
-        "error",
-    ]
+    list_export = COMMUNICATION_EXPORT
+    export_headings = COMMUNICATION_EXPORT_HEADINGS
     export_filename = "communications"
 
     def get_common_view_kwargs(self, **kwargs):

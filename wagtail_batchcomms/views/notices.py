@@ -31,6 +31,7 @@ from wagtail.admin.ui.tables import Column, LiveStatusTagColumn, UpdatedAtColumn
 from wagtail.admin.widgets.button import HeaderButton
 from wagtail.snippets.views.snippets import (
     CreateView,
+    IndexView,
     InspectView,
     PreviewRevisionView,
     SnippetViewSet,
@@ -41,6 +42,7 @@ from ..models import NoticeTemplate
 from ..permissions import LOOK_ACTIONS, PolicyViewSetMixin, user_can
 from ..services.merge_fields import catalogue_rows
 from ..services.templating import ALLOWED_FILTERS
+from .listing_guards import GuardedListingMixin
 
 
 class MergeFieldsPanel(HelpPanel):
@@ -144,6 +146,11 @@ class NoticeTemplateCreateView(CreateView):
         return instance
 
 
+class NoticeTemplateIndexView(GuardedListingMixin, IndexView):
+    """Wagtail's listing; it has no export, so ``?export=`` shows the listing (see
+    ``GuardedListingMixin``)."""
+
+
 class NoticeTemplateInspectView(InspectView):
     """Read-only: for those who may look at templates but not edit them (an org admin who
     follows a batch's template link). The body is seen in the live version's preview."""
@@ -214,6 +221,7 @@ class NoticeTemplateViewSet(PolicyViewSetMixin, SnippetViewSet):
         "updated_at",
     ]
     revisions_view_class = NoticeRevisionView
+    index_view_class = NoticeTemplateIndexView
 
     def letter_pdf_view(self, request, pk):
         """The saved draft's letter for the sample location, as the PDF the letters will be."""

@@ -19,6 +19,7 @@ from ..conf import batchcomms_settings
 from ..filters import search_assemblies
 from ..models import Assembly, Location, LocationContact
 from .add_to_batch import AddToBatchButtonMixin
+from .listing_guards import GuardedListingMixin
 
 DISPLAY = re.compile(r"get_(\w+)_display")
 
@@ -40,19 +41,9 @@ def count_of(model, fk: str, distinct: str = "pk"):
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-class Chunked:
-    """A queryset read in chunks (``iterator()``) that still answers ``.model``: an export of
-    100,000 assemblies then holds 2,000 of them in memory at a time, not all of them."""
-
-    def __init__(self, queryset, chunk_size: int = 2000) -> None:
-        self.queryset, self.model, self.chunk_size = queryset, queryset.model, chunk_size
-
-    def __iter__(self):
-        return self.queryset.iterator(chunk_size=self.chunk_size)
-
-
-class RegisterIndexView(IndexView):
-    """Wagtail's snippet listing, with an export that survives empty relations and streams."""
+class RegisterIndexView(GuardedListingMixin, IndexView):
+    """Wagtail's snippet listing, with an export that survives empty relations and streams
+    (``GuardedListingMixin``)."""
 
     def to_row_dict(self, item):
         return OrderedDict((path, self.export_value(item, path)) for path in self.list_export)
@@ -126,19 +117,6 @@ class RegisterIndexView(IndexView):
             nullable = nullable or field.null
             model = field.related_model
         return field, nullable
-
-    def get(self, request, *args, **kwargs):
-        if self.is_export:
-            # Straight to the spreadsheet: the generic view first builds the listing's
-            # context, which loads every row into memory just to count them.
-            return self.as_spreadsheet(self.get_queryset(), request.GET["export"])
-        return super().get(request, *args, **kwargs)
-
-    def stream_csv(self, queryset):
-        return super().stream_csv(Chunked(queryset))
-
-    def write_xlsx(self, queryset, output):
-        return super().write_xlsx(Chunked(queryset), output)
 
 
 class AssemblyIndexView(AddToBatchButtonMixin, RegisterIndexView):

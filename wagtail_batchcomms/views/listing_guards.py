@@ -1,0 +1,80 @@
+"""What every listing of the package does with its input and its exports.
+
+Every index view of the package (the register, notice templates, batches, a batch's
+communications and working list, the Communication Log) has ``GuardedListingMixin``, so that:
+
+- the search is bounded in length (a form error past ``filters.SEARCH_MAX_LENGTH``);
+- every text cell goes through ``services.csv_cells`` (a name typed as "=HYPERLINK(...)"
+  stays text in the spreadsheet; control characters cannot break an XLSX file);
+- a listing without ``list_export`` answers ``?export=`` with its page, not a file of blank
+  lines (Wagtail writes one empty row per object when there are no columns);
+- a listing whose filters or search do not validate shows their errors instead of exporting
+  every row (Wagtail drops invalid filters);
+- the export holds every row the filters select, read in chunks, never one page
+  (Wagtail's ``SpreadsheetExportMixin`` hooks).
+
+The filters' own fields refuse ids the database cannot hold
+(``filters.ModelMultipleChoiceFilter``).
+"""
+
+from __future__ import annotations
+
+from ..filters import ListingSearchForm
+from ..services.csv_cells import sheet_value
+
+
+class Chunked:
+    """A queryset read in chunks (``iterator()``) that still answers ``.model``: an export of
+    100,000 assemblies then holds 2,000 of them in memory at a time, not all of them."""
+
+    def __init__(self, queryset, chunk_size: int = 2000) -> None:
+        self.queryset, self.model, self.chunk_size = queryset, queryset.model, chunk_size
+
+    def __iter__(self):
+        return self.queryset.iterator(chunk_size=self.chunk_size)
+
+
+class GuardedListingMixin:
+    """For a Wagtail ``IndexView`` (it must come before it in the bases)."""
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        if not self.list_export:
+            self.is_export = False
+
+    def get_search_form(self):
+        if not self.is_searchable:
+            return None
+        if self.search_kwarg in self.request.GET:
+            return ListingSearchForm(self.request.GET)
+        return ListingSearchForm()
+
+    @property
+    def export_refused(self) -> bool:
+        """The filters or the search do not validate: the listing shows why instead."""
+        filters = self.filters
+        search = self.search_form
+        return bool(
+            (filters is not None and not filters.is_valid())
+            or (search is not None and search.is_bound and not search.is_valid())
+        )
+
+    def get(self, request, *args, **kwargs):
+        if self.is_export and self.export_refused:
+            self.is_export = False
+        if self.is_export:
+            # Straight to the spreadsheet: the generic view first builds the listing's
+            # context, which loads every row (or only one page, where a view paginates) into
+            # memory just to count them.
+            return self.as_spreadsheet(self.get_queryset(), request.GET["export"])
+        return super().get(request, *args, **kwargs)
+
+    def preprocess_field_value(self, field, value, export_format):
+        value = super().preprocess_field_value(field, value, export_format)
+        return sheet_value(value, xlsx=export_format == self.FORMAT_XLSX)
+
+    def stream_csv(self, queryset):
+        return super().stream_csv(Chunked(queryset))
+
+    def write_xlsx(self, queryset, output):
+        return super().write_xlsx(Chunked(queryset), output)
