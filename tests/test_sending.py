@@ -621,12 +621,13 @@ def test_complete_keeps_emails_being_sent_and_their_outcome_is_still_recorded(
 
     complete_batch(batch.pk, user=superuser)
 
-    # Pending and failed went; sent, unknown and the two being sent stay as the record.
-    assert statuses(batch) == {"sending": 2, "sent": 1, "unknown": 1}
+    # Only the never-attempted pending ones went; sent, unknown, failed (with the server's
+    # answer) and the two being sent stay as the record.
+    assert statuses(batch) == {"sending": 2, "sent": 1, "unknown": 1, "failed": 1}
     now = timezone.now()
     outcomes = [(row.pk, {"status": ST.SENT, "sent_at": now}) for row in in_flight]
     assert write_outcomes("worker", outcomes) == 2
-    assert statuses(batch) == {"sent": 3, "unknown": 1}
+    assert statuses(batch) == {"sent": 3, "unknown": 1, "failed": 1}
     # Nothing more goes out from a completed batch.
     assert send(batch).stopped == "batch_closed"
     assert smtp_server.messages == []

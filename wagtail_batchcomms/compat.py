@@ -12,12 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import wagtail
-
 if TYPE_CHECKING:
     from django.db.models import Model
-
-WAGTAIL_VERSION: tuple[int, int] = tuple(wagtail.VERSION[:2])
 
 # The range declared in pyproject.toml and tested in CI; checks.py refuses anything else.
 SUPPORTED_WAGTAIL = ((7, 4), (9, 0))  # lowest supported, first unsupported
