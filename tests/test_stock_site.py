@@ -32,6 +32,7 @@ Q_CLUSTER = {
     "catch_up": False,
 }
 EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = "Backflow Programme <backflow@utility.example>"
 """
 
 # Run in the site (manage.py shell): a superuser opens the dashboard and every admin URL of
