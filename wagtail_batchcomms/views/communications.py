@@ -230,6 +230,8 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
         return str(self.object)
 
     def get_field_label(self, field_name, field):
+        if field_name == "error" and self.object.answer_is_previous:
+            return _("Last attempt's answer")
         if field_name == "sent_at":
             return _("Sent") if self.object.channel == Channel.EMAIL else _("Mailed")
         return super().get_field_label(field_name, field)
