@@ -118,6 +118,14 @@ def page(client, url: str) -> str:
     return response.content.decode()
 
 
+def exports(client, url: str) -> dict[str, str]:
+    """The Error column of a listing's CSV export, by recipient."""
+    response = client.get(url + "?export=csv")
+    assert response.status_code == 200, response.status_code
+    text = b"".join(response.streaming_content).decode()
+    return {row["Recipient"]: row["Error"] for row in csv.DictReader(io.StringIO(text))}
+
+
 # --- regenerating ---------------------------------------------------------------------------
 
 
@@ -310,6 +318,14 @@ def test_retry_keeps_the_earlier_answer_until_the_next_outcome(
     assert "<code>550</code> 5.1.1 No such mailbox" in inspect
     listing = page(admin_client, reverse(f"{APP}_batch:communications", args=[batch.pk]))
     assert listing.count("Last attempt:") == 3
+    # Both exports of communications mark it too.
+    for url in (
+        reverse(f"{APP}_communication:index"),
+        reverse(f"{APP}_batch:communications", args=[batch.pk]),
+    ):
+        exported = exports(admin_client, url)
+        assert exported["Customer 1"] == "Last attempt: 5.1.1 No such mailbox"
+        assert exported["Customer 4"] == ""
     # Pending, so not among the failures any more; the history says what was requeued.
     response = admin_client.get(reverse(f"{APP}_batch:failures_csv", args=[batch.pk]))
     assert len(list(csv.DictReader(io.StringIO(response.content.decode())))) == 0
@@ -335,3 +351,6 @@ def test_retry_keeps_the_earlier_answer_until_the_next_outcome(
     listing = page(admin_client, reverse(f"{APP}_batch:communications", args=[batch.pk]))
     assert "Last attempt:" not in listing
     assert "5.1.6 Mailbox moved" in listing
+    exported = exports(admin_client, reverse(f"{APP}_communication:index"))
+    assert exported["Customer 1"] == "5.1.6 Mailbox moved"
+    assert exported["Customer 2"] == ""

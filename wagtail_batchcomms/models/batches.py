@@ -463,6 +463,12 @@ class Communication(models.Model):
             CommunicationStatus.SENDING,
         )
 
+    def answer_text(self) -> str:
+        """``error`` as exports show it: marked as the last attempt's while requeued."""
+        if self.answer_is_previous:
+            return _("Last attempt: %(answer)s") % {"answer": self.error}
+        return self.error
+
     @property
     def status_classname(self) -> str:
         """The status tag's class: Wagtail's primary (stand-out) tag for ``needs_attention``."""

@@ -72,7 +72,7 @@ COMMUNICATION_EXPORT = [
     "location.account_number",
     "created_at",
     "sent_at",
-    "error",
+    "answer_text",
 ]
 #: Wagtail would head the ``get_*_display`` columns " method".
 COMMUNICATION_EXPORT_HEADINGS = {
@@ -80,6 +80,8 @@ COMMUNICATION_EXPORT_HEADINGS = {
     "get_channel_display": _("Channel"),
     "get_status_display": _("Status"),
     "location.account_number": _("Account number"),
+    # A requeued email's earlier answer is marked "Last attempt: ..." (the export's Error).
+    "answer_text": _("Error"),
 }
 
 
