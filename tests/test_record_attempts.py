@@ -318,6 +318,8 @@ def test_retry_keeps_the_earlier_answer_until_the_next_outcome(
     assert "<code>550</code> 5.1.1 No such mailbox" in inspect
     listing = page(admin_client, reverse(f"{APP}_batch:communications", args=[batch.pk]))
     assert listing.count("Last attempt:") == 3
+    detail = page(admin_client, reverse(f"{APP}_batch:detail", args=[batch.pk]))
+    assert detail.count("Last attempt:") == 3
     # Both exports of communications mark it too.
     for url in (
         reverse(f"{APP}_communication:index"),
@@ -351,6 +353,9 @@ def test_retry_keeps_the_earlier_answer_until_the_next_outcome(
     listing = page(admin_client, reverse(f"{APP}_batch:communications", args=[batch.pk]))
     assert "Last attempt:" not in listing
     assert "5.1.6 Mailbox moved" in listing
+    assert "Last attempt:" not in page(
+        admin_client, reverse(f"{APP}_batch:detail", args=[batch.pk])
+    )
     exported = exports(admin_client, reverse(f"{APP}_communication:index"))
     assert exported["Customer 1"] == "5.1.6 Mailbox moved"
     assert exported["Customer 2"] == ""
