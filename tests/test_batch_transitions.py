@@ -18,6 +18,8 @@ from wagtail_batchcomms.models import (
     BatchStatus,
     Communication,
     CommunicationStatus,
+    SkippedRecipient,
+    SkipReason,
 )
 from wagtail_batchcomms.services.batches import (
     BatchActionError,
@@ -191,16 +193,29 @@ def test_generate_and_regenerate_refuse_a_past_due_date(state, message, superuse
 # --- regenerate ----------------------------------------------------------------------------------
 
 
-def test_regenerate_removes_the_unsent_notices_and_skipped_report(superuser):
+# This test asserted the old behaviour, in which regenerating deleted failed notices with
+# their server's answer ("2 unsent notices removed"); only never-attempted notices go now
+# (tests/test_record_attempts.py covers it through the pages and a real generation).
+def test_regenerate_removes_the_never_attempted_notices_and_skipped_report(superuser):
     batch = make_batch(S.GENERATED)
     add_communication(batch, CommunicationStatus.PENDING)
-    add_communication(batch, CommunicationStatus.FAILED, "letter")
+    add_communication(batch, CommunicationStatus.PENDING, "letter")
+    failed = add_communication(batch, CommunicationStatus.FAILED)
+    Communication.objects.filter(pk=failed.pk).update(attempts=1, error_code="550", error="No")
+    SkippedRecipient.objects.create(
+        batch=batch, location_id=failed.location_id, reason=SkipReason.NO_EMAIL
+    )
     start_generation(batch.pk, user=superuser)
     batch.refresh_from_db()
     assert batch.status == S.GENERATING
-    assert not batch.communications.exists()
+    assert list(batch.communications.values_list("pk", "status", "error_code", "error")) == [
+        (failed.pk, CommunicationStatus.FAILED, "550", "No")
+    ]
+    assert not SkippedRecipient.objects.filter(batch=batch).exists()
     [entry] = entries(batch, "regenerate")
-    assert entry.message == "Started regenerating: 2 unsent notices removed"
+    assert entry.message == (
+        "Started regenerating: removed 2 notices never attempted, kept 1 notice already attempted"
+    )
 
 
 @pytest.mark.parametrize("status", ["sending", "sent", "unknown"])

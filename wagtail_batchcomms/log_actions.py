@@ -72,13 +72,21 @@ class GenerateFormatter(LogFormatter):
 
 
 class RegenerateFormatter(LogFormatter):
+    """Entries written before attempted notices were kept have no ``kept``."""
+
     label = _("Regenerate")
 
     def format_message(self, log_entry):
         removed = log_entry.data.get("removed")
         if removed is None:
             return _("Started regenerating")
-        return _("Started regenerating: %(removed)s") % {"removed": _unsent_removed(removed)}
+        if "kept" not in log_entry.data:
+            return _("Started regenerating: %(removed)s") % {"removed": _unsent_removed(removed)}
+        kept = log_entry.data["kept"]
+        return _(
+            "Started regenerating: removed %(removed)s never attempted, kept %(kept)s "
+            "already attempted"
+        ) % {"removed": _notices(removed), "kept": _notices(kept)}
 
 
 class GeneratedFormatter(LogFormatter):

@@ -455,6 +455,21 @@ class Communication(models.Model):
         return self.status in (CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN)
 
     @property
+    def answer_is_previous(self) -> bool:
+        """The ``error``/``error_code`` shown belong to an earlier attempt: the email was put
+        back in the queue (or is being sent again), and the next outcome overwrites them."""
+        return bool(self.error or self.error_code) and self.status in (
+            CommunicationStatus.PENDING,
+            CommunicationStatus.SENDING,
+        )
+
+    def answer_text(self) -> str:
+        """``error`` as exports show it: marked as the last attempt's while requeued."""
+        if self.answer_is_previous:
+            return _("Last attempt: %(answer)s") % {"answer": self.error}
+        return self.error
+
+    @property
     def status_classname(self) -> str:
         """The status tag's class: Wagtail's primary (stand-out) tag for ``needs_attention``."""
         return "w-status--primary" if self.needs_attention else ""

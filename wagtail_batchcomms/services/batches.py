@@ -160,8 +160,13 @@ def add_assemblies(batch_id: int, assemblies: QuerySet[Assembly], *, user) -> in
 def start_generation(batch_id: int, *, user) -> Batch:
     """Open -> Generating (or Generated -> Generating while nothing is sent) and queue the task.
 
-    Pins the template's live revision and a fresh task token; on regeneration the batch's
-    notices (all unsent, or the transition is refused) and skipped report are removed first.
+    Pins the template's live revision and a fresh task token; on regeneration the skipped
+    report and the notices never attempted are removed first (the transition is refused while
+    any notice is being sent, sent or of unknown delivery). Attempted notices are the record
+    and stay (DESIGN.md, "Keeping the record"): a failed email keeps its status and its
+    server's answer, and a requeued one stays pending; generation's ``ON CONFLICT DO
+    NOTHING`` on the batch+location/assembly+contact+channel key then makes no second notice
+    beside it. "Retry failed emails" is the way to try a kept failed email again.
     The task is queued when the transaction commits; the request returns at once.
     """
     with transaction.atomic():
@@ -173,9 +178,10 @@ def start_generation(batch_id: int, *, user) -> Batch:
         regenerating = batch.status == S.GENERATED
         transition = "regenerate" if regenerating else "generate"
         check_transition(batch, transition, user)
-        removed = 0
+        removed = kept = 0
         if regenerating:
-            removed = batch.communications.unsent().delete()[0]
+            removed = batch.communications.never_attempted().delete()[0]
+            kept = batch.communications.count()
             SkippedRecipient.objects.filter(batch=batch).delete()
         getattr(batch, transition)()
         batch.task_token = uuid.uuid4().hex
@@ -183,6 +189,7 @@ def start_generation(batch_id: int, *, user) -> Batch:
         data = {"revision_id": batch.template_revision_id}
         if regenerating:
             data["removed"] = removed
+            data["kept"] = kept
         log(instance=batch, action=f"wagtail_batchcomms.{transition}", user=user, data=data)
         enqueue(
             "wagtail_batchcomms.tasks.generate_batch",

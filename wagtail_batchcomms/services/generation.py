@@ -160,7 +160,8 @@ def _fail(batch_id: int, token: str, error: Exception) -> None:
             batch = _lock_current(batch_id, token)
             if batch is None:
                 return
-            Communication.objects.filter(batch_id=batch_id).unsent().delete()
+            # Only this run's rows (never attempted): a regeneration keeps attempted notices.
+            Communication.objects.filter(batch_id=batch_id).never_attempted().delete()
             SkippedRecipient.objects.filter(batch_id=batch_id).delete()
             batch.fail_generation(message)
             batch.progress_done = batch.progress_total = 0

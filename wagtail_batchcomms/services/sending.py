@@ -171,6 +171,9 @@ def retry_emails(
 
     Call inside a transaction after checking permission (``start_sending`` does both). The
     Message-ID is kept, so a retried message that did arrive the first time can be matched.
+    The earlier answer (``error``, ``error_code``) is kept too, shown as the last attempt's
+    answer while the email waits; the next attempt's outcome overwrites it (the send task
+    writes both fields with every outcome). The batch's history says how many were requeued.
     """
     statuses = [s for s, wanted in ((ST.FAILED, failed), (ST.UNKNOWN, unknown)) if wanted]
     if not statuses:
@@ -179,7 +182,7 @@ def retry_emails(
     if communication_ids is not None:
         rows = rows.filter(pk__in=communication_ids)
     by_status = dict(rows.values_list("status").annotate(n=Count("pk")).order_by())
-    count = rows.update(status=ST.PENDING, error="", error_code="", claimed_by="")
+    count = rows.update(status=ST.PENDING, claimed_by="")
     if count:
         log(
             batch,
@@ -209,7 +212,7 @@ def reap_stale_sending() -> int:
             return 0
         total = Communication.objects.filter(
             pk__in=[pk for pk, _batch in rows], status=ST.SENDING, claimed_at__lt=cutoff
-        ).update(status=ST.UNKNOWN, error=STALE_ERROR)
+        ).update(status=ST.UNKNOWN, error=STALE_ERROR, error_code="")
         per_batch: dict[int, int] = {}
         for _pk, batch_id in rows:
             per_batch[batch_id] = per_batch.get(batch_id, 0) + 1

@@ -151,6 +151,10 @@ class CommunicationStatusColumn(StatusTagColumn):
         return instance.get_status_display()
 
 
+#: Before the answer of a requeued email (``Communication.answer_is_previous``).
+PREVIOUS_ANSWER = _("Last attempt:")
+
+
 class ErrorColumn(TextColumn):
     """A communication's error code and text, the text cut to ``max_length`` characters; the
     whole text is in the cell's title attribute (and on the communication's page)."""
@@ -167,4 +171,8 @@ class ErrorColumn(TextColumn):
             return self.cell("")
         short = Truncator(text).chars(self.max_length)
         code_html = format_html("<code>{}</code> ", code) if code else ""
-        return self.cell(format_html('<span title="{}">{}{}</span>', text, code_html, short))
+        # A requeued email keeps its earlier answer until the next outcome replaces it.
+        previous = format_html("{} ", PREVIOUS_ANSWER) if instance.answer_is_previous else ""
+        return self.cell(
+            format_html('<span title="{}">{}{}{}</span>', text, previous, code_html, short)
+        )

@@ -72,7 +72,7 @@ COMMUNICATION_EXPORT = [
     "location.account_number",
     "created_at",
     "sent_at",
-    "error",
+    "answer_text",
 ]
 #: Wagtail would head the ``get_*_display`` columns " method".
 COMMUNICATION_EXPORT_HEADINGS = {
@@ -80,6 +80,8 @@ COMMUNICATION_EXPORT_HEADINGS = {
     "get_channel_display": _("Channel"),
     "get_status_display": _("Status"),
     "location.account_number": _("Account number"),
+    # A requeued email's earlier answer is marked "Last attempt: ..." (the export's Error).
+    "answer_text": _("Error"),
 }
 
 
@@ -230,6 +232,8 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
         return str(self.object)
 
     def get_field_label(self, field_name, field):
+        if field_name == "error" and self.object.answer_is_previous:
+            return _("Last attempt's answer")
         if field_name == "sent_at":
             return _("Sent") if self.object.channel == Channel.EMAIL else _("Mailed")
         return super().get_field_label(field_name, field)

@@ -58,7 +58,10 @@ class RegenerateView(GenerateView):
     def get_confirm_text(self) -> str:
         return _(
             "The notices generated so far are replaced by new ones from the template's "
-            "current published version. Nothing has been sent yet."
+            "current published version. Nothing has been sent yet. Emails already tried "
+            "(failed ones, or ones put back in the queue) are kept as they are, with the mail "
+            "server's answer, and get no second notice: use “Retry failed emails” to try "
+            "them again."
         )
 
 
