@@ -190,6 +190,10 @@ class LocationViewSet(PolicyViewSetMixin, SnippetViewSet):
         "assembly_total",
     ]
     export_headings = {
+        "account_number": _("Account number"),
+        "address_line1": _("Address line 1"),
+        "address_line2": _("Address line 2"),
+        "is_active": _("Active"),
         "get_property_type_display": _("Property type"),
         "service_area.name": _("Service area"),
         "assembly_total": _("Assemblies"),
@@ -271,7 +275,12 @@ class ContactViewSet(PolicyViewSetMixin, SnippetViewSet):
         "mailing_postal_code",
         "location_total",
     ]
-    export_headings = {"location_total": _("Locations")}
+    export_headings = {
+        "prefers_paper": _("Prefers paper"),
+        "mailing_address_line1": _("Mailing address line 1"),
+        "mailing_address_line2": _("Mailing address line 2"),
+        "location_total": _("Locations"),
+    }
     export_filename = "contacts"
     panels = [
         FieldRowPanel([FieldPanel("name"), FieldPanel("organisation")]),
