@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import (
     FieldPanel,
     FieldRowPanel,
-    InlinePanel,
     MultiFieldPanel,
     ObjectList,
 )
@@ -22,7 +21,7 @@ from ..models import Assembly, Contact, Location, ServiceArea
 from ..permissions import PolicyViewSetMixin
 from .columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn, YesNoColumn
 from .communications import CommunicationsPanel
-from .register_forms import LocationForm
+from .register_forms import ContactsInlinePanel, LocationForm
 from .register_listing import (
     AssemblyIndexView,
     ContactIndexView,
@@ -219,7 +218,7 @@ class LocationViewSet(PolicyViewSetMixin, SnippetViewSet):
                     FieldPanel("is_active"),
                 ]
             ),
-            InlinePanel(
+            ContactsInlinePanel(
                 "location_contacts",
                 heading=_("Contacts and roles"),
                 label=_("Contact"),
