@@ -699,6 +699,32 @@ def test_request_letters_then_a_second_click_returns_the_same_download(web, gene
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("status", ["queued", "rendering"])
+def test_download_letters_is_not_offered_while_a_download_is_under_way(
+    web, generated_batch, status
+):
+    """Asking again would only hand back the same download: the header shows its progress,
+    not "Download letters"; once it is ready (or failed), the action is back."""
+    from wagtail_batchcomms.models import DownloadStatus
+
+    assert "download_letters" in offered_actions(web.get(detail(generated_batch)).content.decode())
+    web.post(url("download_letters", generated_batch))
+    download = generated_batch.letter_downloads.get()
+    generated_batch.letter_downloads.update(status=status)
+    html = web.get(detail(generated_batch)).content.decode()
+    assert "download_letters" not in offered_actions(html)
+    assert "mark_mailed" in offered_actions(html)  # the other letter action is unaffected
+    assert "data-batch-progress" in html and f"{download.pk}:{status}" in html
+    # Asked for anyway (an old tab): the refusal says why, and no second download is made.
+    response = web.post(url("download_letters", generated_batch), follow=True)
+    assert any("already being prepared" in m for m in messages_of(response))
+    assert generated_batch.letter_downloads.count() == 1
+    generated_batch.letter_downloads.update(status=DownloadStatus.FAILED)
+    html = web.get(detail(generated_batch)).content.decode()
+    assert "download_letters" in offered_actions(html)
+
+
+@pytest.mark.django_db
 def test_letter_downloads_list_ready_then_expired_with_rerequest(web, generated_batch):
     from datetime import timedelta
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import factories
 import openpyxl
@@ -283,3 +284,30 @@ def test_a_control_character_does_not_break_the_xlsx_export(admin_client):
         cell for row in csv_cells(body(admin_client.get(url, {"export": "csv"}))) for cell in row
     ]
     assert "Bell\x07 Pepper" in cells and "'=Tab\x0bCo" in cells
+
+
+#: Every listing export (the skipped report and the mailing list write their own headings).
+LISTING_CASES = [case for case in CASES if case[0] not in ("skipped report", "mailing list")]
+RAW_NAME = re.compile(r"_|[^\W\d]\d|\.|\bget\b|\bdisplay\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize(("export", "fmt"), LISTING_CASES)
+def test_every_export_says_yes_no_and_heads_its_columns_in_words(
+    admin_client, superuser, poisoned, export, fmt
+):
+    """A yes/no column (a contact's "Prefers paper", a location's "Active") reads Yes/No as
+    the listing does, and no heading is an attribute's name ("Address line1",
+    "service_area.code")."""
+    world = {**poisoned, "user": superuser}
+    content = body(EXPORTS[export](admin_client, world, fmt))
+    rows = csv_cells(content) if fmt == "csv" else xlsx_cells(content)
+    assert len(rows) > 1, "the export holds no rows"
+    headings, *data = rows
+    for heading in headings:
+        assert heading and not RAW_NAME.search(heading), f"{export}: heading {heading!r}"
+    cells = [cell for row in data for cell in row]
+    assert not [cell for cell in cells if isinstance(cell, bool)], f"{export}: a TRUE cell"
+    assert not {"True", "False"} & {cell for cell in cells if isinstance(cell, str)}, export
+    if export in ("locations", "contacts"):
+        column = headings.index("Active" if export == "locations" else "Prefers paper")
+        assert {row[column] for row in data} == {"Yes"}  # every poisoned one is active / paper

@@ -277,6 +277,39 @@ def test_location_edit_removes_a_contact_inline(admin_client, site):
     assert Contact.objects.filter(pk=site["manager"].pk).exists()  # only the role went
 
 
+@pytest.mark.parametrize("sent", ["no formset", "an empty formset"])
+def test_location_edit_leaves_contacts_out_for_a_user_who_may_not_look_at_them(client, site, sent):
+    """``change_location`` without any Contact permission: the edit form neither names the
+    location's contacts nor offers the others in its chooser, and saving it (with no rows,
+    or an empty formset a crafted POST could send) keeps the roles as they were."""
+    clerk = factories.user(
+        "clerk",
+        perms=[
+            factories.ADMIN_ACCESS,
+            "wagtail_batchcomms.view_location",
+            "wagtail_batchcomms.change_location",
+        ],
+    )
+    client.force_login(clerk)
+    bakery = site["bakery"]
+    before = existing_roles(bakery)
+    page = client.get(url("location", "edit", bakery.pk))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="name"' in html and "Oak Bakery" in html  # the form itself is there
+    for name in ("Jane Torres", "Torres LLC", "Sam Keystone"):
+        assert name not in html
+    assert "location_contacts-TOTAL_FORMS" not in html
+    data = location_post(bakery, [], name="Oak Bakery & Cafe")
+    if sent == "no formset":
+        data = {key: value for key, value in data.items() if "location_contacts" not in key}
+    response = client.post(url("location", "edit", bakery.pk), data)
+    assert response.status_code == 302
+    bakery.refresh_from_db()
+    assert bakery.name == "Oak Bakery & Cafe"
+    assert existing_roles(bakery) == before
+
+
 def test_create_a_contact_and_a_service_area(admin_client, site):
     response = admin_client.post(
         url("contact", "add"),

@@ -267,6 +267,45 @@ def test_the_email_preview_shows_subject_to_and_a_way_back(register, web, admin,
     assert ("as its recipient got it" in page) is sent
 
 
+@pytest.mark.parametrize("sees_batches", [True, False])
+def test_an_email_that_cannot_render_shows_why_on_an_admin_page(
+    register, client, admin, sees_batches
+):
+    """The batch lost its template revision: the preview of an unsent email is the admin
+    page (breadcrumbs, a critical help block naming the error, the way back to the notice),
+    and links to the batch only for users who may look at batches."""
+    import factories
+
+    batch = generate(make_batch(admin), admin)
+    email = batch.communications.filter(channel=Channel.EMAIL).first()
+    batch.template_revision.delete()
+    if sees_batches:
+        viewer = org_admin("batchreader")
+    else:
+        viewer = factories.user(
+            "logreader",
+            perms=[factories.ADMIN_ACCESS, "wagtail_batchcomms.view_communication"],
+        )
+    client.force_login(viewer)
+    response = client.get(reverse(f"{NS}:preview_email", args=[email.pk]))
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "w-breadcrumbs" in page
+    critical = re.search(r'<div class="help-block help-critical"[^>]*>(.*?)</div>', page, re.S)
+    assert critical, "no critical help block"
+    assert "no pinned template revision" in html_module.unescape(critical[1])
+    notice = re.search(r'href="([^"]*)"[^>]*data-back-to-notice', page)
+    assert client.get(notice[1]).status_code == 200
+    back = re.search(r'href="([^"]*)"[^>]*data-back-to-batch', page)
+    if sees_batches:
+        assert back[1] == detail(batch)
+        assert str(batch) in words(page)
+    else:
+        assert back is None
+        assert detail(batch) not in page
+        assert reverse(f"{NS}:index") not in page
+
+
 # --- 12: letter progress inside a chunk, and the time left ------------------------------------
 
 

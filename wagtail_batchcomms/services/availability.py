@@ -16,6 +16,7 @@ from django_fsm import has_transition_perm
 
 from ..models import Batch, BatchStatus, Channel, CommunicationStatus
 from .generation import generation_stalled_since, still_generating_message
+from .letters import ACTIVE as ACTIVE_DOWNLOADS
 from .transitions import (
     BatchActionError,
     check_transition,
@@ -170,7 +171,25 @@ class _Availability:
         return None
 
     def _download_letters(self) -> str | None:
-        return self._letters()
+        # While a download of this batch is queued or rendering, asking again makes no new
+        # PDF: ``letters.request_letter_download`` hands back the active one (a scheduled
+        # task already re-queues the work of a dead worker). So the batch page does not
+        # offer "Download letters" as if it would start one; it shows that download's
+        # progress bar and its row under Letter downloads instead. (Asked before the other
+        # checks, so that the page makes as many queries with letters as without.)
+        under_way = (
+            self.batch.can_send
+            and self.batch.letter_downloads.filter(status__in=ACTIVE_DOWNLOADS).exists()
+        )
+        refused = self._letters()
+        if refused:
+            return refused
+        if under_way:
+            return _(
+                "The letters of this batch are already being prepared for download; "
+                "their progress is shown on the batch page."
+            )
+        return None
 
     def _mark_mailed(self) -> str | None:
         return self._letters()

@@ -198,16 +198,6 @@ class PreviewView(PolicyCheckedMixin, View):
         raise NotImplementedError
 
 
-def _render_error_page(error) -> HttpResponse:
-    from django.utils.html import escape
-
-    return HttpResponse(
-        f"<!doctype html><title>Preview</title><p>{escape(str(error))}</p>",
-        status=422,
-        content_type="text/html; charset=utf-8",
-    )
-
-
 class EmailPreviewView(PreviewView):
     """An email notice as its recipient sees it, on an admin page: subject, To, the email
     in a sandboxed frame, its plain text, and the way back to the notice and its batch.
@@ -223,19 +213,6 @@ class EmailPreviewView(PreviewView):
 
         from ..services import rendering
 
-        if communication.body_html or communication.body_text:
-            subject, html, text = (
-                communication.subject,
-                communication.body_html,
-                communication.body_text,
-            )
-            sent = True
-        else:
-            try:
-                notice = rendering.render_communication(communication, letter=False)
-            except rendering.RenderError as error:
-                return _render_error_page(error)
-            subject, html, text, sent = notice.subject, notice.html, notice.text, False
         batch = communication.batch
         inspect_url = reverse("wagtail_batchcomms_communication:inspect", args=[communication.pk])
         title = _("Email preview")
@@ -258,14 +235,8 @@ class EmailPreviewView(PreviewView):
             ]
         context = {
             "page_title": title,
-            "page_subtitle": subject,
             "header_icon": "mail",
             "communication": communication,
-            "subject": subject,
-            "to": f"{communication.recipient_name} <{communication.email}>",
-            "html": html,
-            "text": text,
-            "sent": sent,
             "batch_url": batch_link,
             "inspect_url": inspect_url,
             "breadcrumbs_items": [
@@ -275,6 +246,31 @@ class EmailPreviewView(PreviewView):
                 {"url": "", "label": title},
             ],
         }
+        if communication.body_html or communication.body_text:
+            subject, html, text = (
+                communication.subject,
+                communication.body_html,
+                communication.body_text,
+            )
+            sent = True
+        else:
+            try:
+                notice = rendering.render_communication(communication, letter=False)
+            except rendering.RenderError as error:
+                # The same admin page, its way back and all, saying why there is no email:
+                # 422, as the notice (not the request) is what cannot be processed.
+                context.update(page_subtitle=str(communication), render_error=str(error))
+                template = "wagtail_batchcomms/admin/email_preview_error.html"
+                return TemplateResponse(self.request, template, context, status=422)
+            subject, html, text, sent = notice.subject, notice.html, notice.text, False
+        context.update(
+            page_subtitle=subject,
+            subject=subject,
+            to=f"{communication.recipient_name} <{communication.email}>",
+            html=html,
+            text=text,
+            sent=sent,
+        )
         template = "wagtail_batchcomms/admin/email_preview.html"
         return TemplateResponse(self.request, template, context)
 

@@ -79,6 +79,8 @@ COMMUNICATION_EXPORT_HEADINGS = {
     "batch.name": _("Batch"),
     "get_channel_display": _("Channel"),
     "get_status_display": _("Status"),
+    "address_line1": _("Address line 1"),
+    "address_line2": _("Address line 2"),
     "location.account_number": _("Account number"),
     # A requeued email's earlier answer is marked "Last attempt: ..." (the export's Error).
     "answer_text": _("Error"),

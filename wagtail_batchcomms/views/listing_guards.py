@@ -6,6 +6,9 @@ communications and working list, the Communication Log) has ``GuardedListingMixi
 - the search is bounded in length (a form error past ``filters.SEARCH_MAX_LENGTH``);
 - every text cell goes through ``services.csv_cells`` (a name typed as "=HYPERLINK(...)"
   stays text in the spreadsheet; control characters cannot break an XLSX file);
+- a yes/no field is written "Yes"/"No" (as the listing shows it), not Python's True/False,
+  and a column without a heading of its own is headed in words ("Address line 1"), never
+  with the attribute's name;
 - a listing without ``list_export`` answers ``?export=`` with its page, not a file of blank
   lines (Wagtail writes one empty row per object when there are no columns);
 - a listing whose filters or search do not validate shows their errors instead of exporting
@@ -18,6 +21,11 @@ The filters' own fields refuse ids the database cannot hold
 """
 
 from __future__ import annotations
+
+import re
+
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 
 from ..filters import ListingSearchForm
 from ..services.csv_cells import sheet_value
@@ -69,7 +77,21 @@ class GuardedListingMixin:
             return self.as_spreadsheet(self.get_queryset(), request.GET["export"])
         return super().get(request, *args, **kwargs)
 
+    def get_heading(self, queryset, field):
+        """Wagtail's heading (``export_headings``, else the field's verbose name), put in
+        words: a verbose name made from the field's name reads "Address line1", a path
+        Wagtail cannot label reads "service_area.code"."""
+        heading = super().get_heading(queryset, field)
+        if self.export_headings.get(field):
+            return heading  # written by hand: kept as it is
+        heading = heading.replace("_", " ").replace(".", " ")
+        return capfirst(re.sub(r"(?<=[^\W\d])(?=\d)", " ", heading).strip())
+
     def preprocess_field_value(self, field, value, export_format):
+        if isinstance(value, bool):
+            # Before Wagtail's own step, which would write the text "True" (CSV) or a
+            # TRUE cell (XLSX): the listing itself says Yes/No (``YesNoColumn``).
+            value = gettext("Yes") if value else gettext("No")
         value = super().preprocess_field_value(field, value, export_format)
         return sheet_value(value, xlsx=export_format == self.FORMAT_XLSX)
 

@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import (
     FieldPanel,
     FieldRowPanel,
-    InlinePanel,
     MultiFieldPanel,
     ObjectList,
 )
@@ -22,7 +21,7 @@ from ..models import Assembly, Contact, Location, ServiceArea
 from ..permissions import PolicyViewSetMixin
 from .columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn, YesNoColumn
 from .communications import CommunicationsPanel
-from .register_forms import LocationForm
+from .register_forms import ContactsInlinePanel, LocationForm
 from .register_listing import (
     AssemblyIndexView,
     ContactIndexView,
@@ -190,6 +189,10 @@ class LocationViewSet(PolicyViewSetMixin, SnippetViewSet):
         "assembly_total",
     ]
     export_headings = {
+        "account_number": _("Account number"),
+        "address_line1": _("Address line 1"),
+        "address_line2": _("Address line 2"),
+        "is_active": _("Active"),
         "get_property_type_display": _("Property type"),
         "service_area.name": _("Service area"),
         "assembly_total": _("Assemblies"),
@@ -215,7 +218,7 @@ class LocationViewSet(PolicyViewSetMixin, SnippetViewSet):
                     FieldPanel("is_active"),
                 ]
             ),
-            InlinePanel(
+            ContactsInlinePanel(
                 "location_contacts",
                 heading=_("Contacts and roles"),
                 label=_("Contact"),
@@ -271,7 +274,12 @@ class ContactViewSet(PolicyViewSetMixin, SnippetViewSet):
         "mailing_postal_code",
         "location_total",
     ]
-    export_headings = {"location_total": _("Locations")}
+    export_headings = {
+        "prefers_paper": _("Prefers paper"),
+        "mailing_address_line1": _("Mailing address line 1"),
+        "mailing_address_line2": _("Mailing address line 2"),
+        "location_total": _("Locations"),
+    }
     export_filename = "contacts"
     panels = [
         FieldRowPanel([FieldPanel("name"), FieldPanel("organisation")]),
