@@ -161,6 +161,33 @@ def test_bad_values_of_every_listing_parameter_are_refused_or_shown(
             assert export["Content-Type"].startswith("text/html"), (value_id, errors)
 
 
+# --- a refused filter lists nothing, and says so --------------------------------------------
+
+REFUSED = [
+    (listing, param)
+    for listing, (_url, filters) in LISTINGS.items()
+    if listing not in NOT_LISTINGS
+    for param in [*filters, "q"]
+    if param not in BOOLEANS
+]
+
+
+@pytest.mark.parametrize(("listing", "param"), REFUSED)
+def test_a_refused_filter_lists_nothing_and_says_why(admin_client, world, listing, param):
+    """Wagtail drops a filter that does not validate and lists every row under the chips the
+    admin set, a list that looks filtered and is not: ours list nothing and say why."""
+    url = listing_url(listing, world["batch"])
+    unfiltered = admin_client.get(url)
+    assert len(unfiltered.context["object_list"]) > 0, "the world has rows for this listing"
+    value = "1\x00" if param == "q" else "abc"  # never valid for a choice, an id or a search
+    response = admin_client.get(url, {param: value})
+    assert response.status_code == 200
+    assert len(response.context["object_list"]) == 0
+    page = html_module.unescape(response.content.decode())
+    assert "The filters were not applied, so nothing is listed:" in page
+    assert shown_errors(response, param)[0] in page
+
+
 # --- the search: bounded in length on every listing ----------------------------------------
 
 LONG_SEARCH = "x" * 50_000  # SQLite: "LIKE or GLOB pattern too complex" (a 500 before)

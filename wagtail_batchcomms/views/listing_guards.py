@@ -11,8 +11,9 @@ communications and working list, the Communication Log) has ``GuardedListingMixi
   with the attribute's name;
 - a listing without ``list_export`` answers ``?export=`` with its page, not a file of blank
   lines (Wagtail writes one empty row per object when there are no columns);
-- a listing whose filters or search do not validate shows their errors instead of exporting
-  every row (Wagtail drops invalid filters);
+- a listing whose filters or search do not validate lists nothing and says why, instead of
+  listing (or exporting) every row under the chips the admin set (Wagtail drops invalid
+  filters);
 - the export holds every row the filters select, read in chunks, never one page
   (Wagtail's ``SpreadsheetExportMixin`` hooks).
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import re
 
+from django.contrib import messages
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 
@@ -67,9 +69,35 @@ class GuardedListingMixin:
             or (search is not None and search.is_bound and not search.is_valid())
         )
 
+    def refused_input(self) -> list[str]:
+        """The filters' and the search's errors, as "Label: message" lines."""
+        forms = [self.filters.form if self.filters is not None else None, self.search_form]
+        lines = []
+        for form in forms:
+            if form is None or not form.is_bound or form.is_valid():
+                continue
+            for name, errors in form.errors.items():
+                label = form.fields[name].label if name in form.fields else ""
+                lines += [f"{label}: {error}" if label else str(error) for error in errors]
+        return lines
+
+    def filter_queryset(self, queryset):
+        # Wagtail drops filters (and a search) that do not validate and lists every row under
+        # the chips the admin set: a list that looks filtered and is not. Nothing is listed
+        # until they are corrected, and the page says why (``get``).
+        if self.export_refused:
+            return queryset.none()
+        return super().filter_queryset(queryset)
+
     def get(self, request, *args, **kwargs):
-        if self.is_export and self.export_refused:
+        if self.export_refused:
             self.is_export = False
+            if not getattr(self, "results_only", False):
+                messages.error(
+                    request,
+                    gettext("The filters were not applied, so nothing is listed: %(errors)s")
+                    % {"errors": "; ".join(self.refused_input())},
+                )
         if self.is_export:
             # Straight to the spreadsheet: the generic view first builds the listing's
             # context, which loads every row (or only one page, where a view paginates) into
