@@ -315,10 +315,6 @@ class SkippedRecipient(models.Model):
 
 
 class CommunicationQuerySet(models.QuerySet):
-    def unsent(self):
-        """Notices that never left: pending or failed (not sending, sent or unknown)."""
-        return self.filter(status__in=[CommunicationStatus.PENDING, CommunicationStatus.FAILED])
-
     def never_attempted(self):
         """Notices nothing was ever tried with: pending and never claimed by a send task.
 
