@@ -71,3 +71,15 @@ def test_wagtail_asks_our_policy_for_each_model(model):
     except ImportError:  # Wagtail 7.4: no registry
         pytest.skip("this Wagtail has no policy registry")
     assert policy_registry.get_by_type(model_class) is policy_for(model_class)
+
+
+@pytest.mark.parametrize("model", POLICY_MODELS)
+def test_the_models_find_the_policy_permissions_registered(model):
+    """The batch's FSM transitions ask ``compat.registered_permission_policy`` (the models do
+    not import permissions.py): on every Wagtail it is the policy every view asks."""
+    from django.apps import apps
+
+    from wagtail_batchcomms.compat import registered_permission_policy
+
+    model_class = apps.get_model("wagtail_batchcomms", model)
+    assert registered_permission_policy(model_class) is policy_for(model_class)
