@@ -12,6 +12,7 @@ server; requests to any other host are aborted, so nothing leaves the machine), 
 (pages a test opens on purpose, such as a refusal, are documents and are not counted);
 ``assert_clean(page)`` asserts both are empty.
 
+``seed_demo_with_logins`` seeds the demo register with its orgadmin / editor logins.
 Helpers for Wagtail's admin: ``login``, ``filter_listing`` (the filter drilldown, which filters
 through AJAX without a page load), ``fill_date`` (the date picker), ``header_action`` (a header
 button, also from the "Actions" dropdown) and ``post_from_browser`` (a POST with the page's
@@ -27,6 +28,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.management import call_command
+from django.test import override_settings
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -226,6 +229,24 @@ def save_for_readme(source: Path, target: Path, width: int = 1100) -> None:
 @pytest.fixture
 def shots(request):
     return Shots(request.node.name)
+
+
+def seed_demo_with_logins(assemblies: int, seed: int) -> None:
+    """``seed_demo --create-logins``: the demo register and the orgadmin / editor logins.
+
+    The flag is refused with DEBUG off, as pytest-django runs the tests; DEBUG is on for the
+    command only, like the development site the demo logins are meant for.
+    """
+    with override_settings(DEBUG=True):
+        call_command(
+            "seed_demo",
+            "--assemblies",
+            str(assemblies),
+            "--seed",
+            str(seed),
+            "--create-logins",
+            verbosity=0,
+        )
 
 
 def login(page, username: str, password: str) -> None:

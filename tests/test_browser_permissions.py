@@ -13,9 +13,9 @@ from browser import (
     header_action_names,
     login,
     post_from_browser,
+    seed_demo_with_logins,
 )
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.urls import reverse
 from django_q.models import OrmQ
 from playwright.sync_api import expect
@@ -41,7 +41,7 @@ DASHBOARD = re.compile(r"/admin/$")
 @pytest.fixture
 def generated_batch(transactional_db):
     """seed_demo's register and logins, and a Generated batch made by the demo org admin."""
-    call_command("seed_demo", "--assemblies", "60", "--seed", "5", verbosity=0)
+    seed_demo_with_logins(60, 5)
     orgadmin = get_user_model().objects.get(username="orgadmin")
     batch = data.make_batch(
         orgadmin,

@@ -14,8 +14,8 @@ from browser import (
     fill_date,
     filter_listing,
     login,
+    seed_demo_with_logins,
 )
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from wagtail_batchcomms.models import Assembly, Batch, BatchAssembly, BatchStatus
@@ -27,7 +27,7 @@ LISTING = "/admin/snippets/wagtail_batchcomms/assembly/"
 
 @pytest.fixture
 def register(transactional_db):
-    call_command("seed_demo", "--assemblies", "300", "--seed", "3", verbosity=0)
+    seed_demo_with_logins(300, 3)
 
 
 def query_of(url: str) -> dict[str, list[str]]:

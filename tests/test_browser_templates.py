@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import assert_clean, login
-from django.core.management import call_command
+from browser import assert_clean, login, seed_demo_with_logins
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -71,7 +70,7 @@ def sample() -> tuple[str, list[str]]:
 
 
 def test_editor_composes_previews_and_publishes_a_template(page, shots):
-    call_command("seed_demo", "--assemblies", "60", "--seed", "5", verbosity=0)
+    seed_demo_with_logins(60, 5)
     login(page, "editor", "editor")  # seed_demo's editor: notice templates only
     page.goto(reverse(f"{NS}:add"))
 

@@ -23,9 +23,9 @@ from browser import (
     filter_listing,
     header_action,
     login,
+    seed_demo_with_logins,
 )
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.utils import timezone
 from django.utils.formats import date_format
 from letters_data import read_pdf, split_letters
@@ -79,7 +79,7 @@ def expect_state(page, status: str, *, timeout: float = 5_000) -> None:
 
 
 def test_org_admin_workflow_in_the_browser(page, shots, qcluster, smtp_server):
-    call_command("seed_demo", "--assemblies", "300", "--seed", "3", verbosity=0)
+    seed_demo_with_logins(300, 3)
     orgadmin = get_user_model().objects.get(username="orgadmin")
     worker = qcluster(smtp_port=smtp_server.port)
     due = timezone.localdate() + datetime.timedelta(days=45)

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from wagtail_batchcomms.services.demo_accounts import ensure_demo_accounts
+from wagtail_batchcomms.demo.accounts import ensure_demo_accounts
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.test.utils.form_data import inline_formset, nested_form_data
 
+from wagtail_batchcomms.demo.accounts import ensure_demo_accounts
 from wagtail_batchcomms.models import Assembly, Contact, Location, LocationContact, ServiceArea
-from wagtail_batchcomms.services.demo_accounts import ensure_demo_accounts
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,5 @@
-"""seed_demo: deterministic, idempotent, prefix-stable, every compliance status, working logins."""
+"""seed_demo: deterministic, idempotent, prefix-stable, every compliance status, and logins
+with known passwords only with --create-logins on a DEBUG site."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.db.models import Count
+from django.test import override_settings
 from django.urls import reverse
 
+from wagtail_batchcomms.demo.management.commands.seed_demo import Command as SeedDemo
+from wagtail_batchcomms.demo.plan import add_months
+from wagtail_batchcomms.demo.seeding import seed_demo
 from wagtail_batchcomms.models import (
     Assembly,
     AssemblyType,
@@ -29,27 +35,26 @@ from wagtail_batchcomms.models import (
     ServiceArea,
 )
 from wagtail_batchcomms.notices.sandbox import template_errors
-from wagtail_batchcomms.services.demo import seed_demo
-from wagtail_batchcomms.services.demo_plan import add_months
 
 pytestmark = pytest.mark.django_db
 
 TODAY = datetime.date(2025, 3, 14)
+DEMO_GROUPS = ["Backflow programme admins", "Notice template editors"]
 LIST_URL = reverse("wagtailsnippets_wagtail_batchcomms_assembly:list")
 
 
-def seed(assemblies: int = 400, seed: int = 1, today: datetime.date = TODAY) -> str:
+def seed(
+    assemblies: int = 400,
+    seed: int = 1,
+    today: datetime.date = TODAY,
+    *,
+    logins: bool = False,
+) -> str:
+    """Run ``seed_demo``; with ``logins``, ``--create-logins`` with DEBUG on for the command."""
     out = io.StringIO()
-    call_command(
-        "seed_demo",
-        "--assemblies",
-        str(assemblies),
-        "--seed",
-        str(seed),
-        "--today",
-        today.isoformat(),
-        stdout=out,
-    )
+    args = ["--assemblies", str(assemblies), "--seed", str(seed), "--today", today.isoformat()]
+    with override_settings(DEBUG=logins):
+        call_command("seed_demo", *args, *(["--create-logins"] if logins else []), stdout=out)
     return out.getvalue()
 
 
@@ -63,7 +68,10 @@ def wipe_register() -> None:
 
 def export(client) -> bytes:
     """The whole register as the Assemblies listing's CSV export, in serial number order."""
-    client.force_login(get_user_model().objects.get(username="orgadmin"))
+    exporter, _ = get_user_model().objects.get_or_create(
+        username="exporter", defaults={"is_superuser": True, "is_staff": True}
+    )
+    client.force_login(exporter)
     response = client.get(LIST_URL, {"export": "csv"})
     assert response.status_code == 200
     return b"".join(response.streaming_content)
@@ -155,7 +163,51 @@ def test_running_twice_adds_nothing():
     assert "Seeded in" in first_output
     assert "already seeded" in second_output
     assert NoticeTemplate.objects.count() == 2
-    assert get_user_model().objects.filter(username__in=["orgadmin", "editor"]).count() == 2
+    assert Group.objects.filter(name__in=DEMO_GROUPS).count() == 2
+
+
+def test_without_create_logins_no_users_are_made():
+    output = seed(100)
+    assert not get_user_model().objects.exists()
+    assert "No users created" in output and "--create-logins" in output
+    # Everything else is there: register, groups with their permissions, templates, letterhead.
+    assert Assembly.objects.count() == 100
+    groups = Group.objects.filter(name__in=DEMO_GROUPS)
+    assert groups.count() == 2
+    for group in groups:
+        assert group.permissions.exists(), group
+    assert NoticeTemplate.objects.filter(live=True).count() == 2
+    assert Letterhead.load().organisation_name == "Riverbend Water"
+
+
+def test_create_logins_is_refused_when_debug_is_off(settings):
+    settings.DEBUG = False
+    for extra in (["--create-logins"], ["--create-logins", "--superuser"]):
+        with pytest.raises(CommandError, match="refused because DEBUG is off") as refused:
+            call_command("seed_demo", "--assemblies", "10", *extra, stdout=io.StringIO())
+        assert "orgadmin / orgadmin" in str(refused.value)
+    assert not get_user_model().objects.exists()
+    assert not Assembly.objects.exists()  # refused before anything was seeded
+
+
+def test_create_logins_with_debug_on_makes_the_logins(settings):
+    settings.DEBUG = True
+    out = io.StringIO()
+    call_command("seed_demo", "--assemblies", "10", "--create-logins", stdout=out)
+    users = get_user_model().objects.order_by("username")
+    assert [user.username for user in users] == ["editor", "orgadmin"]
+    for user in users:
+        assert user.check_password(user.username)
+        assert user.groups.count() == 1
+    assert "Logins: orgadmin / orgadmin, editor / editor." in out.getvalue()
+    assert not users.filter(is_superuser=True).exists()
+
+
+def test_superuser_needs_create_logins(settings):
+    settings.DEBUG = True
+    with pytest.raises(CommandError, match="needs --create-logins"):
+        call_command("seed_demo", "--assemblies", "10", "--superuser", stdout=io.StringIO())
+    assert not get_user_model().objects.exists()
 
 
 def test_a_bigger_run_tops_up_to_what_a_fresh_seed_of_that_size_holds():
@@ -242,7 +294,7 @@ def test_seeded_rows_pass_model_validation():
 
 
 def test_logins_work_with_the_right_permissions(client):
-    seed(100)
+    seed(100, logins=True)
     assert client.login(username="orgadmin", password="orgadmin")
     assert client.get(LIST_URL).status_code == 200
     assert client.get(reverse("wagtailsnippets_wagtail_batchcomms_contact:list")).status_code == 200
@@ -274,18 +326,21 @@ def test_logins_work_with_the_right_permissions(client):
     assert not get_user_model().objects.filter(is_superuser=True).exists()
 
 
-def test_superuser_only_when_asked():
-    call_command("seed_demo", "--assemblies", "10", "--superuser", stdout=io.StringIO())
+def test_superuser_only_when_asked(settings):
+    settings.DEBUG = True
+    call_command(
+        "seed_demo", "--assemblies", "10", "--create-logins", "--superuser", stdout=io.StringIO()
+    )
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password("admin")
 
 
 def test_existing_logins_keep_their_passwords():
-    seed(10)
+    seed(10, logins=True)
     editor = get_user_model().objects.get(username="editor")
     editor.set_password("changed")
     editor.save()
-    seed(10)
+    seed(10, logins=True)
     editor.refresh_from_db()
     assert editor.check_password("changed")
 
@@ -328,13 +383,14 @@ import datetime, io, sys
 import django
 django.setup()
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
 call_command("migrate", verbosity=0)
 call_command("seed_demo", "--assemblies", "300", "--seed", "4", "--today", "2025-03-14",
              stdout=io.StringIO())
 client = Client()
-client.force_login(get_user_model().objects.get(username="orgadmin"))
+client.force_login(get_user_model().objects.create_superuser("exporter", "", "x"))
 response = client.get("/admin/snippets/wagtail_batchcomms/assembly/", {"export": "csv"})
 sys.stdout.buffer.write(b"".join(response.streaming_content))
 """
@@ -377,3 +433,9 @@ def test_two_fresh_databases_get_the_same_register(tmp_path):
                 worker.wait()
     assert exports[0] == exports[1]
     assert exports[0].count(b"\n") == 301  # heading + 300 assemblies
+
+
+def test_help_says_no_users_without_the_flag():
+    help_text = " ".join(SeedDemo().create_parser("manage.py", "seed_demo").format_help().split())
+    assert "Creates no users unless --create-logins is given" in help_text
+    assert "refused unless settings.DEBUG is on" in help_text

@@ -1,6 +1,7 @@
 """A stock ``wagtail start`` site with the package added the README's way migrates, passes
 ``check`` and serves every admin page of ours, on whichever Wagtail this suite runs (CI runs it
-on the lowest supported and on the latest)."""
+on the lowest supported and on the latest); and the README's "Trying it in your own site"
+(add the demo app, ``seed_demo``, remove the app again) works there."""
 
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ Q_CLUSTER = {
 }
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = "Backflow Programme <backflow@utility.example>"
+"""
+
+# What the README's "Trying it in your own site" adds (and removes again afterwards).
+DEMO_SETTINGS = """
+INSTALLED_APPS += ["wagtail_batchcomms.demo"]
 """
 
 # Run in the site (manage.py shell): a superuser opens the dashboard and every admin URL of
@@ -123,3 +129,16 @@ def test_a_stock_wagtail_site_installs_migrates_checks_and_serves_our_admin(tmp_
         "wagtailsettings:edit",
     ):
         assert name in pages
+
+    # The README's "Trying it in your own site": the stock site's dev settings have DEBUG on.
+    settings.write_text(settings.read_text() + DEMO_SETTINGS)
+    seeded = run("manage.py", "seed_demo", "--assemblies", "20", cwd=site)
+    assert " 20 assemblies, 2 notice templates." in seeded
+    assert "No users created" in seeded
+    assert "Logins: orgadmin / orgadmin" in run(
+        "manage.py", "seed_demo", "--assemblies", "20", "--create-logins", cwd=site
+    )
+    settings.write_text(settings.read_text().replace(DEMO_SETTINGS, ""))
+    assert "System check identified no issues" in run(
+        "manage.py", "check", "--fail-level", "WARNING", cwd=site
+    )

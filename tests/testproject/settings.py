@@ -23,6 +23,8 @@ TEST_VAR_DIR = Path(
 
 INSTALLED_APPS = [
     "wagtail_batchcomms",
+    # The optional demo app: seed_demo for the tests that need a realistic register.
+    "wagtail_batchcomms.demo",
     "wagtail.contrib.settings",
     "wagtail.sites",
     "wagtail.users",

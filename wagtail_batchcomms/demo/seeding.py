@@ -22,9 +22,16 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..models import Assembly, Contact, Location, LocationContact, ServiceArea
-from . import demo_data as data
-from .demo_plan import ACCOUNT_PREFIX, RegisterPlanner, plan_register
+from wagtail_batchcomms.models import Assembly, Contact, Location, LocationContact, ServiceArea
+
+from . import words
+from .accounts import (
+    ensure_demo_accounts,
+    ensure_demo_groups,
+    ensure_letterhead,
+    ensure_notice_templates,
+)
+from .plan import ACCOUNT_PREFIX, RegisterPlanner, plan_register
 
 BATCH_SIZE = 2000
 
@@ -49,7 +56,7 @@ class SeedResult:
 def ensure_service_areas() -> dict[str, ServiceArea]:
     """The demo's service areas, made if missing; ``{code: ServiceArea}``."""
     areas = {}
-    for code, name, _, _ in data.SERVICE_AREAS:
+    for code, name, _, _ in words.SERVICE_AREAS:
         areas[code], _ = ServiceArea.objects.get_or_create(code=code, defaults={"name": name})
     return areas
 
@@ -152,23 +159,31 @@ def seed_demo(
     assemblies: int = 5000,
     seed: int = 1,
     today: datetime.date | None = None,
+    create_logins: bool = False,
     superuser: bool = False,
 ) -> SeedResult:
-    """Seed (or top up) the demo register, the demo logins, templates and letterhead.
+    """Seed (or top up) the demo register, the demo groups, templates and letterhead.
 
     Creates only what is missing, in one transaction. Raises ``DemoSeedMismatch`` when the
     database holds a demo register made with another seed. ``today`` anchors the test dates
     (default: the local date), so the same arguments on the same day give the same register.
+    ``create_logins`` also makes the demo logins with known passwords (and ``superuser`` the
+    superuser ``admin / admin``); callers decide whether that is safe (the command asks for
+    ``DEBUG``). ``superuser`` without ``create_logins`` raises ``ValueError``.
     """
-    from .demo_accounts import ensure_demo_accounts, ensure_letterhead, ensure_notice_templates
-
+    if superuser and not create_logins:
+        raise ValueError("superuser=True needs create_logins=True.")
     started = time.perf_counter()
     planner = plan_register(assemblies, seed, today or timezone.localdate())
     with transaction.atomic():
         created = _insert_register(planner)
-        users = ensure_demo_accounts(superuser=superuser)
+        if create_logins:
+            editor = ensure_demo_accounts(superuser=superuser)["editor"]
+        else:
+            ensure_demo_groups()
+            editor = None
         ensure_letterhead()
-        created["notice templates"] = ensure_notice_templates(users["editor"])
+        created["notice templates"] = ensure_notice_templates(editor)
     if created["assemblies"]:
         analyze_register()
     totals = {

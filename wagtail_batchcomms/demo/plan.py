@@ -14,10 +14,10 @@ from calendar import monthrange
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from . import demo_data as data
+from . import words
 
 ACCOUNT_PREFIX = "RB-"
-MANAGER_POOL = len(data.WORDS) * len(data.MANAGERS)
+MANAGER_POOL = len(words.WORDS) * len(words.MANAGERS)
 LANDLORD_POOL = 300
 
 # Compliance buckets for active assemblies: (name, weight, days from today to the due date).
@@ -73,11 +73,11 @@ class RegisterPlanner:
         self.shared: set[str] = set()
         self.locations: list[PlannedLocation] = []
         self.property = _Chooser(
-            [p[0] for p in data.PROPERTY_MIX], [p[1] for p in data.PROPERTY_MIX]
+            [p[0] for p in words.PROPERTY_MIX], [p[1] for p in words.PROPERTY_MIX]
         )
-        self.counts = {p[0]: _weighted_by_repetition(p[2]) for p in data.PROPERTY_MIX}
+        self.counts = {p[0]: _weighted_by_repetition(p[2]) for p in words.PROPERTY_MIX}
         self.bucket = _Chooser(BUCKETS, [b[1] for b in BUCKETS])
-        makers = data.MANUFACTURERS
+        makers = words.MANUFACTURERS
         weights = {"Watts": 30, "Febco": 22, "Zurn Wilkins": 20, "Ames": 12, "Apollo": 10}
         self.makers = {
             kind: _Chooser(
@@ -94,7 +94,7 @@ class RegisterPlanner:
     # --- people -------------------------------------------------------------------------
 
     def _person(self, rng: random.Random) -> tuple[str, str]:
-        return rng.choice(data.FIRST_NAMES), rng.choice(data.LAST_NAMES)
+        return rng.choice(words.FIRST_NAMES), rng.choice(words.LAST_NAMES)
 
     def _contact(
         self,
@@ -109,7 +109,7 @@ class RegisterPlanner:
     ) -> str:
         email = ""
         if rng.random() < email_share:
-            domain = rng.choice(data.EMAIL_DOMAINS)
+            domain = rng.choice(words.EMAIL_DOMAINS)
             if org:
                 slug = "".join(ch for ch in org.split()[0].lower() if ch.isalnum())
                 email = f"{first[0]}{last}@{slug}.{domain}".lower()
@@ -123,14 +123,14 @@ class RegisterPlanner:
             "prefers_paper": rng.random() < 0.07,
         }
         if mailing:
-            area = rng.choice(data.SERVICE_AREAS)
+            area = rng.choice(words.SERVICE_AREAS)
             if rng.random() < 0.4:
-                line1, city, postal = f"PO Box {rng.randint(100, 9999)}", data.CITY, area[2][0]
+                line1, city, postal = f"PO Box {rng.randint(100, 9999)}", words.CITY, area[2][0]
             else:
                 line1 = f"{rng.randrange(100, 9900, 2)} {rng.choice(area[3])}"
                 city, postal = rng.choice(
                     [
-                        (data.CITY, area[2][0]),
+                        (words.CITY, area[2][0]),
                         ("Springfield", "62704"),
                         ("Peoria", "61602"),
                         ("Chicago", "60606"),
@@ -139,7 +139,7 @@ class RegisterPlanner:
             fields.update(
                 mailing_address_line1=line1,
                 mailing_city=city,
-                mailing_state=data.STATE,
+                mailing_state=words.STATE,
                 mailing_postal_code=postal,
             )
             if org and rng.random() < 0.3:
@@ -151,13 +151,13 @@ class RegisterPlanner:
         key = f"manager/{j}"
         if key not in self.contacts:
             rng = random.Random(f"riverbend:{self.seed}:{key}")
-            words = len(data.WORDS)
-            org = f"{data.WORDS[j % words]} {data.MANAGERS[j // words]}"
+            count = len(words.WORDS)
+            org = f"{words.WORDS[j % count]} {words.MANAGERS[j // count]}"
             self._contact(
                 key,
                 rng,
-                first=rng.choice(data.FIRST_NAMES),
-                last=rng.choice(data.LAST_NAMES),
+                first=rng.choice(words.FIRST_NAMES),
+                last=rng.choice(words.LAST_NAMES),
                 org=org,
                 email_share=0.9,
                 mailing=True,
@@ -169,8 +169,8 @@ class RegisterPlanner:
         key = f"landlord/{j}"
         if key not in self.contacts:
             rng = random.Random(f"riverbend:{self.seed}:{key}")
-            first = data.FIRST_NAMES[j % len(data.FIRST_NAMES)]
-            last = data.LAST_NAMES[(j // len(data.FIRST_NAMES)) % len(data.LAST_NAMES)]
+            first = words.FIRST_NAMES[j % len(words.FIRST_NAMES)]
+            last = words.LAST_NAMES[(j // len(words.FIRST_NAMES)) % len(words.LAST_NAMES)]
             self._contact(
                 key,
                 rng,
@@ -189,19 +189,19 @@ class RegisterPlanner:
         rng = self.rng
         ptype = self.property(rng)
         if ptype == "industrial" and rng.random() < 0.7:
-            area = data.SERVICE_AREAS[4]
+            area = words.SERVICE_AREAS[4]
         else:
-            area = rng.choice(data.SERVICE_AREAS)
+            area = rng.choice(words.SERVICE_AREAS)
         code, _name, postal_codes, streets = area
         street = rng.choice(streets)
-        word = rng.choice(data.WORDS)
+        word = rng.choice(words.WORDS)
         name = {
             "residential": "",
-            "commercial": f"{word} {rng.choice(data.BUSINESSES)}",
-            "industrial": f"{word} {rng.choice(data.INDUSTRIES)}",
-            "institutional": f"{word} {rng.choice(data.INSTITUTIONS)}",
-            "multi_family": f"{word} {rng.choice(data.HOMES)}",
-            "irrigation": f"{word} {rng.choice(data.IRRIGATION_SITES)}",
+            "commercial": f"{word} {rng.choice(words.BUSINESSES)}",
+            "industrial": f"{word} {rng.choice(words.INDUSTRIES)}",
+            "institutional": f"{word} {rng.choice(words.INSTITUTIONS)}",
+            "multi_family": f"{word} {rng.choice(words.HOMES)}",
+            "irrigation": f"{word} {rng.choice(words.IRRIGATION_SITES)}",
         }[ptype]
         line1 = f"{rng.randrange(100, 9900, 2)} {street}"
         if ptype == "irrigation" and rng.random() < 0.3:
@@ -215,8 +215,8 @@ class RegisterPlanner:
                 "name": name,
                 "address_line1": line1,
                 "address_line2": line2,
-                "city": "Riverbend Township" if code == "AP" else data.CITY,
-                "state": data.STATE,
+                "city": "Riverbend Township" if code == "AP" else words.CITY,
+                "state": words.STATE,
                 "postal_code": rng.choice(postal_codes),
                 "property_type": ptype,
                 "is_active": rng.random() >= 0.02,
@@ -248,22 +248,22 @@ class RegisterPlanner:
                 roles.append((owner, "owner", True))
                 if rng.random() < 0.06:  # a co-owner, not primary
                     co = self._contact(
-                        f"{account}/co-owner", rng, first=rng.choice(data.FIRST_NAMES), last=last
+                        f"{account}/co-owner", rng, first=rng.choice(words.FIRST_NAMES), last=last
                     )
                     roles.append((co, "owner", False))
             if rental:
                 tenant = self._contact(
                     f"{account}/tenant",
                     rng,
-                    first=rng.choice(data.FIRST_NAMES),
-                    last=rng.choice(data.LAST_NAMES),
+                    first=rng.choice(words.FIRST_NAMES),
+                    last=rng.choice(words.LAST_NAMES),
                     email_share=0.7,
                 )
                 roles.append((tenant, "tenant", True))
             return
-        org = f"{last} {rng.choice(data.COMPANY_SUFFIXES)}"
+        org = f"{last} {rng.choice(words.COMPANY_SUFFIXES)}"
         if ptype == "institutional":
-            org = f"{data.CITY} {rng.choice(['School District', 'Parish', 'Health System'])}"
+            org = f"{words.CITY} {rng.choice(['School District', 'Parish', 'Health System'])}"
         owner = self._contact(
             f"{account}/owner",
             rng,
@@ -316,8 +316,8 @@ class RegisterPlanner:
         rng, today = self.rng, self.today
         location_active = planned.fields["is_active"]
         for _ in range(self.counts[ptype](rng)):
-            service = rng.choice(data.SERVICES[ptype])
-            kind = rng.choice(data.TYPES[service])
+            service = rng.choice(words.SERVICES[ptype])
+            kind = rng.choice(words.TYPES[service])
             if ptype == "residential" and kind in ("RPDA", "DCDA"):
                 kind = "DC"
             if kind == "AG":
@@ -326,9 +326,11 @@ class RegisterPlanner:
                 maker, prefix, models = self.makers[kind](rng)
                 model = rng.choice(models)
             small = ptype in ("residential", "irrigation") and service != "fire"
-            size = rng.choice(data.SIZES["small" if small else service])
+            size = rng.choice(words.SIZES["small" if small else service])
             hazard = (
-                "health" if rng.random() < data.HEALTH_HAZARD_SHARE.get(kind, 0.0) else "non_health"
+                "health"
+                if rng.random() < words.HEALTH_HAZARD_SHARE.get(kind, 0.0)
+                else "non_health"
             )
             status = "active"
             roll = rng.random()
@@ -362,7 +364,7 @@ class RegisterPlanner:
                     "size": size,
                     "manufacturer": maker,
                     "model_number": model,
-                    "placement": rng.choice(data.PLACEMENTS[service]),
+                    "placement": rng.choice(words.PLACEMENTS[service]),
                     "hazard": hazard,
                     "service_type": service,
                     "installed_on": installed,

@@ -1,6 +1,8 @@
-"""Demo logins, their groups, the letterhead and two published notice templates.
+"""Demo groups, their logins, the letterhead and two published notice templates.
 
-Each ``ensure_*`` function creates only what is missing, so ``seed_demo`` can run again.
+Each ``ensure_*`` function creates only what is missing, so ``seed_demo`` can run again. The
+logins have known passwords (``orgadmin / orgadmin``, ``editor / editor``): only
+``seed_demo --create-logins`` on a ``DEBUG`` site makes them.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from ..models import (
+from wagtail_batchcomms.models import (
     Assembly,
     Batch,
     Communication,
@@ -66,16 +68,23 @@ def group_permissions() -> dict[str, list[Permission]]:
     return {ORG_ADMINS: org_admins, EDITORS: editors}
 
 
-def ensure_demo_accounts(*, superuser: bool = False) -> dict:
-    """Create the demo groups (their permissions are reset) and logins; return them by name.
-
-    Existing users keep their passwords; they are only put back in their group.
-    """
-    User = get_user_model()
+def ensure_demo_groups() -> dict[str, Group]:
+    """Create the two demo groups and reset their permissions; return them by name."""
     groups = {}
     for name, permissions in group_permissions().items():
         groups[name], _ = Group.objects.get_or_create(name=name)
         groups[name].permissions.set(permissions)
+    return groups
+
+
+def ensure_demo_accounts(*, superuser: bool = False) -> dict:
+    """Create the demo groups and the logins with known passwords; return the logins by name.
+
+    Existing users keep their passwords; they are only put back in their group. With
+    ``superuser``, also the superuser ``admin / admin``.
+    """
+    User = get_user_model()
+    groups = ensure_demo_groups()
     users = {}
     for username, (password, group, first, last) in DEMO_USERS.items():
         user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
@@ -184,10 +193,11 @@ NOTICE_TEMPLATES = [
 ]
 
 
-def ensure_notice_templates(user) -> int:
+def ensure_notice_templates(user=None) -> int:
     """Create the two demo notice templates when there are none, published by ``user``.
 
-    ``user`` needs the publish permission (the demo editor). Returns how many were created.
+    ``user`` is the demo editor when the logins were made, else ``None`` (the revisions and
+    their history then name no user). Returns how many were created.
     """
     if NoticeTemplate.objects.exists():
         return 0

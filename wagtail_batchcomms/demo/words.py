@@ -1,4 +1,4 @@
-"""Word lists for the demo register of Riverbend, a fictional US city (see ``services.demo``).
+"""Word lists for the demo register of Riverbend, a fictional US city (see ``demo.seeding``).
 
 Plain data only: changing a list changes what ``seed_demo`` builds for a given seed.
 """
