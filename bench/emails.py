@@ -7,7 +7,7 @@ Creates a fresh SQLite database in a temp folder (or uses DATABASE_URL), seeds a
 batch with N pending email notices, starts an aiosmtpd server on 127.0.0.1 in a separate
 process (tests/support/smtp.py), then:
 
-1. **service**: ``services.sending.send_pending_emails`` (the send task's body): claims
+1. **service**: ``emails.sending.send_pending_emails`` (the send task's body): claims
    chunks, renders them batched, sends one message at a time over one open connection and
    records each outcome on its row;
 2. **naive**: for each notice ``render_communication()`` then ``django.core.mail.send_mail()``
@@ -111,8 +111,8 @@ def seed(count: int):
 
 
 def run_service(count: int) -> float:
+    from wagtail_batchcomms.emails.sending import new_worker_id, send_pending_emails
     from wagtail_batchcomms.models import CommunicationStatus
-    from wagtail_batchcomms.services.sending import new_worker_id, send_pending_emails
 
     batch = seed(count)
     started, cpu = time.perf_counter(), time.process_time()
@@ -129,7 +129,7 @@ def run_naive(count: int) -> float:
     from django.core.mail import send_mail
 
     from wagtail_batchcomms.models import Channel, Communication
-    from wagtail_batchcomms.services.rendering import render_communication
+    from wagtail_batchcomms.notices.rendering import render_communication
 
     batch = seed(count)
     rows = Communication.objects.filter(batch=batch, channel=Channel.EMAIL).order_by("pk")

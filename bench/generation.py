@@ -185,10 +185,10 @@ def main() -> int:
         from django.db import connection
         from django.utils import timezone
 
+        from wagtail_batchcomms.batches import generation
+        from wagtail_batchcomms.batches.lifecycle import create_batch, start_generation
         from wagtail_batchcomms.conf import batchcomms_settings
         from wagtail_batchcomms.models import Assembly, Communication
-        from wagtail_batchcomms.services import generation
-        from wagtail_batchcomms.services.batches import create_batch, start_generation
         from wagtail_batchcomms.services.demo import seed_demo
 
         print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Letters benchmark: our download pipeline against raw WeasyPrint and the naive way.
 
-    .venv/bin/python bench/letters.py [--letters 2000] [--compare 2000] [--workers 1]
-    .venv/bin/python bench/letters.py --letters 10000 --compare 0      # the memory figure
+    .venv/bin/python bench/downloads.py [--letters 2000] [--compare 2000] [--workers 1]
+    .venv/bin/python bench/downloads.py --letters 10000 --compare 0      # the memory figure
 
 Seeds a fresh SQLite database in a temp folder with a Generated batch of N one-page letters
 (each with an assemblies table, the letterhead with a logo image from MEDIA_ROOT, per-letter
@@ -119,8 +119,9 @@ def run_ours(batch_id: int, workers: int) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import connections
 
+    from wagtail_batchcomms.letters import chunks as letter_chunks
+    from wagtail_batchcomms.letters import downloads
     from wagtail_batchcomms.models import LetterDownload
-    from wagtail_batchcomms.services import letter_chunks, letters
     from wagtail_batchcomms.storage import letter_storage
 
     user = get_user_model().objects.filter(is_superuser=True).first()
@@ -128,7 +129,7 @@ def run_ours(batch_id: int, workers: int) -> dict:
         user = get_user_model().objects.create_superuser("bench", "bench@example.com", "x")
     LetterDownload.objects.filter(batch_id=batch_id).delete()
     with Clock() as clock:
-        download = letters.request_letter_download(batch_id, user=user)
+        download = downloads.request_letter_download(batch_id, user=user)
         if workers > 1:
             chunk_ids = list(download.chunks.values_list("pk", flat=True))
             connections.close_all()
@@ -161,7 +162,7 @@ def run_ours(batch_id: int, workers: int) -> dict:
 
 
 def run_chunks(chunk_ids: list[int]) -> dict:
-    from wagtail_batchcomms.services import letter_chunks
+    from wagtail_batchcomms.letters import chunks as letter_chunks
 
     worker = letter_chunks.worker_id()
     for chunk_id in chunk_ids:
@@ -170,7 +171,7 @@ def run_chunks(chunk_ids: list[int]) -> dict:
 
 
 def _letters_in_print_order(batch_id: int, count: int) -> list:
-    from wagtail_batchcomms.services.letters import pending_letters
+    from wagtail_batchcomms.letters.downloads import pending_letters
 
     return list(pending_letters(batch_id)[:count])
 
@@ -178,7 +179,7 @@ def _letters_in_print_order(batch_id: int, count: int) -> list:
 def _html(string: str):
     from weasyprint import HTML
 
-    from wagtail_batchcomms.services.pdf import SafeURLFetcher, base_url
+    from wagtail_batchcomms.letters.pdf import SafeURLFetcher, base_url
 
     return HTML(string=string, base_url=base_url(), url_fetcher=SafeURLFetcher())
 
@@ -186,7 +187,7 @@ def _html(string: str):
 def run_raw(batch_id: int, count: int) -> dict:
     import pypdf
 
-    from wagtail_batchcomms.services.rendering import letters_html
+    from wagtail_batchcomms.notices.rendering import letters_html
 
     html = letters_html(_letters_in_print_order(batch_id, count))
     with Clock() as clock:
@@ -204,7 +205,7 @@ def run_raw(batch_id: int, count: int) -> dict:
 def run_naive(batch_id: int, count: int) -> dict:
     import pypdf
 
-    from wagtail_batchcomms.services.rendering import letters_html
+    from wagtail_batchcomms.notices.rendering import letters_html
 
     htmls = [letters_html([letter]) for letter in _letters_in_print_order(batch_id, count)]
     out = io.BytesIO()

@@ -190,9 +190,9 @@ def check_copy_domains(app_configs: Any = None, **kwargs: Any) -> list:
     """batchcomms.W010, W011: where notice templates' CC/BCC copies may go.
 
     Every email of every batch using a template is copied to its CC/BCC addresses, with the
-    letter PDF when attached; COPY_ADDRESS_DOMAINS limits them (``services.copies``).
+    letter PDF when attached; COPY_ADDRESS_DOMAINS limits them (``notices.copies``).
     """
-    from .services.copies import ANY_DOMAIN, allowed_domains
+    from .notices.copies import ANY_DOMAIN, allowed_domains
 
     try:
         domains = allowed_domains()

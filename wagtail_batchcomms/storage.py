@@ -4,7 +4,7 @@ These files hold names and addresses, so they never live under a public URL: by 
 ``FileSystemStorage`` at ``WAGTAIL_BATCHCOMMS["PRIVATE_ROOT"]`` (outside ``MEDIA_ROOT`` and
 ``STATIC_ROOT``, refused when inside either) that has no URL at all; or the storage alias
 named by ``WAGTAIL_BATCHCOMMS["LETTER_STORAGE"]`` (e.g. a private S3 bucket configured in
-``settings.STORAGES``). Either way the files are served only by ``views.downloads``, after
+``settings.STORAGES``). Either way the files are served only by ``views.batches.downloads``, after
 its permission checks.
 """
 

@@ -6,37 +6,37 @@ die half way. The services they call are written so that running them again is h
 
 from __future__ import annotations
 
-# --- sending emails (services.sending) ------------------------------------------------------
+# --- sending emails (emails.sending) ------------------------------------------------------
 
 
 def send_batch_emails(batch_id: int) -> dict:
     """Send the batch's pending emails; safe to run twice or in parallel (rows are claimed)."""
     from dataclasses import asdict
 
-    from .services.sending import run_send_task
+    from .emails.sending import run_send_task
 
     return asdict(run_send_task(batch_id))
 
 
 def reap_stale_sending() -> int:
     """Scheduled: emails a dead worker left in "sending" become "delivery unknown"."""
-    from .services.sending import reap_stale_sending
+    from .emails.sending import reap_stale_sending
 
     return reap_stale_sending()
 
 
 def generate_batch(batch_id: int, token: str) -> str:
-    """Generate a batch's communications (``services.generation.generate``).
+    """Generate a batch's communications (``batches.generation.generate``).
 
     ``token`` is the batch's ``task_token`` when the task was queued: a task that no longer
     owns the batch (regenerated since, or already finished) does nothing.
     """
-    from .services.generation import generate
+    from .batches.generation import generate
 
     return generate(batch_id, token)
 
 
-# --- letters (services.letters, services.letter_chunks) --------------------------------------
+# --- letters (letters.downloads, letters.chunks) --------------------------------------
 
 
 def render_letter_chunk(chunk_id: int) -> str:
@@ -44,20 +44,20 @@ def render_letter_chunk(chunk_id: int) -> str:
 
     Safe to run twice or on several workers: the chunk is claimed in the database first.
     """
-    from .services.letter_chunks import render_chunk
+    from .letters.chunks import render_chunk
 
     return render_chunk(chunk_id)
 
 
 def merge_letter_download(download_id: int) -> str:
     """Merge a download's finished chunks (queued by recovery when a merge was lost)."""
-    from .services.letter_chunks import merge_download
+    from .letters.chunks import merge_download
 
     return merge_download(download_id)
 
 
 def letters_housekeeping() -> dict:
     """Scheduled: re-queue letter work dead workers left behind; purge expired downloads."""
-    from .services.letters import purge_expired_downloads, recover_letter_downloads
+    from .letters.downloads import purge_expired_downloads, recover_letter_downloads
 
     return {"requeued": recover_letter_downloads(), "purged": purge_expired_downloads()}

@@ -3,10 +3,10 @@
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
-from .log_actions import register_batch_log_actions
-from .views.add_to_batch_bulk import AddToBatchBulkAction, BoundedDeleteBulkAction
+from .history.batches import register_batch_log_actions
+from .views.batches.add_to_batch_bulk import AddToBatchBulkAction, BoundedDeleteBulkAction
 from .views.menu import CommunicationsViewSetGroup
-from .views.register import RegisterViewSetGroup
+from .views.register.viewsets import RegisterViewSetGroup
 
 # register_snippet (not the register_admin_viewset hook) so that the snippet models are known
 # as soon as hooks are loaded: Wagtail's post_migrate handler then creates the publish/lock/
@@ -23,14 +23,14 @@ def register_log_actions(actions):
 
 @hooks.register("register_log_actions")
 def register_letter_log_actions(actions):
-    from .views.letter_history import register_letter_log_actions
+    from .history.letters import register_letter_log_actions
 
     register_letter_log_actions(actions)
 
 
 @hooks.register("register_admin_urls")
 def register_letter_urls():
-    from .views import downloads
+    from .views.batches import downloads
 
     return downloads.get_urls()
 

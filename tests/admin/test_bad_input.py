@@ -27,6 +27,10 @@ from notice_admin_data import form_data as template_form_data
 from wagtail.images.tests.utils import get_test_image_file
 from wagtail.models import Revision
 
+from wagtail_batchcomms.batches import lifecycle as batch_services
+from wagtail_batchcomms.emails import sending
+from wagtail_batchcomms.letters import chunks
+from wagtail_batchcomms.letters import downloads as letters
 from wagtail_batchcomms.models import (
     Assembly,
     Batch,
@@ -39,8 +43,6 @@ from wagtail_batchcomms.models import (
     Letterhead,
     NoticeTemplate,
 )
-from wagtail_batchcomms.services import batches as batch_services
-from wagtail_batchcomms.services import letter_chunks, letters, sending
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_root")]
 
@@ -816,7 +818,7 @@ def test_a_runaway_template_is_refused_and_an_older_one_fails_every_notice_with_
     assert error in text_of(web.get(inspect))
 
     download = letters.request_letter_download(batch.pk, user=admin)
-    assert letter_chunks.run_download_here(download.pk) == DownloadStatus.FAILED
+    assert chunks.run_download_here(download.pk) == DownloadStatus.FAILED
     download.refresh_from_db()
     assert download.error
     assert download.error[:60] in text_of(web.get(reverse(f"{NS}:detail", args=[batch.pk])))
@@ -894,7 +896,7 @@ def test_recipient_data_stays_escaped_in_every_sent_email_and_letter(
     """Each spelling in its own paragraph: the .eml's HTML part and the letters' HTML (what
     WeasyPrint gets) have no script, event handler or javascript: link, and the hostile name
     shows as text."""
-    from wagtail_batchcomms.services.rendering import letters_html
+    from wagtail_batchcomms.notices.rendering import letters_html
 
     paragraphs = [("paragraph", f"<p>{source}</p>") for source in BYPASS_SPELLINGS]
     template = factories.notice_template(name="Bypass", body=paragraphs)
@@ -917,8 +919,8 @@ def test_recipient_data_stays_escaped_in_every_sent_email_and_letter(
 @pytest.mark.parametrize("source", BYPASS_SPELLINGS)
 def test_each_bypass_spelling_leaves_the_paragraph_escaped(source):
     """The same spellings one by one, through the renderer every email and letter uses."""
-    from wagtail_batchcomms.services.merge_fields import builtin_sample
-    from wagtail_batchcomms.services.rendering import render_notice
+    from wagtail_batchcomms.notices.merge_fields import builtin_sample
+    from wagtail_batchcomms.notices.rendering import render_notice
 
     data = builtin_sample(datetime.date(2025, 3, 3))
     data["contact"].update(name=HOSTILE_NAME, organisation=HOSTILE_ORGANISATION)

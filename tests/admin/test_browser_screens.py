@@ -16,6 +16,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from playwright.sync_api import expect
 
+from wagtail_batchcomms.emails import sending
+from wagtail_batchcomms.letters import chunks as letter_chunks
+from wagtail_batchcomms.letters import downloads
 from wagtail_batchcomms.models import (
     Assembly,
     BatchStatus,
@@ -28,7 +31,6 @@ from wagtail_batchcomms.models import (
     Location,
     ServiceArea,
 )
-from wagtail_batchcomms.services import letter_chunks, letters, sending
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,7 +66,7 @@ def world(transactional_db):
     )
     done = generate(make_batch(user, name="Autumn notices"), user)
     sending.send_pending_emails(done.pk, sending.new_worker_id())
-    letters.mark_letters_mailed(done.pk, user=user)
+    downloads.mark_letters_mailed(done.pk, user=user)
     done.refresh_from_db()
     assert done.status == BatchStatus.PARTIALLY_SENT
     return {"user": user, "batch": batch, "emails": emails, "done": done}
@@ -168,7 +170,7 @@ def test_what_an_admin_sees(world, page, shots):
 def test_letter_progress_moves_with_the_time_left(world, page, shots, private_root, app_settings):
     app_settings(LETTER_CHUNK_SIZE=1000)
     batch = world["batch"]
-    download = letters.request_letter_download(batch.pk, user=world["user"])
+    download = downloads.request_letter_download(batch.pk, user=world["user"])
     [chunk] = download.chunks.all()
     # A worker has laid out part of the chunk (what _progress_recorder writes), two minutes in.
     assert letter_chunks.claim_chunk(chunk.pk, "worker-1")

@@ -12,6 +12,7 @@ from batch_admin_data import build_register, count_queries, generate, make_batch
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from wagtail_batchcomms.letters import downloads
 from wagtail_batchcomms.models import (
     Assembly,
     Channel,
@@ -20,7 +21,6 @@ from wagtail_batchcomms.models import (
     Contact,
     Location,
 )
-from wagtail_batchcomms.services import letters
 
 LOG = "wagtail_batchcomms_communication:index"
 
@@ -33,7 +33,7 @@ def world(db):
     user = org_admin()
     template = factories.notice_template(name="Annual test reminder")
     everything = generate(make_batch(user, template, name="All"), user)
-    letters.mark_letters_mailed(everything.pk, user=user)
+    downloads.mark_letters_mailed(everything.pk, user=user)
     north = generate(
         make_batch(
             user,

@@ -21,8 +21,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from notice_admin_data import form_data as template_form_data
 
-from wagtail_batchcomms.filters import SEARCH_MAX_LENGTH
 from wagtail_batchcomms.models import Assembly, Batch, NoticeTemplate
+from wagtail_batchcomms.register.filters import SEARCH_MAX_LENGTH
 
 pytestmark = pytest.mark.django_db
 

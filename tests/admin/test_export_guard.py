@@ -25,10 +25,10 @@ from batch_admin_data import generate, make_batch
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
 
+from wagtail_batchcomms.letters import chunks
+from wagtail_batchcomms.letters import downloads as letter_service
 from wagtail_batchcomms.models import Assembly, DownloadStatus
-from wagtail_batchcomms.services import letter_chunks
-from wagtail_batchcomms.services import letters as letter_service
-from wagtail_batchcomms.services.csv_cells import csv_cell
+from wagtail_batchcomms.spreadsheets import csv_cell
 from wagtail_batchcomms.views.listing_guards import GuardedListingMixin
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_root")]
@@ -109,7 +109,7 @@ def skipped_report(client, world, fmt):
 def mailing_list(client, world, fmt):
     user = world["user"]
     download = letter_service.request_letter_download(world["batch"].pk, user=user)
-    assert letter_chunks.run_download_here(download.pk) == DownloadStatus.READY
+    assert chunks.run_download_here(download.pk) == DownloadStatus.READY
     return client.get(reverse("wagtail_batchcomms_letters:mailing_list", args=[download.pk]))
 
 

@@ -15,6 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from wagtail_batchcomms.emails import sending
+from wagtail_batchcomms.letters import chunks as letter_chunks
+from wagtail_batchcomms.letters import downloads as letters
 from wagtail_batchcomms.models import (
     Assembly,
     BatchStatus,
@@ -27,7 +30,6 @@ from wagtail_batchcomms.models import (
     Location,
     ServiceArea,
 )
-from wagtail_batchcomms.services import letter_chunks, letters, sending
 
 pytestmark = pytest.mark.django_db
 NS = "wagtail_batchcomms_batch"

@@ -21,8 +21,8 @@ from batch_admin_data import (
 from django.urls import reverse
 from django.utils import timezone
 
+from wagtail_batchcomms.batches import lifecycle as batch_services
 from wagtail_batchcomms.models import Assembly, Batch, BatchStatus
-from wagtail_batchcomms.services import batches as batch_services
 
 LIST = "wagtailsnippets_wagtail_batchcomms_assembly:list"
 RESULTS = "wagtailsnippets_wagtail_batchcomms_assembly:list_results"
@@ -289,7 +289,7 @@ def test_wagtails_default_select_all_would_take_every_assembly(rf, register, adm
     """Why the override exists: the base class ignores the query string's filters."""
     from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
 
-    from wagtail_batchcomms.views.add_to_batch_bulk import AddToBatchBulkAction
+    from wagtail_batchcomms.views.batches.add_to_batch_bulk import AddToBatchBulkAction
 
     request = rf.get(BULK, {"hazard": "health", "id": "all"})
     request.user = admin

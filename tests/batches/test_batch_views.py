@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from wagtail.models import ModelLogEntry
 
+from wagtail_batchcomms.batches import lifecycle as batch_services
 from wagtail_batchcomms.models import (
     Assembly,
     Batch,
@@ -35,7 +36,6 @@ from wagtail_batchcomms.models import (
     LocationContact,
     SkippedRecipient,
 )
-from wagtail_batchcomms.services import batches as batch_services
 
 S = BatchStatus
 INDEX = "wagtail_batchcomms_batch:index"
@@ -638,7 +638,7 @@ def test_send_confirm_then_queue(web, generated_batch, django_capture_on_commit_
 
 @pytest.mark.django_db
 def test_retry_offered_only_for_failed_emails(web, generated_batch, smtp_server):
-    from wagtail_batchcomms.services.sending import new_worker_id, send_pending_emails
+    from wagtail_batchcomms.emails.sending import new_worker_id, send_pending_emails
 
     refused = Communication.objects.filter(batch=generated_batch, channel=Channel.EMAIL).first()
     smtp_server.configure(refuse={refused.email: (550, "No such mailbox")})
@@ -730,13 +730,14 @@ def test_letter_downloads_list_ready_then_expired_with_rerequest(web, generated_
 
     from django.utils import timezone
 
+    from wagtail_batchcomms.letters import chunks
+    from wagtail_batchcomms.letters import downloads as letters
     from wagtail_batchcomms.models import DownloadStatus
-    from wagtail_batchcomms.services import letter_chunks, letters
 
     _, letter_total, _ = expected_channels()
     web.post(url("download_letters", generated_batch))
     download = generated_batch.letter_downloads.get()
-    letter_chunks.run_download_here(download.pk)  # the chunk and merge tasks, in-process
+    chunks.run_download_here(download.pk)  # the chunk and merge tasks, in-process
     download.refresh_from_db()
     assert download.status == DownloadStatus.READY
 

@@ -11,13 +11,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from wagtail.models import ModelLogEntry
 
-from wagtail_batchcomms.models import BatchStatus, Communication, SkippedRecipient
-from wagtail_batchcomms.services import generation
-from wagtail_batchcomms.services.batches import (
+from wagtail_batchcomms.batches import generation
+from wagtail_batchcomms.batches.lifecycle import (
     create_batch,
     preview_generation,
     start_generation,
 )
+from wagtail_batchcomms.models import BatchStatus, Communication, SkippedRecipient
 
 pytestmark = pytest.mark.django_db
 

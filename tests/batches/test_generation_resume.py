@@ -18,9 +18,8 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from wagtail.models import ModelLogEntry
 
-from wagtail_batchcomms.models import Batch, BatchStatus
-from wagtail_batchcomms.services import generation
-from wagtail_batchcomms.services.batches import (
+from wagtail_batchcomms.batches import generation
+from wagtail_batchcomms.batches.lifecycle import (
     BatchActionError,
     allowed_actions,
     create_batch,
@@ -29,6 +28,7 @@ from wagtail_batchcomms.services.batches import (
     resume_generation,
     start_generation,
 )
+from wagtail_batchcomms.models import Batch, BatchStatus
 
 S = BatchStatus
 APP = "wagtail_batchcomms"

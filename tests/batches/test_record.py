@@ -22,6 +22,8 @@ from django.urls import reverse
 from django.utils.html import escape
 from wagtail.models import ModelLogEntry
 
+from wagtail_batchcomms.letters import chunks as letter_chunks
+from wagtail_batchcomms.letters import downloads
 from wagtail_batchcomms.models import (
     Batch,
     BatchAssembly,
@@ -30,7 +32,6 @@ from wagtail_batchcomms.models import (
     Communication,
     DownloadStatus,
 )
-from wagtail_batchcomms.services import letter_chunks, letters
 from wagtail_batchcomms.storage import letter_storage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_root")]
@@ -254,14 +255,14 @@ def test_a_ready_pdf_of_mailed_letters_stays_downloadable(client, sender):
     expires). A later PDF of letters never mailed is withdrawn."""
     mailed = letters_data.ready_download(sender, count=3)
     batch = mailed.batch
-    assert letters.mark_letters_mailed(batch.pk, user=sender, download_id=mailed.pk) == 3
+    assert downloads.mark_letters_mailed(batch.pk, user=sender, download_id=mailed.pk) == 3
     # Two more letters, pending, and their own PDF.
     contacts = bulk_data.contacts([("Late One", ""), ("Late Two", "")])  # on paper
     location = letters_data.letters(batch).first().location
     Communication.objects.bulk_create(
         bulk_data.notice(batch, Channel.LETTER, location, contact) for contact in contacts
     )
-    later = letters.request_letter_download(batch.pk, user=sender)
+    later = downloads.request_letter_download(batch.pk, user=sender)
     assert letter_chunks.run_download_here(later.pk) == DS.READY
 
     client.force_login(sender)
@@ -283,7 +284,7 @@ def test_a_ready_pdf_of_mailed_letters_stays_downloadable(client, sender):
 
 def test_a_pdf_still_being_prepared_is_withdrawn_and_never_finishes(client, sender):
     batch = letters_data.letter_batch(3)
-    download = letters.request_letter_download(batch.pk, user=sender)
+    download = downloads.request_letter_download(batch.pk, user=sender)
     assert download.status == DS.QUEUED
     client.force_login(sender)
     confirm = page(client, action_url(batch, "archive"))

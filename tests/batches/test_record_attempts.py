@@ -26,6 +26,9 @@ from sending_data import email_batch, emails
 from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
+from wagtail_batchcomms.batches import generation
+from wagtail_batchcomms.batches.lifecycle import create_batch, start_generation
+from wagtail_batchcomms.emails.sending import new_worker_id, send_pending_emails, start_sending
 from wagtail_batchcomms.models import (
     Assembly,
     Batch,
@@ -34,9 +37,6 @@ from wagtail_batchcomms.models import (
     Communication,
     CommunicationStatus,
 )
-from wagtail_batchcomms.services import generation
-from wagtail_batchcomms.services.batches import create_batch, start_generation
-from wagtail_batchcomms.services.sending import new_worker_id, send_pending_emails, start_sending
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ from batch_admin_data import build_register, generate, make_batch, org_admin
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
+from wagtail_batchcomms.batches import lifecycle as batch_services
+from wagtail_batchcomms.emails import sending
+from wagtail_batchcomms.letters import downloads
 from wagtail_batchcomms.models import BatchStatus, Channel, Communication, CommunicationStatus
-from wagtail_batchcomms.services import batches as batch_services
-from wagtail_batchcomms.services import letters, sending
 
 pytestmark = pytest.mark.django_db
 NS = "wagtail_batchcomms_batch"
@@ -49,7 +50,7 @@ def test_nothing_left_to_deliver_is_the_reason_given(web, admin):
     assert emails.exists() and Communication.objects.filter(channel=Channel.LETTER).exists()
     result = sending.send_pending_emails(batch.pk, sending.new_worker_id())  # locmem backend
     assert result.sent == emails.count() and not result.failed
-    assert letters.mark_letters_mailed(batch.pk, user=admin)
+    assert downloads.mark_letters_mailed(batch.pk, user=admin)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.PARTIALLY_SENT
     before = history(batch)

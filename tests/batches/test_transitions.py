@@ -12,6 +12,14 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from wagtail.models import ModelLogEntry
 
+from wagtail_batchcomms.batches.lifecycle import (
+    BatchActionError,
+    allowed_actions,
+    archive_batch,
+    complete_batch,
+    refusal_reason,
+    start_generation,
+)
 from wagtail_batchcomms.models import (
     Batch,
     BatchAssembly,
@@ -20,14 +28,6 @@ from wagtail_batchcomms.models import (
     CommunicationStatus,
     SkippedRecipient,
     SkipReason,
-)
-from wagtail_batchcomms.services.batches import (
-    BatchActionError,
-    allowed_actions,
-    archive_batch,
-    complete_batch,
-    refusal_reason,
-    start_generation,
 )
 
 pytestmark = pytest.mark.django_db

@@ -9,14 +9,7 @@ import pytest
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
-from wagtail_batchcomms.models import (
-    Assembly,
-    Batch,
-    BatchAssembly,
-    BatchStatus,
-    Communication,
-)
-from wagtail_batchcomms.services.batches import (
+from wagtail_batchcomms.batches.lifecycle import (
     ACTIONS,
     BatchActionError,
     add_assemblies,
@@ -25,6 +18,13 @@ from wagtail_batchcomms.services.batches import (
     clone_batch,
     create_batch,
     delete_batch,
+)
+from wagtail_batchcomms.models import (
+    Assembly,
+    Batch,
+    BatchAssembly,
+    BatchStatus,
+    Communication,
 )
 
 pytestmark = pytest.mark.django_db

@@ -28,9 +28,9 @@ from wagtail_batchcomms.models import (
     PropertyType,
     ServiceArea,
 )
+from wagtail_batchcomms.notices.sandbox import template_errors
 from wagtail_batchcomms.services.demo import seed_demo
 from wagtail_batchcomms.services.demo_plan import add_months
-from wagtail_batchcomms.services.templating import template_errors
 
 pytestmark = pytest.mark.django_db
 

@@ -19,10 +19,8 @@ from django_q.models import OrmQ
 from sending_data import email_batch, email_template, emails
 from wagtail.models import ModelLogEntry
 
-from wagtail_batchcomms.models import Batch, BatchStatus, CommunicationStatus
-from wagtail_batchcomms.services import sending
-from wagtail_batchcomms.services.delivery import Mailer, Outcome
-from wagtail_batchcomms.services.sending import (
+from wagtail_batchcomms.emails import sending
+from wagtail_batchcomms.emails.sending import (
     SendingError,
     claim_emails,
     new_worker_id,
@@ -31,6 +29,8 @@ from wagtail_batchcomms.services.sending import (
     sending_progress,
     start_sending,
 )
+from wagtail_batchcomms.emails.transport import Mailer, Outcome
+from wagtail_batchcomms.models import Batch, BatchStatus, CommunicationStatus
 
 ST = CommunicationStatus
 SEND_PERM = "wagtail_batchcomms.send_batch"
@@ -529,7 +529,7 @@ def test_the_reaper_is_scheduled_by_migrate():
 def test_message_bytes_are_what_djangos_smtp_backend_sends(subject, name):
     from email.utils import formataddr
 
-    from wagtail_batchcomms.services.delivery import message_bytes
+    from wagtail_batchcomms.emails.transport import message_bytes
 
     message = EmailMultiAlternatives(
         subject,
@@ -549,7 +549,7 @@ def test_message_bytes_are_what_djangos_smtp_backend_sends(subject, name):
 
 @pytest.mark.django_db
 def test_outcomes_are_written_only_to_rows_the_worker_still_holds():
-    from wagtail_batchcomms.services.sender import write_outcomes
+    from wagtail_batchcomms.emails.send_loop import write_outcomes
 
     batch = email_batch(3)
     rows = claim_emails(batch.pk, "me", 3)
@@ -609,8 +609,8 @@ def test_an_expression_failing_on_a_recipients_data_fails_that_email_not_the_tas
 def test_complete_keeps_emails_being_sent_and_their_outcome_is_still_recorded(
     smtp_server, superuser
 ):
-    from wagtail_batchcomms.services.batches import complete_batch
-    from wagtail_batchcomms.services.sender import write_outcomes
+    from wagtail_batchcomms.batches.lifecycle import complete_batch
+    from wagtail_batchcomms.emails.send_loop import write_outcomes
 
     batch = email_batch(6, status=BatchStatus.PARTIALLY_SENT)
     in_flight = claim_emails(batch.pk, "worker", 2)

@@ -18,15 +18,15 @@ from django.utils import timezone
 from sending_data import email_batch, emails
 from wagtail.models import ModelLogEntry
 
-from wagtail_batchcomms.models import Communication, CommunicationStatus
-from wagtail_batchcomms.services import sending
-from wagtail_batchcomms.services.sending import (
+from wagtail_batchcomms.emails import sending
+from wagtail_batchcomms.emails.sending import (
     claim_emails,
     new_worker_id,
     send_pending_emails,
     sending_state,
     start_sending,
 )
+from wagtail_batchcomms.models import Communication, CommunicationStatus
 
 pytestmark = pytest.mark.django_db
 ST = CommunicationStatus

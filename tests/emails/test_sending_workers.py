@@ -18,8 +18,8 @@ from django.db import connection
 from sending_data import email_batch, emails
 from workers import wait_until
 
+from wagtail_batchcomms.emails.sending import start_sending
 from wagtail_batchcomms.models import BatchStatus, CommunicationStatus
-from wagtail_batchcomms.services.sending import start_sending
 
 ST = CommunicationStatus
 SEND_TASK = "wagtail_batchcomms.tasks.send_batch_emails"

@@ -37,6 +37,7 @@ from smtp import SMTPTestServer
 from wagtail.models import ModelLogEntry
 from workers import wait_until
 
+from wagtail_batchcomms.batches import lifecycle as batch_services
 from wagtail_batchcomms.models import (
     Assembly,
     Batch,
@@ -48,7 +49,6 @@ from wagtail_batchcomms.models import (
     LetterChunk,
     LetterDownload,
 )
-from wagtail_batchcomms.services import batches as batch_services
 
 pytestmark = pytest.mark.slow
 

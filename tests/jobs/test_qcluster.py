@@ -12,9 +12,9 @@ import ops_data
 import pytest
 from workers import wait_until
 
+from wagtail_batchcomms.batches import generation
+from wagtail_batchcomms.batches.lifecycle import create_batch, start_generation
 from wagtail_batchcomms.models import Assembly, Batch, BatchStatus, Communication
-from wagtail_batchcomms.services import generation
-from wagtail_batchcomms.services.batches import create_batch, start_generation
 
 pytestmark = pytest.mark.slow
 

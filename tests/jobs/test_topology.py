@@ -25,6 +25,8 @@ from batch_admin_data import org_admin
 from django.utils import timezone
 from workers import wait_until
 
+from wagtail_batchcomms.batches import lifecycle as batch_services
+from wagtail_batchcomms.letters import downloads as letter_services
 from wagtail_batchcomms.models import (
     Assembly,
     Batch,
@@ -36,8 +38,6 @@ from wagtail_batchcomms.models import (
     LetterChunk,
     LetterDownload,
 )
-from wagtail_batchcomms.services import batches as batch_services
-from wagtail_batchcomms.services import letters as letter_services
 
 #: A Redis database of its own (the other worker tests use 0), and a queue name of its own
 #: per test (tests/support/workers.py), so that parallel runs on one Redis server never meet.
@@ -128,7 +128,7 @@ def test_two_workers_on_redis_generate_send_and_render_5000_assemblies_exactly_o
     # --- generation ----------------------------------------------------------------------
     mark = time.monotonic()
     ops_data.run_as_web(
-        clusters[0], "wagtail_batchcomms.services.batches.start_generation", batch.pk, user=admin
+        clusters[0], "wagtail_batchcomms.batches.lifecycle.start_generation", batch.pk, user=admin
     )
     wait_until(
         lambda: status() == BatchStatus.GENERATED,
@@ -146,7 +146,7 @@ def test_two_workers_on_redis_generate_send_and_render_5000_assemblies_exactly_o
     smtp_server.configure(delay=0.002)
     ops_data.run_as_web(
         clusters[1],
-        "wagtail_batchcomms.services.sending.start_sending",
+        "wagtail_batchcomms.emails.sending.start_sending",
         batch.pk,
         user=admin,
         times=2,
@@ -175,7 +175,7 @@ def test_two_workers_on_redis_generate_send_and_render_5000_assemblies_exactly_o
     mark = time.monotonic()
     download_id = ops_data.run_as_web(
         clusters[0],
-        "wagtail_batchcomms.services.letters.request_letter_download",
+        "wagtail_batchcomms.letters.downloads.request_letter_download",
         batch.pk,
         user=admin,
     )

@@ -18,8 +18,9 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from wagtail.models import ModelLogEntry
 
+from wagtail_batchcomms.letters import chunks as letter_chunks
+from wagtail_batchcomms.letters import downloads
 from wagtail_batchcomms.models import BatchStatus, DownloadStatus, LetterDownload
-from wagtail_batchcomms.services import letter_chunks, letters
 from wagtail_batchcomms.storage import letter_storage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_root")]
@@ -141,7 +142,7 @@ def test_each_download_is_in_the_batch_history_with_who_took_it(client, users):
     assert web.get(url("download", download.pk)).status_code == 200
     assert web.get(url("mailing_list", download.pk)).status_code == 200
     entries = ModelLogEntry.objects.for_instance(download.batch).filter(
-        action=letters.LOG_DOWNLOADED
+        action=downloads.LOG_DOWNLOADED
     )
     assert [(e.user_id, e.data["kind"]) for e in entries.order_by("pk")] == [
         (users["sender"].pk, "pdf"),
@@ -178,7 +179,7 @@ def test_forged_id_answers_404_with_a_page(client, users):
 
 def test_queued_download_answers_409(client, users):
     batch = data.letter_batch(2)
-    download = letters.request_letter_download(batch.pk, user=users["sender"])
+    download = downloads.request_letter_download(batch.pk, user=users["sender"])
     response = client_for(client, users["sender"]).get(url("download", download.pk))
     assert response.status_code == 409
     assert b"still being prepared" in response.content
@@ -213,7 +214,7 @@ def test_purged_download_answers_410_and_rerequest_queues_a_new_one(
 ):
     download = data.ready_download(users["sender"], count=3)
     LetterDownload.objects.filter(pk=download.pk).update(expires_at=timezone.now())
-    assert letters.purge_expired_downloads() == 1
+    assert downloads.purge_expired_downloads() == 1
     assert not letter_storage().exists(download.file)
     page = expired_page(client, users, download)
     assert "data-rerequest-form" in page
@@ -228,7 +229,7 @@ def test_purged_download_answers_410_and_rerequest_queues_a_new_one(
     new = LetterDownload.objects.exclude(pk=download.pk).get()
     assert new.batch_id == download.batch_id and new.status == DS.QUEUED
     assert new.requested_by == users["sender"]
-    assert [row.func() for row in OrmQ.objects.all()] == [letters.CHUNK_TASK]
+    assert [row.func() for row in OrmQ.objects.all()] == [downloads.CHUNK_TASK]
     # Once rendered, its link serves the PDF.
     letter_chunks.run_download_here(new.pk)
     response = client.get(url("download", new.pk))
@@ -247,7 +248,7 @@ def test_rerequest_is_post_only_and_a_second_click_queues_nothing(client, users)
 
 def test_failed_download_answers_410_with_its_error(client, users):
     batch = data.letter_batch(2)
-    download = letters.request_letter_download(batch.pk, user=users["sender"])
+    download = downloads.request_letter_download(batch.pk, user=users["sender"])
     letter_chunks.fail_download(download.pk, "The printer font is missing.")
     page = expired_page(client, users, download)
     assert "The printer font is missing." in page

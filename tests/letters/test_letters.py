@@ -24,6 +24,9 @@ from letter_checks import assert_every_letter_once, print_order
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms import signals, tasks
+from wagtail_batchcomms.letters import chunks as letter_chunks
+from wagtail_batchcomms.letters import downloads as letters
+from wagtail_batchcomms.letters.downloads import LetterError
 from wagtail_batchcomms.models import (
     Batch,
     BatchStatus,
@@ -34,8 +37,6 @@ from wagtail_batchcomms.models import (
     LetterChunk,
     LetterDownload,
 )
-from wagtail_batchcomms.services import letter_chunks, letters
-from wagtail_batchcomms.services.letters import LetterError
 from wagtail_batchcomms.storage import letter_storage
 
 pytestmark = pytest.mark.usefixtures("private_root")

@@ -17,8 +17,8 @@ from django.test import override_settings
 from letter_checks import assert_every_letter_once, print_order
 from workers import wait_until
 
+from wagtail_batchcomms.letters import downloads as letters
 from wagtail_batchcomms.models import DownloadStatus, LetterChunk, LetterDownload
-from wagtail_batchcomms.services import letters
 
 pytestmark = pytest.mark.slow
 

@@ -13,9 +13,9 @@ import letters_data as data
 import pytest
 from django.urls import reverse
 
+from wagtail_batchcomms.letters import chunks as letter_chunks
+from wagtail_batchcomms.letters import downloads as letter_service
 from wagtail_batchcomms.models import LetterChunk
-from wagtail_batchcomms.services import letter_chunks
-from wagtail_batchcomms.services import letters as letter_service
 from wagtail_batchcomms.storage import letter_storage
 
 pytestmark = pytest.mark.django_db

@@ -22,8 +22,8 @@ from django.contrib.staticfiles import finders
 from django.test import override_settings
 from PIL import Image as PILImage
 
-from wagtail_batchcomms.services import pdf
-from wagtail_batchcomms.services.pdf import BlockedURL, SafeURLFetcher
+from wagtail_batchcomms.letters import pdf
+from wagtail_batchcomms.letters.pdf import BlockedURL, SafeURLFetcher
 
 MARKER = "LEAKED-MARKER-7Q"
 CSS = f'body::after {{ content: "{MARKER}"; }}'.encode()
@@ -125,7 +125,7 @@ def test_a_media_stylesheet_is_served(media_root):
 )
 def test_fetcher_refuses(url, caplog):
     with (
-        caplog.at_level(logging.WARNING, logger="wagtail_batchcomms.services.pdf"),
+        caplog.at_level(logging.WARNING, logger="wagtail_batchcomms.letters.pdf"),
         pytest.raises(BlockedURL),
     ):
         SafeURLFetcher().fetch(url)
@@ -141,7 +141,7 @@ def test_file_urls_and_base_href_tricks_do_not_leak(outside, caplog):
         f"<style>@import url({secret});</style>",
         '<img src="file:///etc/passwd"><img src="passwd"><p>Letter body</p>',
     )
-    with caplog.at_level(logging.WARNING, logger="wagtail_batchcomms.services.pdf"):
+    with caplog.at_level(logging.WARNING, logger="wagtail_batchcomms.letters.pdf"):
         text, reader = render_text(html)
     assert "Letter body" in text  # rendered, without the refused resources
     assert MARKER not in text
@@ -163,7 +163,7 @@ def test_loopback_server_gets_no_request(http_server, caplog):
         f'<svg width="10" height="10"><image href="{base}/s.png" width="10" height="10"/></svg>'
         "<p>Letter body</p>",
     )
-    with caplog.at_level(logging.WARNING, logger="wagtail_batchcomms.services.pdf"):
+    with caplog.at_level(logging.WARNING, logger="wagtail_batchcomms.letters.pdf"):
         text, _reader = render_text(html)
     assert "Letter body" in text
     assert MARKER not in text
@@ -185,7 +185,7 @@ def test_relative_traversal_is_refused(media_root, outside, caplog):
         '<link rel="stylesheet" href="/media/%2E%2E/outside/secret.css">'
         '<link rel="stylesheet" href="/media/sub/..%2F..%2Foutside/secret.css">'
     )
-    with caplog.at_level(logging.WARNING, logger="wagtail_batchcomms.services.pdf"):
+    with caplog.at_level(logging.WARNING, logger="wagtail_batchcomms.letters.pdf"):
         text, _reader = render_text(html)
     assert MARKER not in text
     assert caplog.text.count("refused to fetch") >= 3

@@ -19,9 +19,9 @@ from notice_admin_data import url as template_url
 from sending_data import email_batch, email_template
 from wagtail.models import ModelLogEntry
 
+from wagtail_batchcomms.emails.sending import new_worker_id, send_pending_emails, start_sending
 from wagtail_batchcomms.models import Batch, NoticeTemplate
-from wagtail_batchcomms.services.copies import allowed_domains, batch_copies
-from wagtail_batchcomms.services.sending import new_worker_id, send_pending_emails, start_sending
+from wagtail_batchcomms.notices.copies import allowed_domains, batch_copies
 
 pytestmark = pytest.mark.django_db
 

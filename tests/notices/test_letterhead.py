@@ -15,8 +15,9 @@ from django.urls import reverse
 from wagtail.images import get_image_model
 from wagtail.images.tests.utils import get_test_image_file
 
+from wagtail_batchcomms.letters import pdf
 from wagtail_batchcomms.models import Batch, BatchAssembly, Communication, Letterhead
-from wagtail_batchcomms.services import pdf, rendering
+from wagtail_batchcomms.notices import rendering
 
 pytestmark = pytest.mark.django_db
 

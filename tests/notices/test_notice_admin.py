@@ -230,8 +230,8 @@ def test_notice_templates_live_in_communications_not_in_a_snippets_menu(admin_cl
 def test_batch_listing_filters_by_template(admin_client, admin_user):
     from datetime import date, timedelta
 
+    from wagtail_batchcomms.batches.lifecycle import create_batch
     from wagtail_batchcomms.models import Assembly
-    from wagtail_batchcomms.services.batches import create_batch
 
     used = factories.notice_template(name="Used template")
     other = factories.notice_template(name="Other template")

@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from wagtail_batchcomms.models import Batch, BatchAssembly, Communication
-from wagtail_batchcomms.services import rendering
-from wagtail_batchcomms.services.email_format import html_to_text, inline_styles, text_table
+from wagtail_batchcomms.notices import rendering
+from wagtail_batchcomms.notices.email_html import html_to_text, inline_styles, text_table
 
 pytestmark = pytest.mark.django_db
 

@@ -13,14 +13,14 @@ from jinja2 import TemplateError
 from jinja2.sandbox import SecurityError
 
 from wagtail_batchcomms.models import NoticeTemplate
-from wagtail_batchcomms.services import templating
-from wagtail_batchcomms.services.merge_fields import (
+from wagtail_batchcomms.notices import sandbox as templating
+from wagtail_batchcomms.notices.merge_fields import (
     CATALOGUE,
     MERGE_FIELDS,
     builtin_sample,
     catalogue_rows,
 )
-from wagtail_batchcomms.services.templating import (
+from wagtail_batchcomms.notices.sandbox import (
     TemplateLimitError,
     prepare_rich_text,
     render,
@@ -535,8 +535,8 @@ def test_runaway_growth_never_holds_the_process(tmp_path):
         "import datetime, json, resource, sys\n"
         "import django\n"
         "django.setup()\n"
-        "from wagtail_batchcomms.services.merge_fields import builtin_sample\n"
-        "from wagtail_batchcomms.services.templating import TemplateLimitError, render\n"
+        "from wagtail_batchcomms.notices.merge_fields import builtin_sample\n"
+        "from wagtail_batchcomms.notices.sandbox import TemplateLimitError, render\n"
         "data = builtin_sample(datetime.date(2025, 3, 3))\n"
         "render('{{ contact.name|upper }}', data, html=True)  # warm up imports\n"
         "with open('/proc/self/statm') as statm:\n"

@@ -22,9 +22,9 @@ from batch_admin_data import ADMIN, build_register, generate, make_batch
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from wagtail_batchcomms.letters.downloads import request_letter_download
 from wagtail_batchcomms.models import Batch, Channel, Communication, Contact, Location
 from wagtail_batchcomms.services.demo_accounts import ensure_demo_accounts
-from wagtail_batchcomms.services.letters import request_letter_download
 
 pytestmark = pytest.mark.django_db
 

@@ -14,6 +14,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from wagtail_batchcomms.letters.chunks import render_letters
 from wagtail_batchcomms.models import (
     Assembly,
     AssemblyQuerySet,
@@ -21,8 +22,7 @@ from wagtail_batchcomms.models import (
     Communication,
     ComplianceStatus,
 )
-from wagtail_batchcomms.services import rendering
-from wagtail_batchcomms.services.letter_chunks import render_letters
+from wagtail_batchcomms.notices import rendering
 
 pytestmark = pytest.mark.django_db
 

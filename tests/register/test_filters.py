@@ -13,8 +13,12 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
-from wagtail_batchcomms.filters import AssemblyFilterSet, ContactFilterSet, LocationFilterSet
 from wagtail_batchcomms.models import Assembly, Contact, Location
+from wagtail_batchcomms.register.filters import (
+    AssemblyFilterSet,
+    ContactFilterSet,
+    LocationFilterSet,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import factories
 import pytest
 from django.urls import reverse
 
-from wagtail_batchcomms.filters import search_assemblies
 from wagtail_batchcomms.models import Assembly
+from wagtail_batchcomms.register.filters import search_assemblies
 
 pytestmark = pytest.mark.django_db
 

@@ -19,9 +19,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from wagtail_batchcomms.batches import generation
+from wagtail_batchcomms.batches import lifecycle as batch_services
 from wagtail_batchcomms.models import Assembly, Batch
-from wagtail_batchcomms.services import batches as batch_services
-from wagtail_batchcomms.services import generation
 
 BATCH_PERMS = [
     "wagtail_batchcomms.add_batch",

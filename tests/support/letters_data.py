@@ -16,6 +16,8 @@ import bulk_data
 import factories
 import pypdf
 
+from wagtail_batchcomms.letters import chunks
+from wagtail_batchcomms.letters import downloads as letter_service
 from wagtail_batchcomms.models import (
     Batch,
     BatchAssembly,
@@ -26,8 +28,6 @@ from wagtail_batchcomms.models import (
     LetterDownload,
     NoticeTemplate,
 )
-from wagtail_batchcomms.services import letter_chunks
-from wagtail_batchcomms.services import letters as letter_service
 from wagtail_batchcomms.storage import letter_storage
 
 _seq = itertools.count(1)
@@ -125,7 +125,7 @@ def ready_download(user, count: int = 3, status: str = BatchStatus.GENERATED) ->
     here (no worker), READY to be downloaded."""
     batch = letter_batch(count, status=status)
     download = letter_service.request_letter_download(batch.pk, user=user)
-    assert letter_chunks.run_download_here(download.pk) == DownloadStatus.READY
+    assert chunks.run_download_here(download.pk) == DownloadStatus.READY
     download.refresh_from_db()
     return download
 

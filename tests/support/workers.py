@@ -14,7 +14,7 @@ starts ``count`` processes. ``settings`` reach the workers' ``WAGTAIL_BATCHCOMMS
 ``smtp_port`` points their email at a loopback SMTP server; ``redis`` runs them on the
 Redis broker under a queue name of their own (queue work there with ``cluster.async_task``;
 a test process started with ``BATCHCOMMS_Q_REDIS`` set shares its broker with the workers
-it starts, and then ``services.queue.enqueue`` reaches them directly).
+it starts, and then ``jobs.enqueue`` reaches them directly).
 
 Every process is started in its own process group and stopped at teardown (SIGTERM, then
 SIGKILL), also when the test fails. Their output goes to a log file; a failing test shows

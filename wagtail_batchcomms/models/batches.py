@@ -89,7 +89,7 @@ class Batch(ConcurrentTransitionMixin, models.Model):
 
     ``status`` is a protected FSM field: only the transition methods below change it, and
     ``ConcurrentTransitionMixin`` refuses a save if another process moved the batch first.
-    Call transitions through ``services.batches``, which checks permissions with
+    Call transitions through ``batches.lifecycle``, which checks permissions with
     ``has_transition_perm`` and records the change in the batch's history.
     """
 
@@ -241,7 +241,7 @@ class Batch(ConcurrentTransitionMixin, models.Model):
     )
     def complete(self) -> None:
         """Close the batch out; the service removes the notices never attempted in the same
-        transaction (``services.closing``)."""
+        transaction (``batches.closing``)."""
         self.closed_at = timezone.now()
 
     @transition(
@@ -318,7 +318,7 @@ class CommunicationQuerySet(models.QuerySet):
     def never_attempted(self):
         """Notices nothing was ever tried with: pending and never claimed by a send task.
 
-        The only ones closing a batch may remove (see ``services.closing``). An email is
+        The only ones closing a batch may remove (see ``batches.closing``). An email is
         attempted when a send task claims it (``attempts`` counts the claims), so a failed or
         delivery-unknown email put back in the queue stays attempted; a letter is attempted
         when it is marked as mailed (sent).

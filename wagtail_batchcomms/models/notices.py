@@ -42,7 +42,7 @@ class NoticeTemplate(PreviewableMixin, DraftStateMixin, LockableMixin, RevisionM
     """A notice that batches send by email and letter.
 
     The subject and the body's paragraphs are Jinja2 templates rendered in a sandbox over
-    plain data (see ``services.templating``). The contact rules decide who receives it.
+    plain data (see ``notices.sandbox``). The contact rules decide who receives it.
     """
 
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -128,7 +128,7 @@ class NoticeTemplate(PreviewableMixin, DraftStateMixin, LockableMixin, RevisionM
         verbose_name = _("notice template")
         verbose_name_plural = _("notice templates")
         permissions = [
-            # Copies go out with every email of every batch (services.copies), so setting them
+            # Copies go out with every email of every batch (notices.copies), so setting them
             # is for the org admin to grant, apart from writing templates.
             ("set_copies_noticetemplate", _("Can set CC/BCC copies of notice templates")),
         ]
@@ -168,13 +168,13 @@ class NoticeTemplate(PreviewableMixin, DraftStateMixin, LockableMixin, RevisionM
             errors.setdefault("attach_pdf", []).append(
                 _("Attaching the letter to the email needs email allowed.")
             )
-        from ..services.copies import copy_errors
-        from ..services.templating import template_validation_errors
+        from ..notices.copies import copy_errors
+        from ..notices.sandbox import template_validation_errors
 
         for field, messages in copy_errors(self).items():
             errors.setdefault(field, []).extend(messages)
 
-        # Drafts too: every revision is a template that renders (see services.templating).
+        # Drafts too: every revision is a template that renders (see notices.sandbox).
         for field, messages in template_validation_errors(self).items():
             errors.setdefault(field, []).extend(messages)
         if errors:
@@ -198,7 +198,7 @@ class NoticeTemplate(PreviewableMixin, DraftStateMixin, LockableMixin, RevisionM
         return f"wagtail_batchcomms/previews/{mode_name}.html"
 
     def get_preview_context(self, request, mode_name):
-        from ..services.rendering import preview_context
+        from ..notices.rendering import preview_context
 
         context = super().get_preview_context(request, mode_name)
         context.update(preview_context(self, mode_name))

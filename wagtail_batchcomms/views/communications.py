@@ -22,12 +22,12 @@ from wagtail.admin.widgets.button import HeaderButton, ListingButton
 from wagtail.snippets.views.snippets import InspectView as SnippetInspectView
 
 from ..conf import batchcomms_settings
-from ..filters import CommunicationFilterSet, communications_about
 from ..models import Assembly, Batch, Channel, Communication, Contact, Location
 from ..permissions import PolicyViewSetMixin, user_can, user_can_look
+from ..register.filters import CommunicationFilterSet, communications_about
 from .columns import CommunicationStatusColumn, ErrorColumn, LinkColumn
-from .inspect_values import ReadableInspectMixin
 from .listing_guards import GuardedListingMixin
+from .register.inspect_values import ReadableInspectMixin
 
 
 def preview_urls(communication) -> list[tuple[str, str, str]]:

@@ -4,7 +4,7 @@ Every index view of the package (the register, notice templates, batches, a batc
 communications and working list, the Communication Log) has ``GuardedListingMixin``, so that:
 
 - the search is bounded in length (a form error past ``filters.SEARCH_MAX_LENGTH``);
-- every text cell goes through ``services.csv_cells`` (a name typed as "=HYPERLINK(...)"
+- every text cell goes through ``spreadsheets`` (a name typed as "=HYPERLINK(...)"
   stays text in the spreadsheet; control characters cannot break an XLSX file);
 - a yes/no field is written "Yes"/"No" (as the listing shows it), not Python's True/False,
   and a column without a heading of its own is headed in words ("Address line 1"), never
@@ -29,8 +29,8 @@ from django.contrib import messages
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 
-from ..filters import ListingSearchForm
-from ..services.csv_cells import sheet_value
+from ..register.filters import ListingSearchForm
+from ..spreadsheets import sheet_value
 
 
 class Chunked:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.viewsets.base import ViewSetGroup
 
-from .batches import BatchViewSet
+from .batches.viewsets import BatchViewSet
 from .communications import CommunicationViewSet
 from .notices import NoticeTemplateViewSet
 

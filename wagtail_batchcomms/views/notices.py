@@ -39,9 +39,9 @@ from wagtail.snippets.views.snippets import (
 
 from ..blocks import DEFAULT_COLUMNS
 from ..models import NoticeTemplate
+from ..notices.merge_fields import catalogue_rows
+from ..notices.sandbox import ALLOWED_FILTERS
 from ..permissions import LOOK_ACTIONS, PolicyViewSetMixin, user_can
-from ..services.merge_fields import catalogue_rows
-from ..services.templating import ALLOWED_FILTERS
 from .listing_guards import GuardedListingMixin
 
 
@@ -225,10 +225,11 @@ class NoticeTemplateViewSet(PolicyViewSetMixin, SnippetViewSet):
 
     def letter_pdf_view(self, request, pk):
         """The saved draft's letter for the sample location, as the PDF the letters will be."""
-        from ..services import letter_document, pdf
-        from ..services.merge_data import organisation_data
-        from ..services.previews import sample_merge_data
-        from ..services.rendering import RenderError, letterhead_data, render_notice
+        from ..letters import document as letter_document
+        from ..letters import pdf
+        from ..notices.merge_data import organisation_data
+        from ..notices.previews import sample_merge_data
+        from ..notices.rendering import RenderError, letterhead_data, render_notice
 
         template = get_object_or_404(NoticeTemplate, pk=pk)
         if not self.permission_policy.user_has_permission_for_instance(
@@ -279,7 +280,7 @@ def refuse_deleting_templates_in_use(request, instances):
     from wagtail.admin import messages
     from wagtail.admin.utils import get_valid_next_url_from_request
 
-    from ..services.notice_templates import deletion_blockers
+    from ..notices.deletion import deletion_blockers
 
     templates = [instance for instance in instances if isinstance(instance, NoticeTemplate)]
     blockers = deletion_blockers(templates) if templates else {}
@@ -304,7 +305,7 @@ def refusal_message(template: NoticeTemplate, batches: list) -> str:
     from django.utils.html import format_html_join
     from django.utils.translation import ngettext
 
-    from .batches import batch_url
+    from .batches.viewsets import batch_url
 
     named = format_html_join(
         ", ",

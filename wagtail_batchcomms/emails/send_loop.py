@@ -1,0 +1,369 @@
+"""The send task's machinery: claiming rows, and the loop that renders a claimed chunk, sends
+it and records every outcome.
+
+Used by ``emails.sending.send_pending_emails``; see that module for the guarantees.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from django.db import connections, router, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_fsm import ConcurrentTransition
+from wagtail.log_actions import log
+
+from ..conf import batchcomms_settings
+from ..models import Batch, BatchStatus, Channel, Communication, CommunicationStatus
+from ..models.batches import DELIVERABLE_STATES
+from .compose import MessageBuilder, message_id_expression
+from .pipeline import SendPipeline
+from .transport import Delivery, Mailer, Outcome, Prepared
+
+if TYPE_CHECKING:
+    from .sending import SendResult
+
+logger = logging.getLogger(__name__)
+
+ST = CommunicationStatus
+#: A send task gives up after this many connection failures in a row (server down).
+MAX_CONNECTION_FAILURES = 3
+#: A message that lost the connection this many times in one task (before the server could
+#: take it) fails instead of going back to pending once more.
+MAX_RETRIES_PER_MESSAGE = 3
+LOG_PARTIALLY_SENT = "wagtail_batchcomms.partially_sent"
+#: Outcomes are written at least this often (seconds), in one transaction: a commit per
+#: message would cost a disk sync each (about 15 ms on SQLite), capping a worker near 60/s.
+OUTCOME_FLUSH_SECONDS = 0.25
+
+
+def claim_emails(batch_id: int, worker: str, limit: int) -> list[Communication]:
+    """Claim up to ``limit`` pending emails of a sendable batch for ``worker``; return them.
+
+    One short transaction. Claimed rows are ``sending`` with ``claimed_by=worker``, a fresh
+    ``claimed_at`` and one more attempt; each gets its stable Message-ID on its first claim.
+    """
+    now = timezone.now()
+    claim = {
+        "status": ST.SENDING,
+        "claimed_at": now,
+        "claimed_by": worker,
+        "attempts": F("attempts") + 1,
+        "message_id": message_id_expression(),
+    }
+    candidates = Communication.objects.filter(
+        batch_id=batch_id,
+        batch__status__in=DELIVERABLE_STATES,
+        channel=Channel.EMAIL,
+        status=ST.PENDING,
+    ).order_by("pk")
+    db = router.db_for_write(Communication)
+    with transaction.atomic(using=db):
+        if connections[db].features.has_select_for_update_skip_locked:
+            # Rows another task is claiming right now are skipped, not waited for.
+            ids = list(
+                candidates.select_for_update(skip_locked=True, of=("self",)).values_list(
+                    "pk", flat=True
+                )[:limit]
+            )
+            if not ids:
+                return []
+            Communication.objects.filter(pk__in=ids, status=ST.PENDING).update(**claim)
+        else:
+            # SQLite: one statement, and writers are serialised, so the second of two racing
+            # tasks sees the first one's rows as no longer pending.
+            Communication.objects.filter(
+                pk__in=candidates.values("pk")[:limit], status=ST.PENDING
+            ).update(**claim)
+        return list(
+            Communication.objects.filter(
+                batch_id=batch_id, status=ST.SENDING, claimed_by=worker, claimed_at=now
+            ).order_by("pk")
+        )
+
+
+def release_claimed(worker: str, ids: list[int]) -> int:
+    """Put claimed rows that were never handed to the mail server back to pending."""
+    if not ids:
+        return 0
+    return Communication.objects.filter(pk__in=ids, claimed_by=worker, status=ST.SENDING).update(
+        status=ST.PENDING, claimed_at=None, claimed_by=""
+    )
+
+
+def write_outcomes(worker: str, outcomes: list[tuple[int, dict]]) -> int:
+    """Write ``(pk, fields)`` outcomes of rows ``worker`` still holds, in one transaction.
+
+    The same conditional UPDATE as ``filter(pk=pk, claimed_by=worker, status__in=[sending,
+    unknown]).update(**fields)`` for each, run as one prepared statement per set of fields
+    (``executemany``): building an ORM query per message cost more than sending it. Returns
+    how many rows were updated.
+    """
+    db = router.db_for_write(Communication)
+    connection = connections[db]
+    quote = connection.ops.quote_name
+    meta = Communication._meta
+    groups: dict[tuple[str, ...], list[tuple[int, dict]]] = {}
+    for pk, fields in outcomes:
+        groups.setdefault(tuple(sorted(fields)), []).append((pk, fields))
+    written = 0
+    with transaction.atomic(using=db), connection.cursor() as cursor:
+        for names, items in groups.items():
+            columns = [meta.get_field(name) for name in names]
+            assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
+            # Only column names from the model's own metadata are formatted into the SQL.
+            sql = (
+                f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608
+                f"WHERE {quote('id')} = %s AND {quote('claimed_by')} = %s "
+                f"AND {quote('status')} IN (%s, %s)"
+            )
+            params = [
+                [field.get_db_prep_save(values[field.name], connection) for field in columns]
+                + [pk, worker, ST.SENDING.value, ST.UNKNOWN.value]
+                for pk, values in items
+            ]
+            cursor.executemany(sql, params)
+            written += max(cursor.rowcount, 0)
+    return written
+
+
+def mark_partially_sent(batch_id: int) -> bool:
+    """Generated -> Partially Sent for the send task (a system action: no user, logged).
+
+    Returns whether this call moved it. Safe against a concurrent move (another task, an
+    admin completing the batch): the FSM's concurrent-transition check refuses a stale save.
+    """
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None or batch.status != BatchStatus.GENERATED:
+        return False
+    try:
+        with transaction.atomic():
+            batch.mark_partially_sent()
+            # Only the state: a concurrent edit of other fields must not be overwritten.
+            batch.save(update_fields=["status", "updated_at"])
+            log(batch, LOG_PARTIALLY_SENT, data={"by": "send task"})
+    except ConcurrentTransition:
+        return False
+    return True
+
+
+class ChunkSender:
+    """Sends claimed chunks of one batch for one worker, keeping state across chunks."""
+
+    def __init__(self, batch_id: int, worker: str, mailer: Mailer, result: SendResult) -> None:
+        self.batch_id = batch_id
+        self.worker = worker
+        self.mailer = mailer
+        self.result = result
+        self.builder = MessageBuilder()
+        self.batch = Batch.objects.select_related("template_revision").get(pk=batch_id)
+        self.template = self.builder.template_for(self.batch)
+        self.moved_batch = False
+        self.sent_any = False
+        self.outcomes: list[tuple[int, dict]] = []  # (pk, fields) not yet written
+        self.last_flush = time.monotonic()
+        self.pipeline = SendPipeline(mailer, max_failures=MAX_CONNECTION_FAILURES)
+        self.in_flight: dict[int, tuple[Communication, object]] = {}
+        self.crash: Exception | None = None
+        self.retries: dict[int, int] = {}  # pk -> connections lost before the server took it
+        self.stale_after = batchcomms_settings.SENDING_STALE_AFTER
+        self.last_heartbeat = time.monotonic()
+        self.seconds_per_message = 0.0
+
+    # --- sizing and liveness -------------------------------------------------------------
+
+    def claim_size(self, deadline: float | None) -> int:
+        """How many rows to claim: the setting, bounded so that a chunk finishes well before
+        its rows could look stale and before the deadline."""
+        size = max(1, batchcomms_settings.SEND_CLAIM_SIZE)
+        rate = batchcomms_settings.EMAIL_RATE_LIMIT
+        per_message = max(self.seconds_per_message, 1.0 / rate if rate else 0.0)
+        if per_message:
+            size = min(size, max(1, int(self.stale_after / 4 / per_message)))
+            if deadline is not None:
+                size = min(size, max(1, int((deadline - time.monotonic()) / per_message)))
+        return size
+
+    def heartbeat(self) -> None:
+        """Refresh ``claimed_at`` of this worker's rows, so the reaper knows it is alive."""
+        now = time.monotonic()
+        if now - self.last_heartbeat < self.stale_after / 4:
+            return
+        self.last_heartbeat = now
+        Communication.objects.filter(claimed_by=self.worker, status=ST.SENDING).update(
+            claimed_at=timezone.now()
+        )
+
+    # --- the chunk ---------------------------------------------------------------------
+
+    def send_chunk(self, rows: list[Communication]) -> bool:
+        """Send ``rows`` (claimed by this worker). Returns False when the task should stop
+        because the mail server cannot be reached; unsent rows are then back to pending.
+
+        This thread renders and builds each message and hands it to the pipeline's thread,
+        which sends them in order over the one connection while the next is being built.
+        """
+        started = time.monotonic()
+        rendered = self.render(rows)
+        not_handed = {row.pk for row in rows}  # never given to the mail server
+        self.in_flight = {}
+        try:
+            for row, notice in zip(rows, rendered, strict=True):
+                if self.pipeline.stopped:
+                    break
+                self.heartbeat()
+                if isinstance(notice, Exception):
+                    not_handed.discard(row.pk)
+                    self.record(row, Delivery(Outcome.FAILED, text=str(notice)), None)
+                    continue
+                try:
+                    prepared = self.prepare(row, notice)
+                except Exception as error:
+                    logger.exception("cannot build the email of communication %s", row.pk)
+                    not_handed.discard(row.pk)
+                    failure = Delivery(Outcome.FAILED, text=f"Cannot build the message: {error}")
+                    self.record(row, failure, None)
+                    continue
+                not_handed.discard(row.pk)
+                self.in_flight[row.pk] = (row, notice)
+                self.pipeline.submit(row.pk, prepared)
+                self.collect(wait=False, not_handed=not_handed)
+        except BaseException:
+            self.pipeline.stop()  # whatever was handed over is still answered below
+            raise
+        finally:
+            self.collect(wait=True, not_handed=not_handed)
+            self.flush()
+            # Claimed rows never handed to the server go back to pending, whatever stopped us.
+            self.result.released += release_claimed(self.worker, list(not_handed))
+            self.seconds_per_message = (time.monotonic() - started) / max(1, len(rows))
+        if self.crash is not None:
+            raise RuntimeError("the mail backend failed unexpectedly") from self.crash
+        if self.pipeline.stopped_by_failures:
+            self.result.error = self.pipeline.last_error
+            return False
+        return True
+
+    def collect(self, *, wait: bool, not_handed: set[int]) -> None:
+        """Record the outcomes the pipeline has finished (all of them with ``wait``)."""
+        for pk, outcome in self.pipeline.results(wait=wait):
+            row, notice = self.in_flight.pop(pk)
+            if outcome is None:
+                not_handed.add(pk)  # the pipeline stopped before attempting it
+            elif isinstance(outcome, Exception):
+                # Not a mail-server answer: a bug or an unexpected backend error. The message
+                # may have left: record that, then fail the task loudly.
+                logger.error("sending communication %s failed unexpectedly", pk, exc_info=outcome)
+                self.crash = outcome
+                self.record(row, Delivery(Outcome.UNKNOWN, text=repr(outcome)), notice)
+            else:
+                self.record(row, outcome, notice)
+
+    def close(self) -> None:
+        self.pipeline.close()
+
+    def render(self, rows: list[Communication]) -> list:
+        """Rendered notices in row order; a row that cannot render gets its ``RenderError``."""
+        from ..notices.rendering import RenderError, render_communication, render_communications
+
+        try:
+            return list(render_communications(rows, letter=False))
+        except RenderError:
+            # One bad row spoils the batch call; render one by one to fail only that one.
+            results: list = []
+            for row in rows:
+                try:
+                    results.append(render_communication(row, letter=False))
+                except RenderError as error:
+                    results.append(error)
+            return results
+
+    def prepare(self, row: Communication, notice) -> Prepared:
+        """The message of ``row``, built and ready for the wire; raises if it cannot be."""
+        message = self.builder.build(
+            row,
+            subject=notice.subject,
+            text=notice.text,
+            html=notice.html,
+            template=self.template,
+            attachment=self.attachment(row),
+            connection=self.mailer.connection,
+        )
+        return self.mailer.prepare(message)
+
+    def attachment(self, row: Communication) -> bytes | None:
+        if not (self.template and self.template.attach_pdf):
+            return None
+        from ..letters.chunks import render_letters
+
+        # The same rendering as the letters download and the batch page's letter preview.
+        buffer = io.BytesIO()
+        render_letters([row], buffer)
+        return buffer.getvalue()
+
+    def record(self, row: Communication, delivery: Delivery, notice) -> None:
+        """Note the outcome of one message; it reaches the database within
+        ``OUTCOME_FLUSH_SECONDS`` (and always before the next claim or the task's end)."""
+        status = {
+            Outcome.SENT: ST.SENT,
+            Outcome.FAILED: ST.FAILED,
+            Outcome.UNKNOWN: ST.UNKNOWN,
+            Outcome.RETRY: ST.PENDING,
+        }[delivery.outcome]
+        fields: dict = {"status": status, "error_code": delivery.code[:20], "error": delivery.text}
+        if notice is not None and delivery.outcome in (Outcome.SENT, Outcome.UNKNOWN):
+            # The record of what was (or may have been) sent.
+            fields.update(
+                subject=notice.subject[:500], body_html=notice.html, body_text=notice.text
+            )
+        if delivery.outcome == Outcome.SENT:
+            fields["sent_at"] = timezone.now()
+            self.sent_any = True
+        if delivery.outcome == Outcome.RETRY:
+            self.retries[row.pk] = self.retries.get(row.pk, 0) + 1
+            if self.retries[row.pk] >= MAX_RETRIES_PER_MESSAGE:
+                # This very message keeps breaking the connection before the server takes
+                # it: stop going round in circles; an admin can retry it later.
+                delivery = Delivery(
+                    Outcome.FAILED,
+                    delivery.code,
+                    f"Gave up after {self.retries[row.pk]} lost connections: {delivery.text}",
+                )
+                fields.update(status=ST.FAILED, error=delivery.text)
+            else:
+                fields.update(claimed_at=None, claimed_by="")
+        self.outcomes.append((row.pk, fields))
+        counter = {
+            Outcome.SENT: "sent",
+            Outcome.FAILED: "failed",
+            Outcome.UNKNOWN: "unknown",
+            Outcome.RETRY: "released",
+        }[delivery.outcome]
+        setattr(self.result, counter, getattr(self.result, counter) + 1)
+        if time.monotonic() - self.last_flush >= OUTCOME_FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the noted outcomes, all in one transaction (one disk sync, not one each).
+
+        Until then the rows are still ``sending`` under this worker's claim: if the process
+        dies first they become "delivery unknown", never re-sent; so deferring the write by
+        a fraction of a second costs accuracy after a crash, never a duplicate.
+        """
+        self.last_flush = time.monotonic()
+        if self.outcomes:
+            written = write_outcomes(self.worker, self.outcomes)
+            if written != len(self.outcomes):
+                logger.warning(
+                    "%s of %s outcomes not written: rows changed hands while being sent",
+                    len(self.outcomes) - written,
+                    len(self.outcomes),
+                )
+            self.outcomes.clear()
+        if self.sent_any and not self.moved_batch:
+            self.moved_batch = True
+            mark_partially_sent(self.batch_id)

@@ -1,0 +1,311 @@
+"""Sending a batch's emails: start (the admin's button), the send task's body, retry, progress.
+
+Each email is sent at most once, whatever clicks, admins, workers or task re-runs happen:
+
+1. a send task CLAIMS a chunk of pending rows in its own short transaction
+   (``pending -> sending``, ``claimed_by`` = the task's unique worker id); two tasks never
+   claim the same row (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, one
+   ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) AND status = 'pending'`` on SQLite, whose
+   writers are serialised);
+2. it renders the chunk (batched) and sends one message at a time over one open connection
+   (``emails.transport.Mailer``), noting each outcome right after that message and writing
+   the noted outcomes at least every quarter second in one transaction;
+3. rows it claimed but did not get to are put back to ``pending`` when it stops; rows a dead
+   worker left in ``sending`` are turned into ``unknown`` by ``reap_stale_sending()`` and are
+   only sent again after an admin's explicit retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from wagtail.log_actions import log
+
+from ..batches.transitions import user_has_batch_permission
+from ..conf import batchcomms_settings
+from ..jobs import enqueue, worker_id
+from ..models import Batch, Channel, Communication, CommunicationStatus
+from ..models.batches import DELIVERABLE_STATES
+from ..notices.copies import batch_copies
+from .progress import SendingState, sending_progress, sending_state
+from .send_loop import (
+    MAX_CONNECTION_FAILURES,
+    ChunkSender,
+    claim_emails,
+    mark_partially_sent,
+    release_claimed,
+)
+from .transport import Mailer
+
+logger = logging.getLogger(__name__)
+
+ST = CommunicationStatus
+SEND_TASK = "wagtail_batchcomms.tasks.send_batch_emails"
+
+# History (``wagtail.log_actions``) actions written here.
+LOG_SEND = "wagtail_batchcomms.send"
+LOG_RETRY = "wagtail_batchcomms.send_retry"
+LOG_SEND_STOPPED = "wagtail_batchcomms.send_stopped"
+LOG_DELIVERY_UNKNOWN = "wagtail_batchcomms.delivery_unknown"
+
+#: A name unique to one run of a send task (``queue.worker_id``).
+new_worker_id = worker_id
+
+__all__ = [
+    "MAX_CONNECTION_FAILURES",
+    "SendResult",
+    "SendingError",
+    "SendingState",
+    "claim_emails",
+    "mark_partially_sent",
+    "new_worker_id",
+    "reap_stale_sending",
+    "release_claimed",
+    "retry_emails",
+    "send_pending_emails",
+    "sending_progress",
+    "sending_state",
+    "start_sending",
+]
+
+STALE_ERROR = (
+    "The worker sending this email stopped before it recorded the outcome: it may or may not "
+    "have been delivered. It is not sent again unless you retry it."
+)
+
+
+class SendingError(Exception):
+    """A refused send request; ``str(error)`` is the message for the admin."""
+
+
+@dataclass
+class SendResult:
+    """What one run of ``send_pending_emails`` did."""
+
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    released: int = 0  # claimed rows put back to pending (never handed to the server)
+    reconnects: int = 0
+    stopped: str = "done"  # done | deadline | connection | batch_closed
+    error: str = ""
+
+
+# --- the admin's side ------------------------------------------------------------------------
+
+
+def user_can_send(batch: Batch, user) -> bool:
+    """Whether ``user`` may send ``batch``'s emails now: a Generated or Partially Sent batch
+    and ``send_batch`` (the permission of the Generated -> Partially Sent transition)."""
+    return batch.can_send and user_has_batch_permission(user, "send")
+
+
+def start_sending(
+    batch_id: int,
+    *,
+    user,
+    retry_failed: bool = False,
+    retry_unknown: bool = False,
+    communication_ids: list[int] | None = None,
+) -> int:
+    """Queue the sending of a batch's pending emails; return how many are queued.
+
+    Needs ``send_batch``, a Generated or Partially Sent batch and something to send after
+    the retries (else ``SendingError``, and nothing is logged).
+    ``retry_failed`` first puts the failed emails back to pending; ``retry_unknown`` does the
+    same for "delivery unknown" ones (which may have been delivered: only on an admin's
+    explicit request). ``communication_ids`` limits the retry to those emails (failed or
+    unknown ones among them go back to pending). Each retry is recorded in the batch's
+    history. Starting while a send task is running is harmless: tasks claim rows, so no
+    email goes out twice; the extra task finds nothing left to claim.
+    """
+    with transaction.atomic():
+        batch = Batch.objects.get(pk=batch_id)
+        if not batch.can_send:
+            raise SendingError(
+                _("Emails can be sent only from a Generated or Partially sent batch.")
+            )
+        if not user_can_send(batch, user):
+            raise SendingError(_("You do not have permission to send this batch."))
+        retried = retry_emails(
+            batch,
+            user=user,
+            failed=retry_failed or communication_ids is not None,
+            unknown=retry_unknown or communication_ids is not None,
+            communication_ids=communication_ids,
+        )
+        emails = Communication.objects.filter(batch=batch, channel=Channel.EMAIL)
+        queued = emails.filter(status=ST.PENDING).count()
+        if not queued:
+            # Nothing to do: refused (nothing logged), with the reason rather than the state.
+            if retry_failed or retry_unknown or communication_ids is not None:
+                raise SendingError(_("No emails failed, so there is nothing to retry."))
+            raise SendingError(_("No emails are waiting to be sent."))
+        enqueue(SEND_TASK, batch.pk, name=f"Send emails of batch {batch.pk}")
+        # Where every email is also copied (and which copies the setting refuses): the org
+        # admin reads it in the batch's history.
+        copies = batch_copies(batch)
+        data = {"queued": queued, "retried": retried}
+        if copies:
+            data["copies"] = copies.as_log_data()
+        log(batch, LOG_SEND, user=user, data=data)
+    return queued
+
+
+def retry_emails(
+    batch: Batch,
+    *,
+    user,
+    failed: bool = True,
+    unknown: bool = False,
+    communication_ids: list[int] | None = None,
+) -> int:
+    """Put failed (and, when asked, delivery-unknown) emails back to pending; return how many.
+
+    Call inside a transaction after checking permission (``start_sending`` does both). The
+    Message-ID is kept, so a retried message that did arrive the first time can be matched.
+    The earlier answer (``error``, ``error_code``) is kept too, shown as the last attempt's
+    answer while the email waits; the next attempt's outcome overwrites it (the send task
+    writes both fields with every outcome). The batch's history says how many were requeued.
+    """
+    statuses = [s for s, wanted in ((ST.FAILED, failed), (ST.UNKNOWN, unknown)) if wanted]
+    if not statuses:
+        return 0
+    rows = Communication.objects.filter(batch=batch, channel=Channel.EMAIL, status__in=statuses)
+    if communication_ids is not None:
+        rows = rows.filter(pk__in=communication_ids)
+    by_status = dict(rows.values_list("status").annotate(n=Count("pk")).order_by())
+    count = rows.update(status=ST.PENDING, claimed_by="")
+    if count:
+        log(
+            batch,
+            LOG_RETRY,
+            user=user,
+            data={
+                "count": count,
+                "failed": by_status.get(ST.FAILED, 0),
+                "unknown": by_status.get(ST.UNKNOWN, 0),
+            },
+        )
+    return count
+
+
+def reap_stale_sending() -> int:
+    """Turn rows left in ``sending`` longer than ``SENDING_STALE_AFTER`` into ``unknown``.
+
+    A live send task refreshes its rows' ``claimed_at`` well within that period, so only a
+    dead worker's rows go stale. They are never re-sent automatically. Returns the count.
+    """
+    cutoff = timezone.now() - timezone.timedelta(seconds=batchcomms_settings.SENDING_STALE_AFTER)
+    stale = Communication.objects.filter(status=ST.SENDING, claimed_at__lt=cutoff)
+    total = 0
+    with transaction.atomic():
+        rows = list(stale.values_list("pk", "batch_id"))
+        if not rows:
+            return 0
+        total = Communication.objects.filter(
+            pk__in=[pk for pk, _batch in rows], status=ST.SENDING, claimed_at__lt=cutoff
+        ).update(status=ST.UNKNOWN, error=STALE_ERROR, error_code="")
+        per_batch: dict[int, int] = {}
+        for _pk, batch_id in rows:
+            per_batch[batch_id] = per_batch.get(batch_id, 0) + 1
+        for batch in Batch.objects.filter(pk__in=per_batch):
+            log(batch, LOG_DELIVERY_UNKNOWN, data={"count": per_batch[batch.pk]})
+    logger.warning("%s emails left in 'sending' by a dead worker are now 'unknown'", total)
+    return total
+
+
+# --- the send task's side --------------------------------------------------------------------
+
+
+def send_pending_emails(batch_id: int, worker: str, *, deadline: float | None = None) -> SendResult:
+    """The send task's body: claim, render, send and record until nothing is pending.
+
+    ``worker`` must be unique to this run (``queue.worker_id()``). ``deadline`` (a
+    ``time.monotonic()`` value) stops it before the task runner's timeout would kill it; the
+    result's ``stopped`` then says ``deadline`` and the caller queues a new task. Stops too
+    after ``MAX_CONNECTION_FAILURES`` connection failures in a row (``stopped="connection"``)
+    or when the batch is no longer sendable (``batch_closed``). The first email sent moves
+    the batch from Generated to Partially Sent.
+    """
+    result = SendResult()
+    try:
+        reap_stale_sending()
+        with Mailer(rate=batchcomms_settings.EMAIL_RATE_LIMIT) as mailer:
+            sender = ChunkSender(batch_id, worker, mailer, result)
+            try:
+                _send_chunks(sender, batch_id, worker, result, deadline)
+            finally:
+                sender.close()
+            result.reconnects = mailer.reconnects
+    except Exception as error:
+        # The batch page must not go on saying "sending" after a crash: say so in the
+        # history, then let django-q2 record the task as failed.
+        _record_crash(batch_id, error)
+        raise
+    if result.stopped == "connection":
+        batch = Batch.objects.filter(pk=batch_id).first()
+        if batch is not None:
+            log(batch, LOG_SEND_STOPPED, data={"error": result.error[:500]})
+    return result
+
+
+def _record_crash(batch_id: int, error: Exception) -> None:
+    """Log "Sending stopped: <error>" in the batch's history. Never raises (the caller does)."""
+    message = f"{type(error).__name__}: {error}"[:500]
+    logger.error("the send task of batch %s crashed: %s", batch_id, message)
+    # A broken connection (the database restarted) is replaced before writing the entry.
+    if not connection.in_atomic_block:
+        close_old_connections()
+    try:
+        batch = Batch.objects.filter(pk=batch_id).first()
+        if batch is not None:
+            log(batch, LOG_SEND_STOPPED, data={"error": message, "crashed": True})
+    except Exception:
+        logger.exception("could not record the crash of the send task of batch %s", batch_id)
+
+
+def _send_chunks(
+    sender: ChunkSender, batch_id: int, worker: str, result: SendResult, deadline: float | None
+) -> None:
+    while True:
+        if deadline is not None and time.monotonic() >= deadline:
+            result.stopped = "deadline"
+            return
+        rows = claim_emails(batch_id, worker, sender.claim_size(deadline))
+        if not rows:
+            closed = not Batch.objects.filter(pk=batch_id, status__in=DELIVERABLE_STATES).exists()
+            result.stopped = "batch_closed" if closed else "done"
+            return
+        result.claimed += len(rows)
+        if not sender.send_chunk(rows):
+            result.stopped = "connection"
+            return
+
+
+def task_time_budget() -> float | None:
+    """Seconds a send task may run: half of django-q2's ``timeout`` (which kills the worker)
+    and of its ``retry`` (after which the ORM broker hands the task out again)."""
+    from django_q.conf import Conf
+
+    limits = [limit for limit in (Conf.TIMEOUT, Conf.RETRY) if limit]
+    return min(limits) / 2 if limits else None
+
+
+def run_send_task(batch_id: int) -> SendResult:
+    """The whole send task: reap stale rows, send under a fresh worker id until done or out
+    of time, and queue a follow-up task when time ran out with emails still pending."""
+    budget = task_time_budget()
+    deadline = time.monotonic() + budget if budget else None
+    result = send_pending_emails(batch_id, worker_id(), deadline=deadline)
+    if result.stopped == "deadline":
+        enqueue(SEND_TASK, batch_id, name=f"Send emails of batch {batch_id} (continued)")
+    logger.info("send task for batch %s: %s", batch_id, result)
+    return result

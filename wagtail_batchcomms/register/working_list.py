@@ -1,0 +1,59 @@
+"""A batch's working list: the assemblies snapshotted into it, set-based."""
+
+from __future__ import annotations
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+
+from ..batches.transitions import BatchActionError
+from ..models import Assembly, Batch, BatchAssembly
+
+
+def snapshot(batch: Batch, assemblies: QuerySet[Assembly]) -> int:
+    """Copy the assemblies (and their current location) into the working list, set-based.
+
+    One ``INSERT ... SELECT`` over the queryset's own SQL (ordering stripped); assemblies
+    already in the working list are skipped. Returns the number added.
+    """
+    if assemblies.model is not Assembly:
+        raise TypeError(f"expected a queryset of Assembly, not {assemblies.model.__name__}")
+    if not assemblies.query.is_sliced:  # a slice's ordering decides what it holds
+        assemblies = assemblies.order_by()
+    query = assemblies.values_list("pk", "location_id").query
+    try:
+        sub_sql, sub_params = query.sql_with_params()
+    except EmptyResultSet:  # e.g. Assembly.objects.none()
+        return 0
+    table = connection.ops.quote_name(BatchAssembly._meta.db_table)
+    # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the FROM clause.
+    sql = (
+        f"INSERT INTO {table} (batch_id, assembly_id, location_id) "  # noqa: S608 (names only)
+        f"SELECT %s, s.* FROM ({sub_sql}) s WHERE true ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [batch.pk, *sub_params])
+        return max(cursor.rowcount, 0)
+
+
+def assemblies_from_filter_query(query: str) -> QuerySet[Assembly]:
+    """Today's assemblies matching a saved Assemblies-listing query string.
+
+    The same FilterSet and search (``q``) as the listing. Raises ``BatchActionError`` when
+    the saved filter no longer validates (e.g. a service area was deleted).
+    """
+    from .filters import AssemblyFilterSet, search_assemblies
+
+    data = QueryDict(query or "")
+    filterset = AssemblyFilterSet(data, queryset=Assembly.objects.all())
+    if not filterset.is_valid():
+        problems = "; ".join(
+            f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()
+        )
+        raise BatchActionError(
+            _("The saved filter no longer applies to the register (%(problems)s).")
+            % {"problems": problems}
+        )
+    return search_assemblies(filterset.qs, data.get("q", ""))

@@ -1,0 +1,1 @@
+"""Admin views of the assembly register: viewsets, listing, forms, related panels."""
