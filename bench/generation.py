@@ -102,7 +102,7 @@ def configure(options: argparse.Namespace):
             drop()
         shutil.rmtree(folder, ignore_errors=True)
 
-    sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "support")]
     os.environ["DJANGO_SETTINGS_MODULE"] = "testproject.settings"
     import django
 

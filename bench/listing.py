@@ -83,7 +83,7 @@ def configure(options: argparse.Namespace):
         folder = tempfile.mkdtemp(prefix="batchcomms-bench-listing-")
         os.environ["BATCHCOMMS_TEST_DIR"] = folder
         cleanup = partial(shutil.rmtree, folder, ignore_errors=True)
-    sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "support")]
     os.environ["DJANGO_SETTINGS_MODULE"] = "testproject.settings"
     import django
 

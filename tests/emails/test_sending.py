@@ -1,4 +1,4 @@
-"""Sending a batch's emails to a real SMTP server on 127.0.0.1 (tests/smtp.py), in-process.
+"""Sending a batch's emails to a real SMTP server on 127.0.0.1 (tests/support/smtp.py), in-process.
 
 Exactly-once is checked at the server, by Message-ID. The worker-process tests (killed
 worker, two clusters on Redis) are in test_sending_workers.py.

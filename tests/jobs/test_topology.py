@@ -2,7 +2,7 @@
 
 One batch of 5,000 assemblies goes through generation, sending (to a real SMTP server on
 loopback) and letter rendering in two worker clusters started as separate process groups
-(tests/workers.py). The admin's actions are made from a third process configured like the
+(tests/support/workers.py). The admin's actions are made from a third process configured like the
 workers (``ops_data.run_as_web``), as a web server would make them, so every task travels
 through Redis. Checked: every email reaches the server exactly once (Message-IDs counted),
 every letter is in the merged PDF and the CSV mailing list exactly once, and the letter
@@ -40,7 +40,7 @@ from wagtail_batchcomms.models import (
 )
 
 #: A Redis database of its own (the other worker tests use 0), and a queue name of its own
-#: per test (tests/workers.py), so that parallel runs on one Redis server never meet.
+#: per test (tests/support/workers.py), so that parallel runs on one Redis server never meet.
 REDIS_URL = os.environ.get("BATCHCOMMS_TEST_OPS_REDIS", "redis://127.0.0.1:6379/7")
 
 

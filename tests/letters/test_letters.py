@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
+from letter_checks import assert_every_letter_once, print_order
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms import signals, tasks
@@ -66,35 +67,6 @@ def history(batch, action: str) -> list[dict]:
     return [
         entry.data for entry in ModelLogEntry.objects.filter(object_id=str(batch.pk), action=action)
     ]
-
-
-def print_order(batch) -> list[int]:
-    pending = Communication.objects.filter(
-        batch=batch, channel=Channel.LETTER, status=CommunicationStatus.PENDING
-    )
-    return list(
-        pending.order_by("postal_code", "recipient_name", "pk").values_list("pk", flat=True)
-    )
-
-
-def assert_every_letter_once(download: LetterDownload, expected_ids: list[int]) -> None:
-    """The PDF and the CSV hold each letter exactly once, in print order, on its own pages."""
-    reader, rows = data.read_download(download)
-    assert [int(row["communication_id"]) for row in rows] == expected_ids
-    groups = data.split_letters(reader)
-    assert len(groups) == len(expected_ids) == download.letter_count
-    assert len(reader.pages) == download.page_count
-    by_id = Communication.objects.select_related("location").in_bulk(expected_ids)
-    for pk, pages, row in zip(expected_ids, groups, rows, strict=True):
-        letter = by_id[pk]
-        first_page = pages[0]
-        for text in (letter.recipient_name, letter.address_line1, letter.postal_code):
-            assert text in first_page, (pk, text)
-        assert row["name"] == letter.recipient_name
-        assert row["postal_code"] == letter.postal_code
-        assert row["account_number"] == letter.location.account_number
-        # The name appears in no other letter ("Recipient 1" vs "Recipient 10": whole lines).
-        assert f"\n{letter.recipient_name}\n" in f"\n{first_page}\n"
 
 
 @pytest.fixture

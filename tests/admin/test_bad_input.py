@@ -23,7 +23,7 @@ from django.conf import settings
 from django.test import override_settings
 from django.urls import get_resolver, reverse
 from django.utils import timezone
-from test_notice_admin import form_data as template_form_data
+from notice_admin_data import form_data as template_form_data
 from wagtail.images.tests.utils import get_test_image_file
 from wagtail.models import Revision
 

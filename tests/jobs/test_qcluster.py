@@ -1,4 +1,5 @@
-"""Generation in real ``qcluster`` processes (tests/workers.py) against the test database."""
+"""Generation in real ``qcluster`` processes (tests/support/workers.py) against the test
+database."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ Retrying keeps the earlier answer (shown as the last attempt's) until the next o
 replaces it, and the history says what was put back.
 
 Real generation (the SQL inserts), real requests through Wagtail's admin, emails sent to the
-loopback SMTP server of tests/smtp.py."""
+loopback SMTP server of tests/support/smtp.py."""
 
 from __future__ import annotations
 

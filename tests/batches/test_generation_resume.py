@@ -2,7 +2,7 @@
 the service, its refusals, the batch page's note and button, and two tasks with the same token
 running at once (what a restart may cause when the old task was alive after all).
 
-The restart with a real killed worker is in test_faults.py.
+The restart with a real killed worker is in tests/jobs/test_faults.py.
 """
 
 from __future__ import annotations

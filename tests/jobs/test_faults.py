@@ -1,6 +1,6 @@
 """Faults on real worker processes: what breaks, what the admin sees, and how the batch recovers.
 
-Each test runs a batch in real ``qcluster`` processes (tests/workers.py, django-q2's ORM
+Each test runs a batch in real ``qcluster`` processes (tests/support/workers.py, django-q2's ORM
 broker) against a real SMTP server on loopback, breaks something half way, then recovers the
 way an operator and an admin would: a new worker is started, django-q2 hands the dead
 worker's task out again after its ``retry`` period, and the admin uses the batch page's

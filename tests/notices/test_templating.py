@@ -349,7 +349,7 @@ def test_saving_or_publishing_a_runaway_template_is_refused():
 @pytest.mark.parametrize("publish", [False, True], ids=["draft", "publish"])
 def test_the_edit_form_refuses_a_runaway_template_on_its_block(admin_client, publish):
     from django.urls import reverse
-    from test_notice_admin import form_data
+    from notice_admin_data import form_data
     from wagtail.models import Revision
 
     template = factories.notice_template()
@@ -554,7 +554,7 @@ def test_runaway_growth_never_holds_the_process(tmp_path):
         "        results.append('MemoryError')\n"
         "print(json.dumps(results))\n"
     )
-    tests = Path(__file__).resolve().parent
+    tests = Path(__file__).resolve().parents[1]  # tests/, for testproject
     env = {
         **__import__("os").environ,
         "PYTHONPATH": f"{tests}{__import__('os').pathsep}{tests.parent}",

@@ -14,9 +14,9 @@ from batch_admin_data import ADMIN, org_admin
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from notice_admin_data import form_data
+from notice_admin_data import url as template_url
 from sending_data import email_batch, email_template
-from test_notice_admin import form_data
-from test_notice_admin import url as template_url
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms.emails.sending import new_worker_id, send_pending_emails, start_sending

@@ -1,4 +1,5 @@
-"""Helpers of the production-topology and fault tests (``test_topology.py``, ``test_faults.py``).
+"""Helpers of the production-topology and fault tests (tests/jobs/:
+``test_topology.py``, ``test_faults.py``).
 
 - ``bulk_register``: a register of many locations in a few bulk inserts (seconds, not minutes);
 - ``notice_template``: a published template whose every notice carries a marker

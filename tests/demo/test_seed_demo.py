@@ -399,7 +399,7 @@ sys.stdout.buffer.write(b"".join(response.streaming_content))
 @pytest.mark.slow
 def test_two_fresh_databases_get_the_same_register(tmp_path):
     """Two processes, each with a new SQLite database, export the same CSV byte for byte."""
-    tests_dir = Path(__file__).resolve().parent
+    tests_dir = Path(__file__).resolve().parents[1]  # tests/, for testproject
     workers = []
     for name in ("first", "second"):  # side by side: each migrates a database of its own
         env = {

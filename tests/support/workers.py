@@ -37,7 +37,8 @@ from typing import Any
 
 import pytest
 
-TESTS_DIR = Path(__file__).resolve().parent
+# tests/, where the worker processes import the test settings (testproject) from.
+TESTS_DIR = Path(__file__).resolve().parent.parent
 _CLUSTERS = pytest.StashKey[list]()
 
 

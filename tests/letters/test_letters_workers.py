@@ -1,4 +1,4 @@
-"""Letter downloads rendered by real ``qcluster`` processes (tests/workers.py).
+"""Letter downloads rendered by real ``qcluster`` processes (tests/support/workers.py).
 
 Two clusters share one download's chunks; a cluster killed (SIGKILL) mid-chunk leaves its
 chunk claimed, and after the stale timeout recovery hands it to another worker: every
@@ -14,7 +14,7 @@ import letters_data as data
 import pytest
 from django.conf import settings
 from django.test import override_settings
-from test_letters import assert_every_letter_once, print_order
+from letter_checks import assert_every_letter_once, print_order
 from workers import wait_until
 
 from wagtail_batchcomms.letters import downloads as letters

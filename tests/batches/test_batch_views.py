@@ -463,7 +463,7 @@ def test_unknown_batch_id_is_a_404(web):
 @pytest.mark.django_db
 def test_complete_removes_unsent_and_says_so(web, generated_batch):
     # Nothing was sent yet: every notice was never attempted (the page's wording changed
-    # when closing started keeping failed notices; tests/test_record.py has the rest).
+    # when closing started keeping failed notices; tests/batches/test_record.py has the rest).
     total = Communication.objects.filter(batch=generated_batch).count()
     response = web.get(url("complete", generated_batch))
     assert f"{total} notices that were never attempted will be removed" in (

@@ -195,7 +195,7 @@ def test_generate_and_regenerate_refuse_a_past_due_date(state, message, superuse
 
 # This test asserted the old behaviour, in which regenerating deleted failed notices with
 # their server's answer ("2 unsent notices removed"); only never-attempted notices go now
-# (tests/test_record_attempts.py covers it through the pages and a real generation).
+# (tests/batches/test_record_attempts.py covers it through the pages and a real generation).
 def test_regenerate_removes_the_never_attempted_notices_and_skipped_report(superuser):
     batch = make_batch(S.GENERATED)
     add_communication(batch, CommunicationStatus.PENDING)
@@ -249,7 +249,7 @@ def _with_every_status(batch: Batch) -> dict[str, Communication]:
 
 # These two tests asserted the old behaviour, in which closing deleted failed notices with
 # their server's answer ("2 unsent notices removed"); only never-attempted notices go now
-# (tests/test_record.py covers every state and kind through the pages).
+# (tests/batches/test_record.py covers every state and kind through the pages).
 @pytest.mark.parametrize("state", [S.GENERATED, S.PARTIALLY_SENT])
 def test_complete_removes_only_notices_never_attempted(state):
     batch = make_batch(state)

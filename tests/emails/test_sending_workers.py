@@ -1,4 +1,4 @@
-"""Sending with real django-q2 worker processes (tests/workers.py) and a real SMTP server.
+"""Sending with real django-q2 worker processes (tests/support/workers.py) and a real SMTP server.
 
 - a worker killed with SIGKILL while it sends: its claimed rows stay "sending", become
   "delivery unknown" once stale, are never re-sent by the next task, and go out again only on

@@ -43,7 +43,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("BATCHCOMMS_ARTIFACTS", ROOT / "test-artifacts"))
 README_SHOTS = ROOT / "example_project" / "screenshots"
 #: How long a single Playwright action or assertion waits by default (ms).

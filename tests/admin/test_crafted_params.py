@@ -19,7 +19,7 @@ import pytest
 from batch_admin_data import due_date, generate, make_batch
 from django.urls import reverse
 from django.utils.http import urlencode
-from test_notice_admin import form_data as template_form_data
+from notice_admin_data import form_data as template_form_data
 
 from wagtail_batchcomms.models import Assembly, Batch, NoticeTemplate
 from wagtail_batchcomms.register.filters import SEARCH_MAX_LENGTH

@@ -3,7 +3,7 @@ paragraph with merge fields, an assemblies table with chosen columns, a signatur
 an unknown merge field, previews the email and the letter with a real sample location, and
 publishes it; the org admin can then pick it for a batch.
 
-(tests/test_browser_notices.py covers the starter body, the merge field panel and an unknown
+(tests/notices/test_browser_notices.py covers the starter body, the merge field panel and an unknown
 field in a paragraph.)
 """
 

@@ -27,7 +27,7 @@ from wagtail_batchcomms.checks import (
 )
 from wagtail_batchcomms.compat import SUPPORTED_WAGTAIL, wagtail_requirement
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 GOOD_CLUSTER = {
     "name": "t",
