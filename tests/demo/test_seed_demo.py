@@ -34,7 +34,7 @@ from wagtail_batchcomms.models import (
     PropertyType,
     ServiceArea,
 )
-from wagtail_batchcomms.notices.sandbox import template_errors
+from wagtail_batchcomms.notices.language.validation import template_errors
 
 pytestmark = pytest.mark.django_db
 

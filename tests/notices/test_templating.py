@@ -13,20 +13,17 @@ from jinja2 import TemplateError
 from jinja2.sandbox import SecurityError
 
 from wagtail_batchcomms.models import NoticeTemplate
-from wagtail_batchcomms.notices import sandbox as templating
+from wagtail_batchcomms.notices.language.compiler import render
+from wagtail_batchcomms.notices.language.limits import TemplateLimitError, render_budget
+from wagtail_batchcomms.notices.language.rich_text import prepare_rich_text
+from wagtail_batchcomms.notices.language.validation import template_errors, validate_source
 from wagtail_batchcomms.notices.merge_fields import (
     CATALOGUE,
     MERGE_FIELDS,
     builtin_sample,
     catalogue_rows,
 )
-from wagtail_batchcomms.notices.sandbox import (
-    TemplateLimitError,
-    prepare_rich_text,
-    render,
-    template_errors,
-    validate_source,
-)
+from wagtail_batchcomms.notices.usage import live_templates
 
 TODAY = datetime.date(2025, 3, 3)
 
@@ -155,7 +152,7 @@ def test_loop_limit_follows_the_setting(data):
 def test_budget_is_shared_by_a_notices_parts(data):
     source = "{% for i in range(6000) %}{% endfor %}"
     render(source, data, html=True)  # each render alone is within the budget
-    with templating.render_budget(), pytest.raises(TemplateLimitError):
+    with render_budget(), pytest.raises(TemplateLimitError):
         render(source, data, html=True)
         render(source, data, html=True)
 
@@ -374,7 +371,7 @@ def test_the_edit_form_refuses_a_runaway_template_on_its_block(admin_client, pub
 def test_live_templates_are_the_published_ones():
     published = factories.notice_template()
     draft = factories.notice_template(publish=False)
-    live = list(templating.live_templates())
+    live = list(live_templates())
     assert published in live and draft not in live
 
 
@@ -536,7 +533,8 @@ def test_runaway_growth_never_holds_the_process(tmp_path):
         "import django\n"
         "django.setup()\n"
         "from wagtail_batchcomms.notices.merge_fields import builtin_sample\n"
-        "from wagtail_batchcomms.notices.sandbox import TemplateLimitError, render\n"
+        "from wagtail_batchcomms.notices.language.compiler import render\n"
+        "from wagtail_batchcomms.notices.language.limits import TemplateLimitError\n"
         "data = builtin_sample(datetime.date(2025, 3, 3))\n"
         "render('{{ contact.name|upper }}', data, html=True)  # warm up imports\n"
         "with open('/proc/self/statm') as statm:\n"

@@ -259,8 +259,8 @@ class LetterPreviewView(View):
                 title=_("Letter not found"),
                 message=_("There is no communication with this link."),
             )
+        from ...exceptions import RenderError
         from ...letters.chunks import render_letters
-        from ...notices.rendering import RenderError
 
         buffer = io.BytesIO()
         try:

@@ -39,7 +39,7 @@ from ...models import (
     CommunicationStatus,
     NoticeTemplate,
 )
-from ...notices.sandbox import live_templates
+from ...notices.usage import live_templates
 from ...permissions import PolicyViewSetMixin, policy_for, user_can
 from ...register.filters import BatchFilterSet
 from ..columns import BatchStatusColumn, LinkColumn

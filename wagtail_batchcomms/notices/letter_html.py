@@ -1,4 +1,8 @@
-"""The HTML document that holds a chunk of letters, with the print stylesheet.
+"""The letter HTML document: a chunk of letters (or one preview) with the print stylesheet.
+
+The letter's twin of ``email_html``: ``rendering`` names each letter's page (``page_name``) and
+puts a chunk's letters into one document (``document``), which ``letters`` turns into a PDF
+and previews show on screen.
 
 Each letter is a named page of its own (``L<id>``), so that its margin boxes can say
 "Page 1 of 2": ``counter(page)`` is reset on the letter's first page and the total is the page

@@ -9,10 +9,13 @@ Every intermediate value is bounded *before* it is computed: an int to ``MAX_INT
 text, list or dict to ``MAX_RENDERED_LENGTH`` characters of its text (``size_of``: a list of
 lists counts every item of every inner list, however often it is shared). The operators
 (``estimate_binop``), ``~`` (``concat``), list and dict literals (``sized``), every filter
-(``SIZED_FILTERS``), test and method are checked from their operands' sizes, so that
+and test (``filters``) and method are checked from their operands' sizes, so that
 ``10**999 * 10**999 ...`` or ``'x' * 200000 ~ ...`` is refused in microseconds instead of
 freezing the process or taking gigabytes. Going over raises ``TemplateLimitError``.
-``notices.sandbox`` builds the sandbox on these.
+
+This module owns the budget, the size measures and the checked operations; ``filters`` wraps
+Jinja's filters and tests in the same checks, ``sandbox`` and ``compiler`` put them in the
+environment and the compiled template.
 """
 
 from __future__ import annotations
@@ -24,14 +27,12 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.utils.translation import gettext as _
-from jinja2.filters import FILTERS, do_join, do_replace, make_attrgetter
 from jinja2.runtime import Undefined, markup_join, str_join
 from jinja2.sandbox import SecurityError
-from jinja2.tests import TESTS
-from jinja2.utils import pass_environment, pass_eval_context
+from jinja2.utils import pass_eval_context
 from markupsafe import Markup, escape
 
-from ..conf import batchcomms_settings
+from ...conf import batchcomms_settings
 
 
 class TemplateLimitError(SecurityError):
@@ -172,10 +173,10 @@ def check_bits(bits: int) -> None:
 # --- sizes ---------------------------------------------------------------------------------
 
 _SCALAR = 32  # at most the text of a float, a date, None, True ...
-_CONTAINERS = (list, tuple, dict, set, frozenset)
+CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
-def _int_digits(value: int) -> int:
+def int_digits(value: int) -> int:
     return value.bit_length() * 30103 // 100000 + 2  # log10(2) = 0.30103
 
 
@@ -189,8 +190,8 @@ def size_of(value: Any) -> int:
     if isinstance(value, bool) or value is None:
         return 5
     if isinstance(value, int):
-        return _int_digits(value)
-    if isinstance(value, _CONTAINERS):
+        return int_digits(value)
+    if isinstance(value, CONTAINERS):
         return _container_size(value, current_budget().sizes)
     return _SCALAR  # a range too: it is lazy, and a loop over it is budgeted
 
@@ -237,7 +238,7 @@ def check_value(value: Any) -> Any:
     return value
 
 
-def _bits(value: Any) -> int:
+def bits_of(value: Any) -> int:
     return max(abs(int(value)).bit_length(), 1)
 
 
@@ -260,9 +261,9 @@ def estimate_binop(operator: str, left: Any, right: Any) -> None:
         return  # StrictUndefined raises on any operation
     if _is_int(left) and _is_int(right):
         if operator in ("+", "-"):
-            check_bits(max(_bits(left), _bits(right)) + 1)
+            check_bits(max(bits_of(left), bits_of(right)) + 1)
         elif operator == "*":
-            check_bits(_bits(left) + _bits(right))
+            check_bits(bits_of(left) + bits_of(right))
         elif operator == "**" and right > 0 and abs(left) > 1:
             # bits(a ** b) = b * log2(a); b may itself be huge: compare it first
             check_bits(MAX_INT_BITS + 1 if right > MAX_INT_BITS else right * math.log2(abs(left)))
@@ -308,137 +309,6 @@ def touch(value: Any) -> Any:
     return value
 
 
-# --- filters -------------------------------------------------------------------------------
-
-
-@pass_eval_context
-def join_filter(eval_ctx, value, d: str = "", attribute=None):
-    """Jinja's ``join``, refused before it builds a text over the limit."""
-    items = _bounded_list(value)
-    if attribute is not None:
-        getter = make_attrgetter(eval_ctx.environment, attribute)
-        items = [getter(item) for item in items]
-    markup = eval_ctx.autoescape and any(isinstance(x, Markup) for x in (*items, d))
-    measure = escaped_size if markup else size_of
-    check_size(sum(measure(item) for item in items) + measure(d) * max(len(items) - 1, 0))
-    return check_value(do_join(eval_ctx, items, d))
-
-
-@pass_eval_context
-def replace_filter(eval_ctx, s, old, new, count=None):
-    """Jinja's ``replace`` (on escaped text it stays escaped: the replacement is escaped too),
-    refused before it builds a text over the limit."""
-    markup = eval_ctx.autoescape and any(isinstance(x, Markup) for x in (s, old, new))
-    measure = escaped_size if markup else size_of
-    text, pattern = str(s), str(old)
-    hits = text.count(pattern) if pattern else len(text) + 1
-    if count is not None:
-        hits = min(hits, max(int(count), 0))
-    check_size(measure(s) + hits * measure(new))
-    return check_value(do_replace(eval_ctx, s, old, new, count))
-
-
-def _bounded_list(value: Any) -> list:
-    """``list(value)``, stopped as soon as its items are over the size limit (a generator's
-    size is not known before it runs)."""
-    if isinstance(value, range):
-        check_size(len(value) * (_int_digits(max(abs(value.start), abs(value.stop))) + 2))
-        return list(value)
-    if isinstance(value, (list, tuple, dict, str)):
-        check_size(size_of(value) * (LIST_OF_CHARACTERS if isinstance(value, str) else 1))
-        return list(value)
-    items, total = [], 2
-    for item in value:
-        total += 4 + size_of(item)
-        check_size(total)
-        items.append(item)
-    return items
-
-
-def list_filter(value: Any) -> list:
-    """Jinja's ``list``: a text becomes a list of its characters (``LIST_OF_CHARACTERS``)."""
-    return check_value(_bounded_list(value))
-
-
-@pass_environment
-def sum_filter(environment, iterable: Any, attribute: Any = None, start: Any = 0) -> Any:
-    """Jinja's ``sum`` of numbers only (summing lists copies them over and over); the total's
-    bits are checked before each addition."""
-    getter = (lambda x: x) if attribute is None else make_attrgetter(environment, attribute)
-    if not isinstance(start, (int, float)) or isinstance(iterable, str):
-        raise SecurityError(_("sum adds numbers only."))
-    current_budget().spend(size_of(iterable))
-    total = start
-    for item in map(getter, iterable):
-        if not isinstance(item, (int, float)):
-            raise SecurityError(_("sum adds numbers only."))
-        estimate_binop("+", total, item)
-        total = total + item
-    return total
-
-
-def round_filter(value: Any, precision: int = 0, method: str = "common") -> Any:
-    """Jinja's ``round``; a precision such as ``10**9`` would make Python compute ``10**10**9``."""
-    if not isinstance(precision, int) or abs(precision) > 100:
-        raise TemplateLimitError(_("round() takes a precision between -100 and 100."))
-    if isinstance(value, int) and not (method == "common" and precision >= 0):
-        check_bits(_bits(value) + 4 * abs(precision))  # it scales by 10**precision
-    return check_value(FILTERS["round"](value, precision, method))
-
-
-#: A list of a text's characters is five times as long as the text: 'x', 'y'
-LIST_OF_CHARACTERS = 5
-
-
-def _wrapped(
-    function: Callable, before: Callable[[Any], None], after: Callable[[Any], Any] | None = None
-) -> Callable:
-    """``function`` (a Jinja filter) with ``before(value)`` run first and ``after(result)`` on
-    its result, keeping how Jinja passes it the environment or context."""
-    after = after or (lambda result: result)
-    pass_arg = getattr(function, "jinja_pass_arg", None)
-    if pass_arg is not None:
-
-        def wrapper(first, value, *args, **kwargs):
-            before(value)
-            return after(function(first, value, *args, **kwargs))
-
-        wrapper.jinja_pass_arg = pass_arg  # type: ignore[attr-defined]
-    else:
-
-        def wrapper(value, *args, **kwargs):
-            before(value)
-            return after(function(value, *args, **kwargs))
-
-    wrapper.__name__ = getattr(function, "__name__", "filter")
-    wrapper.__doc__ = function.__doc__
-    return wrapper
-
-
-def _sized_filter(function: Callable, growth: int = 1, text_growth: int | None = None) -> Callable:
-    """``function`` refused before it runs when its input is over the limit times
-    ``1 / growth`` (what it may grow by; ``text_growth`` when the input is a text), and its
-    result checked and charged."""
-
-    def estimate(value: Any) -> None:
-        size = size_of(value)
-        check_size(size * (text_growth if text_growth and isinstance(value, str) else growth))
-        current_budget().spend(size)
-
-    return _wrapped(function, estimate, check_value)
-
-
-def _charge_input(function: Callable) -> Callable:
-    """``function`` handing back a generator over its input (``map``, ``select`` ...): its
-    items are the input's or other filters' checked results; walking the input is charged."""
-
-    def charge(value: Any) -> None:
-        if isinstance(value, (str, *_CONTAINERS)):
-            current_budget().spend(size_of(value))
-
-    return _wrapped(function, charge)
-
-
 @pass_eval_context
 def escape_block(eval_ctx, value: Any) -> Any:
     """The result of a ``{% filter %}`` block, which Jinja writes out as it is: escaped like
@@ -446,56 +316,3 @@ def escape_block(eval_ctx, value: Any) -> Any:
     markup), and charged (inside a macro it goes to a buffer, not to the output)."""
     check_value(value)
     return escape(value) if eval_ctx.autoescape else value
-
-
-def escape_filter(value: Any) -> Markup:
-    """Jinja's ``e``/``escape``, refused before it builds an escaped text over the limit."""
-    size = escaped_size(value)
-    check_size(size)
-    current_budget().spend(size)
-    return escape(value)
-
-
-def _charged_test(function: Callable) -> Callable:
-    """A Jinja test whose cost is its operands' size (``in``, ``==``, ``lower`` ...)."""
-
-    def wrapper(value, *args):
-        current_budget().spend(size_of(value) + sum(size_of(arg) for arg in args))
-        return function(value, *args)
-
-    wrapper.__name__ = getattr(function, "__name__", "test")
-    return wrapper
-
-
-#: Every filter a notice may use, each checked before it runs (see ``_sized_filter``); the
-#: growth factor is how much larger than its input its result may be (a case change can
-#: triple a text, URL-encoding makes up to 12 characters of one).
-SIZED_FILTERS: dict[str, Callable] = {
-    **{name: _sized_filter(FILTERS[name]) for name in ("abs", "float", "int", "max", "min")},
-    **{name: _sized_filter(FILTERS[name]) for name in ("reverse", "string", "trim")},
-    "sort": _sized_filter(FILTERS["sort"], text_growth=LIST_OF_CHARACTERS),
-    **{name: _sized_filter(FILTERS[name]) for name in ("dictsort", "striptags", "truncate")},
-    **{name: _sized_filter(FILTERS[name]) for name in ("unique", "wordcount")},
-    **{name: _sized_filter(FILTERS[name], 3) for name in ("capitalize", "lower", "title")},
-    "upper": _sized_filter(FILTERS["upper"], 3),
-    "groupby": _sized_filter(FILTERS["groupby"], 2),
-    "urlencode": _sized_filter(FILTERS["urlencode"], 12),
-    **{name: _charge_input(FILTERS[name]) for name in ("map", "select", "reject", "items")},
-    **{name: _charge_input(FILTERS[name]) for name in ("selectattr", "rejectattr")},
-    # These hand back (part of) what they are given, or a number.
-    **{name: FILTERS[name] for name in ("count", "length", "d", "default", "first", "last")},
-    "e": escape_filter,
-    "escape": escape_filter,
-    "join": join_filter,
-    "list": list_filter,
-    "replace": replace_filter,
-    "round": round_filter,
-    "sum": sum_filter,
-}
-
-#: Every test a notice may use (no ``callable``, ``filter``, ``test``: introspection).
-SIZED_TESTS: dict[str, Callable] = {
-    name: _charged_test(test)
-    for name, test in TESTS.items()
-    if name not in ("callable", "filter", "test")
-}

@@ -1,5 +1,7 @@
 """Notice templates and the batches that use them.
 
+A batch may pick only a published template with a live revision to pin (``live_templates``).
+
 Deleting a template deletes its revisions with it (Wagtail's ``RevisionMixin``), and with
 them the revision each of its batches pinned: a batch that still has notices to generate or
 send could then render none. So a template is not deleted while a batch that is not yet
@@ -22,6 +24,11 @@ UNFINISHED_STATES = (
     BatchStatus.GENERATED,
     BatchStatus.PARTIALLY_SENT,
 )
+
+
+def live_templates() -> QuerySet[NoticeTemplate]:
+    """Notice templates a batch may use (published, with a live revision to pin), by name."""
+    return NoticeTemplate.objects.filter(live=True, live_revision__isnull=False).order_by("name")
 
 
 def unfinished_batches(templates: Iterable[NoticeTemplate | int]) -> QuerySet[Batch]:
