@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
-from ..batches.transitions import BatchActionError
+from ..exceptions import BatchActionError
 from ..models import Assembly, Batch, BatchAssembly
 
 
