@@ -1,9 +1,15 @@
 """Guarding the batch's state machine: state, permission and conditions, with messages.
 
-``check_transition`` is the one gate every service passes before calling a transition
-method: the state (``can_proceed`` without conditions), the user's permission (the
-transition's ``permission``), the conditions (``can_proceed``, each failure explained with
-``CONDITION_MESSAGES``), and finally ``has_transition_perm``, which checks all three again.
+``check_transition`` is the one gate every batch use case (``lifecycle``) passes before
+calling a transition method: the state (``can_proceed`` without conditions), the user's
+permission (the transition's ``permission``), the conditions (``can_proceed``, each failure
+explained with ``CONDITION_MESSAGES``), and finally ``has_transition_perm``, which checks all
+three again.
+
+Only this capability moves a batch through the guard. Emails and letters move it only as the
+system (Generated -> Partially sent, on the first email sent or letters mailed) and ask just
+the permission (``permissions.user_can``), so they need nothing from here; their refusals are
+in ``exceptions``.
 """
 
 from __future__ import annotations
