@@ -6,10 +6,10 @@ permission (the transition's ``permission``), the conditions (``can_proceed``, e
 explained with ``CONDITION_MESSAGES``), and finally ``has_transition_perm``, which checks all
 three again.
 
-Only this capability moves a batch through the guard. Emails and letters move it only as the
-system (Generated -> Partially sent, on the first email sent or letters mailed) and ask just
-the permission (``permissions.user_can``), so they need nothing from here; their refusals are
-in ``exceptions``.
+Only this capability moves a batch through the guard. Emails and letters move it only as a
+side effect (Generated -> Partially sent, when the first email is sent or letters are marked
+mailed) and ask just the permission (``permissions.user_can``), so they need nothing from
+here; their refusals are in ``exceptions``.
 """
 
 from __future__ import annotations
