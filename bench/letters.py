@@ -162,9 +162,10 @@ def run_ours(batch_id: int, workers: int) -> dict:
 
 
 def run_chunks(chunk_ids: list[int]) -> dict:
+    from wagtail_batchcomms.jobs import worker_id
     from wagtail_batchcomms.letters import chunks as letter_chunks
 
-    worker = letter_chunks.worker_id()
+    worker = worker_id()
     for chunk_id in chunk_ids:
         letter_chunks.render_chunk(chunk_id, worker)
     return {"peak_mb": peak_mb()}

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,7 +21,10 @@ class WagtailBatchcommsConfig(AppConfig):
             raise ImproperlyConfigured(f"({error.id}) {error.msg} HINT: {error.hint}")
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (registers checks and signal handlers)
+        # Imported once the apps are ready: the policies need the models and Wagtail's admin.
+        from . import checks  # noqa: F401  (registers the checks)
+        from .jobs import create_schedules
         from .permissions import register_policies
 
         register_policies()
+        post_migrate.connect(create_schedules, dispatch_uid="wagtail_batchcomms_schedules")

@@ -12,6 +12,7 @@ from django.core.checks import Error, Tags, Warning, register
 from . import __version__
 from .compat import SUPPORTED_WAGTAIL, wagtail_requirement
 from .conf import SETTING_NAME, batchcomms_settings
+from .storage import private_root_problem
 
 #: django-q2 (1.x) broker keys; without one of these django-q2 silently falls back to Redis
 #: on localhost. ("disque" was a django-q broker that django-q2 no longer has.)
@@ -164,8 +165,6 @@ def check_weasyprint(app_configs: Any = None, **kwargs: Any) -> list:
 @register(Tags.security)
 def check_private_root(app_configs: Any = None, **kwargs: Any) -> list:
     """batchcomms.E009: the letters' private folder is inside MEDIA_ROOT or STATIC_ROOT."""
-    from .storage import private_root_problem
-
     try:
         if batchcomms_settings.LETTER_STORAGE:  # the host's own storage alias: not ours to judge
             return []
@@ -192,6 +191,7 @@ def check_copy_domains(app_configs: Any = None, **kwargs: Any) -> list:
     Every email of every batch using a template is copied to its CC/BCC addresses, with the
     letter PDF when attached; COPY_ADDRESS_DOMAINS limits them (``notices.copies``).
     """
+    # AppConfig.__init__ imports this module, before the models notices.copies imports exist.
     from .notices.copies import ANY_DOMAIN, allowed_domains
 
     try:

@@ -7,5 +7,17 @@ import each other (``emails`` and ``letters`` catch what ``notices`` raises).
 from __future__ import annotations
 
 
+class BatchActionError(Exception):
+    """A refused batch action (wrong state, no permission, a condition not met)."""
+
+
+class LetterError(BatchActionError):
+    """A refused letter action (request, download, mark mailed)."""
+
+
+class SendingError(Exception):
+    """A refused send request."""
+
+
 class RenderError(Exception):
     """A notice that cannot be rendered; ``str(error)`` names the problem for the admin."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from .models.choices import ContactRole
@@ -31,8 +32,6 @@ class ContactRolesField(models.JSONField):
         allowed = set(ContactRole.values)
         unknown = [role for role in value or [] if role not in allowed]
         if unknown:
-            from django.core.exceptions import ValidationError
-
             raise ValidationError(
                 "Unknown contact role(s): %(roles)s", params={"roles": ", ".join(unknown)}
             )

@@ -1,4 +1,13 @@
-"""Putting background work on django-q2's queue, and naming the task runs that take it."""
+"""Everything that knows django-q2: queueing work on commit, naming the task runs that take
+it, how long a task may run, and the app's schedules.
+
+The scheduled tasks are django-q2 ``Schedule`` rows, created (or brought up to date) after
+every ``migrate``: a host that runs ``migrate`` and a ``qcluster`` gets them with no extra
+step, and running ``migrate`` again never duplicates them (matched by name). An admin may
+change a schedule's timing in django-q2's admin; ``migrate`` keeps that timing and only
+corrects the function and cluster. Missed runs are not caught up (Q_CLUSTER ``catch_up``:
+False is recommended): both tasks look at the current state, so one run does it all.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +17,27 @@ import socket
 import uuid
 from typing import Any
 
-from django.db import transaction
+from django.apps import apps
+from django.db import connections, transaction
+from django_q.conf import Conf
 
 from .conf import batchcomms_settings
 
 logger = logging.getLogger(__name__)
+
+#: name -> (function, minutes between runs)
+SCHEDULES: dict[str, tuple[str, int]] = {
+    # Re-queue letter chunks dead workers left behind; purge expired letter downloads.
+    "wagtail_batchcomms: letter downloads housekeeping": (
+        "wagtail_batchcomms.tasks.letters_housekeeping",
+        10,
+    ),
+    # Emails a dead worker left in "sending" become "delivery unknown" (never re-sent).
+    "wagtail_batchcomms: emails left sending by a dead worker": (
+        "wagtail_batchcomms.tasks.reap_stale_sending",
+        5,
+    ),
+}
 
 
 def enqueue(func: str, *args: Any, name: str = "", group: str = "batchcomms") -> None:
@@ -23,6 +48,8 @@ def enqueue(func: str, *args: Any, name: str = "", group: str = "batchcomms") ->
     """
 
     def _send() -> None:
+        # django_q.tasks loads django-q2's models, which exist only where django_q is
+        # installed; AppConfig.ready() imports this module either way (create_schedules).
         from django_q.tasks import async_task
 
         options: dict[str, Any] = {"group": group}
@@ -41,3 +68,54 @@ def worker_id() -> str:
     """A name unique to one task run (host, process, random part), for the ``claimed_by``
     columns: a run recognises its own claims, and an admin sees which machine held a row."""
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def task_time_budget() -> float | None:
+    """Seconds a long task (sending) may run: half of django-q2's ``timeout`` (which kills
+    the worker) and of its ``retry`` (after which the ORM broker hands the task out again)."""
+    limits = [limit for limit in (Conf.TIMEOUT, Conf.RETRY) if limit]
+    return min(limits) / 2 if limits else None
+
+
+# --- schedules ------------------------------------------------------------------------------
+
+
+def ensure_schedules(using: str = "default") -> int:
+    """Create the app's django-q2 schedules that are missing; return how many were made."""
+    # Only called once django_q is known to be installed (see create_schedules).
+    from django_q.models import Schedule
+
+    created_count = 0
+    for name, (func, minutes) in SCHEDULES.items():
+        schedule, created = Schedule.objects.using(using).get_or_create(
+            name=name,
+            defaults={
+                "func": func,
+                "schedule_type": Schedule.MINUTES,
+                "minutes": minutes,
+                "repeats": -1,
+                "cluster": batchcomms_settings.TASK_CLUSTER,
+            },
+        )
+        if created:
+            created_count += 1
+        elif schedule.func != func or schedule.cluster != batchcomms_settings.TASK_CLUSTER:
+            schedule.func = func
+            schedule.cluster = batchcomms_settings.TASK_CLUSTER
+            schedule.save(using=using, update_fields=["func", "cluster"])
+    return created_count
+
+
+def create_schedules(sender, using: str = "default", **kwargs) -> None:
+    """``post_migrate`` handler (connected in ``AppConfig.ready()``): the schedules, once
+    django-q2's tables exist."""
+    if sender.label != "wagtail_batchcomms" or not apps.is_installed("django_q"):
+        return
+    # Only now: django-q2's models cannot be imported where django_q is not installed.
+    from django_q.models import Schedule
+
+    # e.g. "migrate wagtail_batchcomms" on a database where django_q is not migrated yet
+    if Schedule._meta.db_table not in connections[using].introspection.table_names():
+        return
+    if ensure_schedules(using):
+        logger.info("created the wagtail_batchcomms task schedules")

@@ -29,6 +29,7 @@ from wagtail.models import Revision
 
 from wagtail_batchcomms.batches import lifecycle as batch_services
 from wagtail_batchcomms.emails import sending
+from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.letters import chunks
 from wagtail_batchcomms.letters import downloads as letters
 from wagtail_batchcomms.models import (
@@ -435,7 +436,7 @@ def test_deleting_a_template_that_unfinished_batches_use_is_refused(
     # The batch still has its revision: its notices go out.
     batch.refresh_from_db()
     assert batch.template_revision_id is not None
-    result = sending.send_pending_emails(batch.pk, sending.new_worker_id())
+    result = sending.send_pending_emails(batch.pk, worker_id())
     assert result.sent == Communication.objects.filter(batch=batch, channel=Channel.EMAIL).count()
     assert result.sent > 0 and not result.failed
 
@@ -802,7 +803,7 @@ def test_a_runaway_template_is_refused_and_an_older_one_fails_every_notice_with_
     template.save_revision(clean=False).publish()  # as if published before the check
     batch = generate(make_batch(admin, NoticeTemplate.objects.get(pk=template.pk)), admin)
 
-    worker = sending.new_worker_id()
+    worker = worker_id()
     result = sending.send_pending_emails(batch.pk, worker)
     emails = Communication.objects.filter(batch=batch, channel=Channel.EMAIL)
     assert result.failed == emails.count() > 0 and result.sent == 0
@@ -903,7 +904,7 @@ def test_recipient_data_stays_escaped_in_every_sent_email_and_letter(
     batch = generate(make_batch(admin, template), admin)
     communications = Communication.objects.filter(batch=batch)
     communications.update(recipient_name=HOSTILE_NAME, recipient_organisation=HOSTILE_ORGANISATION)
-    result = sending.send_pending_emails(batch.pk, sending.new_worker_id())
+    result = sending.send_pending_emails(batch.pk, worker_id())
     assert result.failed == 0 and result.sent == len(smtp_server.messages) > 0
     documents = [
         received.message.get_body(("html",)).get_content() for received in smtp_server.messages

@@ -17,6 +17,7 @@ from django.utils.formats import date_format
 from playwright.sync_api import expect
 
 from wagtail_batchcomms.emails import sending
+from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.letters import chunks as letter_chunks
 from wagtail_batchcomms.letters import downloads
 from wagtail_batchcomms.models import (
@@ -45,7 +46,7 @@ def world(transactional_db):
     build_register()
     user = org_admin(extra=["wagtail_batchcomms.view_servicearea"])
     batch = generate(make_batch(user, name="Spring notices"), user)
-    assert sending.send_pending_emails(batch.pk, sending.new_worker_id()).sent
+    assert sending.send_pending_emails(batch.pk, worker_id()).sent
     emails = list(batch.communications.filter(channel=Channel.EMAIL).order_by("pk"))
     # As a refusing server and a worker that died mid-send leave them.
     Communication.objects.filter(pk=emails[0].pk).update(
@@ -65,7 +66,7 @@ def world(transactional_db):
         sent_at=None,
     )
     done = generate(make_batch(user, name="Autumn notices"), user)
-    sending.send_pending_emails(done.pk, sending.new_worker_id())
+    sending.send_pending_emails(done.pk, worker_id())
     downloads.mark_letters_mailed(done.pk, user=user)
     done.refresh_from_db()
     assert done.status == BatchStatus.PARTIALLY_SENT

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from wagtail_batchcomms.emails import sending
+from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.letters import chunks as letter_chunks
 from wagtail_batchcomms.letters import downloads as letters
 from wagtail_batchcomms.models import (
@@ -39,7 +40,7 @@ NS = "wagtail_batchcomms_batch"
 def sent_batch(register, admin):
     """Generated, its emails sent (Django's locmem backend), its letters still pending."""
     batch = generate(make_batch(admin), admin)
-    result = sending.send_pending_emails(batch.pk, sending.new_worker_id())
+    result = sending.send_pending_emails(batch.pk, worker_id())
     assert result.sent
     batch.refresh_from_db()
     assert batch.status == BatchStatus.PARTIALLY_SENT
@@ -247,7 +248,7 @@ def test_every_register_inspect_page_reads_like_a_page(client, sent_batch, kind)
 def test_the_email_preview_shows_subject_to_and_a_way_back(register, web, admin, sent):
     batch = generate(make_batch(admin), admin)
     if sent:
-        sending.send_pending_emails(batch.pk, sending.new_worker_id())
+        sending.send_pending_emails(batch.pk, worker_id())
     email = batch.communications.filter(channel=Channel.EMAIL).first()
     response = web.get(reverse(f"{NS}:preview_email", args=[email.pk]))
     assert response.status_code == 200

@@ -638,13 +638,14 @@ def test_send_confirm_then_queue(web, generated_batch, django_capture_on_commit_
 
 @pytest.mark.django_db
 def test_retry_offered_only_for_failed_emails(web, generated_batch, smtp_server):
-    from wagtail_batchcomms.emails.sending import new_worker_id, send_pending_emails
+    from wagtail_batchcomms.emails.sending import send_pending_emails
+    from wagtail_batchcomms.jobs import worker_id
 
     refused = Communication.objects.filter(batch=generated_batch, channel=Channel.EMAIL).first()
     smtp_server.configure(refuse={refused.email: (550, "No such mailbox")})
     assert "retry" not in offered_actions(web.get(detail(generated_batch)).content.decode())
 
-    send_pending_emails(generated_batch.pk, new_worker_id())
+    send_pending_emails(generated_batch.pk, worker_id())
     refused.refresh_from_db()
     assert refused.status == CommunicationStatus.FAILED
     html = web.get(detail(generated_batch)).content.decode()

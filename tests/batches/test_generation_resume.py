@@ -20,7 +20,6 @@ from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms.batches import generation
 from wagtail_batchcomms.batches.lifecycle import (
-    BatchActionError,
     allowed_actions,
     create_batch,
     generation_stalled_since,
@@ -28,6 +27,7 @@ from wagtail_batchcomms.batches.lifecycle import (
     resume_generation,
     start_generation,
 )
+from wagtail_batchcomms.exceptions import BatchActionError
 from wagtail_batchcomms.models import Batch, BatchStatus
 
 S = BatchStatus

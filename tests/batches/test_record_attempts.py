@@ -28,7 +28,8 @@ from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms.batches import generation
 from wagtail_batchcomms.batches.lifecycle import create_batch, start_generation
-from wagtail_batchcomms.emails.sending import new_worker_id, send_pending_emails, start_sending
+from wagtail_batchcomms.emails.sending import send_pending_emails, start_sending
+from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.models import (
     Assembly,
     Batch,
@@ -198,7 +199,7 @@ def test_regenerating_after_a_real_send_where_every_email_failed(
             f"3@{domain}": (553, "5.1.3 Bad address syntax"),
         }
     )
-    result = send_pending_emails(batch.pk, new_worker_id())
+    result = send_pending_emails(batch.pk, worker_id())
     assert (result.sent, result.failed) == (0, 3)
     batch.refresh_from_db()
     assert batch.status == S.GENERATED  # nothing reached anyone: regeneration is allowed
@@ -297,7 +298,7 @@ def test_retry_keeps_the_earlier_answer_until_the_next_outcome(
         drop_after=0,
         drop_phase="data",
     )
-    send_pending_emails(batch.pk, new_worker_id())
+    send_pending_emails(batch.pk, worker_id())
     one, two, three, four = emails(batch)
     assert (one.status, one.error_code) == (ST.FAILED, "550")
     assert (two.status, two.error_code) == (ST.FAILED, "450")
@@ -342,7 +343,7 @@ def test_retry_keeps_the_earlier_answer_until_the_next_outcome(
     smtp_server.configure(
         refuse={"1@customers.example": (551, "5.1.6 Mailbox moved")}, drop_after=None
     )
-    send_pending_emails(batch.pk, new_worker_id())
+    send_pending_emails(batch.pk, worker_id())
     one.refresh_from_db()
     assert (one.status, one.error_code, one.error) == (ST.FAILED, "551", "5.1.6 Mailbox moved")
     assert not one.answer_is_previous

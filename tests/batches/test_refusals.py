@@ -10,6 +10,8 @@ from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms.batches import lifecycle as batch_services
 from wagtail_batchcomms.emails import sending
+from wagtail_batchcomms.exceptions import SendingError
+from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.letters import downloads
 from wagtail_batchcomms.models import BatchStatus, Channel, Communication, CommunicationStatus
 
@@ -48,7 +50,7 @@ def test_nothing_left_to_deliver_is_the_reason_given(web, admin):
     batch = generate(make_batch(admin), admin)
     emails = Communication.objects.filter(batch=batch, channel=Channel.EMAIL)
     assert emails.exists() and Communication.objects.filter(channel=Channel.LETTER).exists()
-    result = sending.send_pending_emails(batch.pk, sending.new_worker_id())  # locmem backend
+    result = sending.send_pending_emails(batch.pk, worker_id())  # locmem backend
     assert result.sent == emails.count() and not result.failed
     assert downloads.mark_letters_mailed(batch.pk, user=admin)
     batch.refresh_from_db()
@@ -76,9 +78,9 @@ def test_nothing_left_to_deliver_is_the_reason_given(web, admin):
     )
 
     # The service refuses too (a request that got past the page), logging nothing.
-    with pytest.raises(sending.SendingError, match="No emails are waiting to be sent"):
+    with pytest.raises(SendingError, match="No emails are waiting to be sent"):
         sending.start_sending(batch.pk, user=admin)
-    with pytest.raises(sending.SendingError, match="nothing to retry"):
+    with pytest.raises(SendingError, match="nothing to retry"):
         sending.start_sending(batch.pk, user=admin, retry_failed=True)
     assert history(batch) == before
 

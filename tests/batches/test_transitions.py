@@ -13,13 +13,13 @@ from django_q.models import OrmQ
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms.batches.lifecycle import (
-    BatchActionError,
     allowed_actions,
     archive_batch,
     complete_batch,
     refusal_reason,
     start_generation,
 )
+from wagtail_batchcomms.exceptions import BatchActionError
 from wagtail_batchcomms.models import (
     Batch,
     BatchAssembly,

@@ -11,7 +11,6 @@ from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms.batches.lifecycle import (
     ACTIONS,
-    BatchActionError,
     add_assemblies,
     allowed_actions,
     assemblies_from_filter_query,
@@ -19,6 +18,7 @@ from wagtail_batchcomms.batches.lifecycle import (
     create_batch,
     delete_batch,
 )
+from wagtail_batchcomms.exceptions import BatchActionError
 from wagtail_batchcomms.models import (
     Assembly,
     Batch,

@@ -20,24 +20,20 @@ from sending_data import email_batch, email_template, emails
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms.emails import sending
-from wagtail_batchcomms.emails.sending import (
-    SendingError,
-    claim_emails,
-    new_worker_id,
-    reap_stale_sending,
-    send_pending_emails,
-    sending_progress,
-    start_sending,
-)
+from wagtail_batchcomms.emails.progress import sending_progress
+from wagtail_batchcomms.emails.send_loop import SendResult, claim_emails
+from wagtail_batchcomms.emails.sending import reap_stale_sending, send_pending_emails, start_sending
 from wagtail_batchcomms.emails.transport import Mailer, Outcome
+from wagtail_batchcomms.exceptions import SendingError
+from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.models import Batch, BatchStatus, CommunicationStatus
 
 ST = CommunicationStatus
 SEND_PERM = "wagtail_batchcomms.send_batch"
 
 
-def send(batch: Batch) -> sending.SendResult:
-    return send_pending_emails(batch.pk, new_worker_id())
+def send(batch: Batch) -> SendResult:
+    return send_pending_emails(batch.pk, worker_id())
 
 
 def statuses(batch: Batch) -> dict[str, int]:
@@ -463,7 +459,7 @@ def test_retry_unknown_flag(smtp_server, superuser):
 def test_claims_never_overlap(app_settings):
     batch = email_batch(300)
     claimed = run_at_once(
-        6, lambda: [r.pk for _ in range(10) for r in claim_emails(batch.pk, new_worker_id(), 5)]
+        6, lambda: [r.pk for _ in range(10) for r in claim_emails(batch.pk, worker_id(), 5)]
     )
     flat = [pk for worker in claimed for pk in worker]
     assert len(flat) == len(set(flat)) == 300

@@ -19,13 +19,10 @@ from sending_data import email_batch, emails
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms.emails import sending
-from wagtail_batchcomms.emails.sending import (
-    claim_emails,
-    new_worker_id,
-    send_pending_emails,
-    sending_state,
-    start_sending,
-)
+from wagtail_batchcomms.emails.progress import sending_state
+from wagtail_batchcomms.emails.send_loop import claim_emails
+from wagtail_batchcomms.emails.sending import send_pending_emails, start_sending
+from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.models import Communication, CommunicationStatus
 
 pytestmark = pytest.mark.django_db
@@ -134,7 +131,7 @@ def test_a_task_that_gave_up_is_not_sending(superuser, smtp_server):
     start_sending(batch.pk, user=superuser)
     smtp_server.stop()
     try:
-        result = send_pending_emails(batch.pk, new_worker_id())
+        result = send_pending_emails(batch.pk, worker_id())
     finally:
         smtp_server.start()
     assert result.stopped == "connection"
@@ -156,7 +153,7 @@ def test_a_crashed_send_task_records_sending_stopped(
     # An unexpected exception inside the send task when this row's outcome is written.
     fail_writes(Communication, "UPDATE", f"NEW.id = {first.pk} AND NEW.status = 'sent'")
     with pytest.raises(Exception, match="injected fault"):
-        send_pending_emails(batch.pk, new_worker_id())
+        send_pending_emails(batch.pk, worker_id())
     [entry] = stopped_entries(batch)
     assert entry.data["crashed"] is True and "injected fault" in entry.data["error"]
     assert entry.message.startswith("Sending stopped: ")

@@ -23,10 +23,10 @@ from django_q.models import OrmQ, Schedule
 from letter_checks import assert_every_letter_once, print_order
 from wagtail.models import ModelLogEntry
 
-from wagtail_batchcomms import signals, tasks
+from wagtail_batchcomms import jobs, tasks
+from wagtail_batchcomms.exceptions import LetterError
 from wagtail_batchcomms.letters import chunks as letter_chunks
 from wagtail_batchcomms.letters import downloads as letters
-from wagtail_batchcomms.letters.downloads import LetterError
 from wagtail_batchcomms.models import (
     Batch,
     BatchStatus,
@@ -441,10 +441,10 @@ def test_housekeeping_is_scheduled_once(db):
     assert schedules.count() == 1  # created by migrate (post_migrate)
     schedule = schedules.get()
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 10, -1)
-    assert signals.ensure_schedules() == 0
+    assert jobs.ensure_schedules() == 0
     assert schedules.count() == 1
     Schedule.objects.all().delete()
-    assert signals.ensure_schedules() == len(signals.SCHEDULES)
+    assert jobs.ensure_schedules() == len(jobs.SCHEDULES)
     assert tasks.letters_housekeeping() == {"requeued": 0, "purged": 0}
 
 

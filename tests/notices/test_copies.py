@@ -19,7 +19,8 @@ from notice_admin_data import url as template_url
 from sending_data import email_batch, email_template
 from wagtail.models import ModelLogEntry
 
-from wagtail_batchcomms.emails.sending import new_worker_id, send_pending_emails, start_sending
+from wagtail_batchcomms.emails.sending import send_pending_emails, start_sending
+from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.models import Batch, NoticeTemplate
 from wagtail_batchcomms.notices.copies import allowed_domains, batch_copies
 
@@ -155,7 +156,7 @@ def test_sending_drops_copies_the_setting_no_longer_allows_and_records_them(
     sender = factories.user("sender", perms=[ADMIN, "wagtail_batchcomms.send_batch"])
 
     start_sending(batch.pk, user=sender)
-    send_pending_emails(batch.pk, new_worker_id())
+    send_pending_emails(batch.pk, worker_id())
 
     received = smtp_server.by_recipient("1@customers.example")
     assert len(received) == 1
@@ -175,7 +176,7 @@ def test_sending_drops_copies_the_setting_no_longer_allows_and_records_them(
 def test_turning_copies_off_stops_them_at_sending(smtp_server, app_settings, leaky_batch):
     batch = leaky_batch(1)
     app_settings(COPY_ADDRESS_DOMAINS=[])
-    send_pending_emails(batch.pk, new_worker_id())
+    send_pending_emails(batch.pk, worker_id())
     [received] = smtp_server.messages
     assert received.rcpt_tos == ["1@customers.example"]
     assert received.message["Cc"] is None

@@ -14,11 +14,11 @@ from functools import cached_property
 from django.utils.translation import gettext as _
 from django_fsm import has_transition_perm
 
+from ..exceptions import BatchActionError
 from ..letters.downloads import ACTIVE as ACTIVE_DOWNLOADS
 from ..models import Batch, BatchStatus, Channel, CommunicationStatus
 from .generation import generation_stalled_since, still_generating_message
 from .transitions import (
-    BatchActionError,
     check_transition,
     state_error,
     user_has_batch_permission,

@@ -38,6 +38,7 @@ from ..models import (
     NoticeTemplate,
     SkippedRecipient,
 )
+from ..timetext import clock, duration
 from .generation_sql import (
     ContactRules,
     GenerationError,
@@ -47,7 +48,6 @@ from .generation_sql import (
     preview_counts,
     refresh_statistics,
 )
-from .transitions import clock, duration
 
 __all__ = [
     "ContactRules",

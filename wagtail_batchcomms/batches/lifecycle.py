@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 from wagtail.log_actions import log
 
+from ..exceptions import BatchActionError
 from ..jobs import enqueue
 from ..models import (
     Assembly,
@@ -39,7 +40,6 @@ from .generation import (
 )
 from .transitions import (
     TRANSITIONS,
-    BatchActionError,
     check_transition,
     lock_batch,
     require_permission,
@@ -48,7 +48,6 @@ from .transitions import (
 
 __all__ = [
     "ACTIONS",
-    "BatchActionError",
     "GenerationPreview",
     "add_assemblies",
     "allowed_actions",

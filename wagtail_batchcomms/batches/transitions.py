@@ -1,31 +1,30 @@
 """Guarding the batch's state machine: state, permission and conditions, with messages.
 
-``check_transition`` is the one gate every service passes before calling a transition
-method: the state (``can_proceed`` without conditions), the user's permission (the
-transition's ``permission``), the conditions (``can_proceed``, each failure explained with
-``CONDITION_MESSAGES``), and finally ``has_transition_perm``, which checks all three again.
+``check_transition`` is the one gate every batch use case (``lifecycle``) passes before
+calling a transition method: the state (``can_proceed`` without conditions), the user's
+permission (the transition's ``permission``), the conditions (``can_proceed``, each failure
+explained with ``CONDITION_MESSAGES``), and finally ``has_transition_perm``, which checks all
+three again.
+
+Only this capability moves a batch through the guard. Emails and letters move it only as a
+side effect (Generated -> Partially sent, when the first email is sent or letters are marked
+mailed) and ask just the permission (``permissions.user_can``), so they need nothing from
+here; their refusals are in ``exceptions``.
 """
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterable
 
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed, has_transition_perm
 
+from ..exceptions import BatchActionError
 from ..models import Batch, BatchStatus
 from ..models.batches import CONDITION_MESSAGES
 from ..permissions import user_can
-
-
-class BatchActionError(Exception):
-    """A refused action; ``str(error)`` is the message for the admin."""
-
 
 #: transition name -> (participle for "only ... batches can be <participle>", verb).
 TRANSITIONS = {
@@ -34,25 +33,6 @@ TRANSITIONS = {
     "complete": (gettext_lazy("completed"), gettext_lazy("complete")),
     "archive": (gettext_lazy("archived"), gettext_lazy("archive")),
 }
-
-
-def clock(moment: datetime.datetime | None) -> str:
-    """A moment as the admin's wall clock: "14:05" today, "June 3, 2026, 14:05" before."""
-    if moment is None:
-        return ""
-    local = timezone.localtime(moment)
-    time = date_format(local, "H:i")
-    if local.date() == timezone.localdate():
-        return time
-    return f"{date_format(local.date())}, {time}"
-
-
-def duration(seconds: int) -> str:
-    """300 -> "5 minutes", 90 -> "90 seconds"."""
-    if seconds % 60 == 0:
-        minutes = seconds // 60
-        return ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
-    return ngettext("%(n)s second", "%(n)s seconds", seconds) % {"n": seconds}
 
 
 def lock_batch(batch_id: int) -> Batch:

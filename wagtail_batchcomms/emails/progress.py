@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Max
 from django.utils import timezone
+from wagtail.models import ModelLogEntry
 
 from ..conf import batchcomms_settings
+from ..history.ids import LOG_SEND, LOG_SEND_STOPPED
 from ..models import Batch, Channel, Communication, CommunicationStatus
 
 ST = CommunicationStatus
@@ -109,10 +111,6 @@ def sending_state(batch: Batch, *, now: datetime.datetime | None = None) -> Send
 
 def _latest_send_events(batch: Batch) -> tuple[datetime.datetime | None, datetime.datetime | None]:
     """When sending was last started, and last recorded as stopped, in the batch's history."""
-    from wagtail.models import ModelLogEntry
-
-    from .sending import LOG_SEND, LOG_SEND_STOPPED
-
     latest = dict(
         ModelLogEntry.objects.for_instance(batch)
         .filter(action__in=[LOG_SEND, LOG_SEND_STOPPED])

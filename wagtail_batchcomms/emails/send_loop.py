@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from django.db import connections, router, transaction
 from django.db.models import F
@@ -18,14 +18,15 @@ from django_fsm import ConcurrentTransition
 from wagtail.log_actions import log
 
 from ..conf import batchcomms_settings
+from ..exceptions import RenderError
+from ..history.ids import LOG_PARTIALLY_SENT
+from ..letters.chunks import render_letters
 from ..models import Batch, BatchStatus, Channel, Communication, CommunicationStatus
 from ..models.batches import DELIVERABLE_STATES
+from ..notices.rendering import render_communication, render_communications
 from .compose import MessageBuilder, message_id_expression
 from .pipeline import SendPipeline
 from .transport import Delivery, Mailer, Outcome, Prepared
-
-if TYPE_CHECKING:
-    from .sending import SendResult
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +36,23 @@ MAX_CONNECTION_FAILURES = 3
 #: A message that lost the connection this many times in one task (before the server could
 #: take it) fails instead of going back to pending once more.
 MAX_RETRIES_PER_MESSAGE = 3
-LOG_PARTIALLY_SENT = "wagtail_batchcomms.partially_sent"
 #: Outcomes are written at least this often (seconds), in one transaction: a commit per
 #: message would cost a disk sync each (about 15 ms on SQLite), capping a worker near 60/s.
 OUTCOME_FLUSH_SECONDS = 0.25
+
+
+@dataclass
+class SendResult:
+    """What one run of ``send_pending_emails`` did."""
+
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    released: int = 0  # claimed rows put back to pending (never handed to the server)
+    reconnects: int = 0
+    stopped: str = "done"  # done | deadline | connection | batch_closed
+    error: str = ""
 
 
 def claim_emails(batch_id: int, worker: str, limit: int) -> list[Communication]:
@@ -268,9 +282,6 @@ class ChunkSender:
 
     def render(self, rows: list[Communication]) -> list:
         """Rendered notices in row order; a row that cannot render gets its ``RenderError``."""
-        from ..exceptions import RenderError
-        from ..notices.rendering import render_communication, render_communications
-
         try:
             return list(render_communications(rows, letter=False))
         except RenderError:
@@ -299,8 +310,6 @@ class ChunkSender:
     def attachment(self, row: Communication) -> bytes | None:
         if not (self.template and self.template.attach_pdf):
             return None
-        from ..letters.chunks import render_letters
-
         # The same rendering as the letters download and the batch page's letter preview.
         buffer = io.BytesIO()
         render_letters([row], buffer)

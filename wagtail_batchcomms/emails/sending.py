@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 
 from django.db import close_old_connections, connection, transaction
 from django.db.models import Count
@@ -27,20 +26,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
-from ..batches.transitions import user_has_batch_permission
 from ..conf import batchcomms_settings
-from ..jobs import enqueue, worker_id
+from ..exceptions import SendingError
+from ..history.ids import LOG_DELIVERY_UNKNOWN, LOG_RETRY, LOG_SEND, LOG_SEND_STOPPED
+from ..jobs import enqueue, task_time_budget, worker_id
 from ..models import Batch, Channel, Communication, CommunicationStatus
 from ..models.batches import DELIVERABLE_STATES
 from ..notices.copies import batch_copies
-from .progress import SendingState, sending_progress, sending_state
-from .send_loop import (
-    MAX_CONNECTION_FAILURES,
-    ChunkSender,
-    claim_emails,
-    mark_partially_sent,
-    release_claimed,
-)
+from ..permissions import user_can
+from .send_loop import ChunkSender, SendResult, claim_emails
 from .transport import Mailer
 
 logger = logging.getLogger(__name__)
@@ -48,54 +42,10 @@ logger = logging.getLogger(__name__)
 ST = CommunicationStatus
 SEND_TASK = "wagtail_batchcomms.tasks.send_batch_emails"
 
-# History (``wagtail.log_actions``) actions written here.
-LOG_SEND = "wagtail_batchcomms.send"
-LOG_RETRY = "wagtail_batchcomms.send_retry"
-LOG_SEND_STOPPED = "wagtail_batchcomms.send_stopped"
-LOG_DELIVERY_UNKNOWN = "wagtail_batchcomms.delivery_unknown"
-
-#: A name unique to one run of a send task (``queue.worker_id``).
-new_worker_id = worker_id
-
-__all__ = [
-    "MAX_CONNECTION_FAILURES",
-    "SendResult",
-    "SendingError",
-    "SendingState",
-    "claim_emails",
-    "mark_partially_sent",
-    "new_worker_id",
-    "reap_stale_sending",
-    "release_claimed",
-    "retry_emails",
-    "send_pending_emails",
-    "sending_progress",
-    "sending_state",
-    "start_sending",
-]
-
 STALE_ERROR = (
     "The worker sending this email stopped before it recorded the outcome: it may or may not "
     "have been delivered. It is not sent again unless you retry it."
 )
-
-
-class SendingError(Exception):
-    """A refused send request; ``str(error)`` is the message for the admin."""
-
-
-@dataclass
-class SendResult:
-    """What one run of ``send_pending_emails`` did."""
-
-    claimed: int = 0
-    sent: int = 0
-    failed: int = 0
-    unknown: int = 0
-    released: int = 0  # claimed rows put back to pending (never handed to the server)
-    reconnects: int = 0
-    stopped: str = "done"  # done | deadline | connection | batch_closed
-    error: str = ""
 
 
 # --- the admin's side ------------------------------------------------------------------------
@@ -104,7 +54,7 @@ class SendResult:
 def user_can_send(batch: Batch, user) -> bool:
     """Whether ``user`` may send ``batch``'s emails now: a Generated or Partially Sent batch
     and ``send_batch`` (the permission of the Generated -> Partially Sent transition)."""
-    return batch.can_send and user_has_batch_permission(user, "send")
+    return batch.can_send and user_can(user, "send", Batch)
 
 
 def start_sending(
@@ -228,7 +178,7 @@ def reap_stale_sending() -> int:
 def send_pending_emails(batch_id: int, worker: str, *, deadline: float | None = None) -> SendResult:
     """The send task's body: claim, render, send and record until nothing is pending.
 
-    ``worker`` must be unique to this run (``queue.worker_id()``). ``deadline`` (a
+    ``worker`` must be unique to this run (``jobs.worker_id()``). ``deadline`` (a
     ``time.monotonic()`` value) stops it before the task runner's timeout would kill it; the
     result's ``stopped`` then says ``deadline`` and the caller queues a new task. Stops too
     after ``MAX_CONNECTION_FAILURES`` connection failures in a row (``stopped="connection"``)
@@ -288,15 +238,6 @@ def _send_chunks(
         if not sender.send_chunk(rows):
             result.stopped = "connection"
             return
-
-
-def task_time_budget() -> float | None:
-    """Seconds a send task may run: half of django-q2's ``timeout`` (which kills the worker)
-    and of its ``retry`` (after which the ORM broker hands the task out again)."""
-    from django_q.conf import Conf
-
-    limits = [limit for limit in (Conf.TIMEOUT, Conf.RETRY) if limit]
-    return min(limits) / 2 if limits else None
 
 
 def run_send_task(batch_id: int) -> SendResult:

@@ -36,13 +36,15 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from wagtail.log_actions import log
 
 from ..conf import batchcomms_settings
+from ..exceptions import RenderError
 from ..jobs import worker_id
 from ..models import Communication, DownloadStatus, LetterChunk, LetterDownload
+from ..notices.rendering import letters_html
 from ..spreadsheets import csv_cell
 from ..storage import letter_storage
-from . import pdf
 from .downloads import (
     ACTIVE,
     LOG_FAILED,
@@ -217,7 +219,9 @@ def render_letters(
 
     ``progress`` is called with the letters laid out so far after each render group.
     """
-    from ..notices.rendering import letters_html
+    # WeasyPrint takes about two seconds to import: only a process that renders letters
+    # loads it (not every web process, nor an email worker without PDF attachments).
+    from . import pdf
 
     documents = []
     images: dict = {}  # decoded images (the letterhead's logo), shared by the groups
@@ -232,8 +236,6 @@ def render_letters(
 
 
 def _error_message(error: Exception) -> str:
-    from ..exceptions import RenderError
-
     if isinstance(error, RenderError):
         return str(error)
     return f"The letters could not be rendered ({type(error).__name__}); see the worker's log."
@@ -253,8 +255,6 @@ def fail_download(
         )
         if failed:
             download = LetterDownload.objects.select_related("batch").get(pk=download_id)
-            from wagtail.log_actions import log
-
             log(download.batch, LOG_FAILED, data={"download": download_id, "error": error[:500]})
 
 
@@ -322,8 +322,6 @@ def merge_download(download_id: int, worker: str | None = None) -> str:
             expires_at=now + timedelta(days=batchcomms_settings.LETTER_DOWNLOAD_EXPIRY_DAYS),
         )
         if finished:
-            from wagtail.log_actions import log
-
             log(
                 download.batch,
                 LOG_READY,
@@ -342,6 +340,7 @@ def merge_download(download_id: int, worker: str | None = None) -> str:
 
 def merge_pdfs(storage, names: list[str], target: Path, download: LetterDownload) -> int:
     """Concatenate the chunk PDFs ``names`` (in order) into ``target``; return the pages."""
+    # pypdf takes about half a second to import: only the worker that merges loads it.
     from pypdf import PdfWriter
 
     writer = PdfWriter()

@@ -23,9 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
-from ..batches.transitions import BatchActionError, user_has_batch_permission
 from ..conf import batchcomms_settings
-from ..emails.send_loop import LOG_PARTIALLY_SENT
+from ..exceptions import LetterError
+from ..history.ids import LOG_PARTIALLY_SENT
 from ..jobs import enqueue
 from ..models import (
     Batch,
@@ -37,6 +37,7 @@ from ..models import (
     LetterChunk,
     LetterDownload,
 )
+from ..permissions import user_can
 from ..storage import letter_storage
 
 logger = logging.getLogger(__name__)
@@ -57,17 +58,10 @@ LOG_EXPIRED = "wagtail_batchcomms.letters_expired"
 LOG_DOWNLOADED = "wagtail_batchcomms.letters_downloaded"
 
 
-class LetterError(BatchActionError):
-    """A refused letter action; ``str(error)`` is the message for the admin."""
-
-
 def user_can_send_letters(user) -> bool:
     """Whether ``user`` may request, download and mark letters (``send_batch`` + ``view_batch``)."""
     return bool(
-        user
-        and user.is_active
-        and user_has_batch_permission(user, "send")
-        and user_has_batch_permission(user, "view")
+        user and user.is_active and user_can(user, "send", Batch) and user_can(user, "view", Batch)
     )
 
 

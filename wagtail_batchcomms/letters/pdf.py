@@ -32,6 +32,8 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.files.storage import FileSystemStorage, storages
 from weasyprint import HTML
 from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
@@ -200,8 +202,6 @@ def _static_roots() -> list[Path]:
     if getattr(settings, "STATIC_ROOT", None):
         candidates.append(Path(settings.STATIC_ROOT))
     if "django.contrib.staticfiles" in settings.INSTALLED_APPS:
-        from django.contrib.staticfiles import finders
-
         for finder in finders.get_finders():
             if isinstance(finder, finders.FileSystemFinder):
                 # A prefixed STATICFILES_DIRS entry is skipped rather than half supported.
@@ -219,8 +219,6 @@ def _static_roots() -> list[Path]:
 
 def _media_source() -> tuple[tuple[Path, ...], object | None]:
     """Local MEDIA_ROOT when the default storage is on disk, else the default storage."""
-    from django.core.files.storage import FileSystemStorage, storages
-
     storage = storages["default"]
     if isinstance(storage, FileSystemStorage):
         root = getattr(settings, "MEDIA_ROOT", None)

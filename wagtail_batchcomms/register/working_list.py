@@ -8,8 +8,9 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
-from ..batches.transitions import BatchActionError
+from ..exceptions import BatchActionError
 from ..models import Assembly, Batch, BatchAssembly
+from .filters import AssemblyFilterSet, search_assemblies
 
 
 def snapshot(batch: Batch, assemblies: QuerySet[Assembly]) -> int:
@@ -44,8 +45,6 @@ def assemblies_from_filter_query(query: str) -> QuerySet[Assembly]:
     The same FilterSet and search (``q``) as the listing. Raises ``BatchActionError`` when
     the saved filter no longer validates (e.g. a service area was deleted).
     """
-    from .filters import AssemblyFilterSet, search_assemblies
-
     data = QueryDict(query or "")
     filterset = AssemblyFilterSet(data, queryset=Assembly.objects.all())
     if not filterset.is_valid():

@@ -26,8 +26,7 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
 
 from ...batches import lifecycle as batch_services
-from ...batches.lifecycle import BatchActionError
-from ...emails.sending import SendingError
+from ...exceptions import BatchActionError, SendingError
 from ...models import Batch
 from ...permissions import PolicyCheckedMixin
 

@@ -34,7 +34,7 @@ class SendView(BatchActionView):
 
     @cached_property
     def emails(self) -> dict[str, int]:
-        from ...emails.sending import sending_progress
+        from ...emails.progress import sending_progress
 
         return sending_progress(self.object)
 

@@ -23,7 +23,6 @@ from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTempla
 from wagtail.admin.widgets.button import Button, HeaderButton
 
 from ...batches import lifecycle as batch_services
-from ...batches.transitions import clock
 from ...letters.downloads import user_can_send_letters
 from ...models import (
     Batch,
@@ -38,6 +37,7 @@ from ...models import (
 )
 from ...notices.copies import batch_copies
 from ...permissions import PolicyCheckedMixin, user_can_look
+from ...timetext import clock
 from ..columns import admin_url_for
 from .actions import ACTIONS
 from .viewsets import batch_url
@@ -62,7 +62,7 @@ def progress_data(batch: Batch) -> dict:
     "sending" is true only while a send task is alive as far as the database can tell
     (``emails.sending.sending_state``), so the bar does not outlive a dead worker.
     """
-    from ...emails.sending import sending_state
+    from ...emails.progress import sending_state
 
     sending = sending_state(batch)
     emails = sending.progress

@@ -31,9 +31,9 @@ from wagtail.admin import messages
 from wagtail.admin.auth import permission_denied
 from wagtail.log_actions import log
 
+from ...exceptions import LetterError
 from ...letters.downloads import (
     LOG_DOWNLOADED,
-    LetterError,
     request_letter_download,
     user_can_send_letters,
 )

@@ -14,8 +14,8 @@ from wagtail.admin import messages
 
 from ...batches import lifecycle as batch_services
 from ...batches.closing import closing_plan
-from ...batches.transitions import clock
 from ...models import SkipReason
+from ...timetext import clock
 from .actions import BatchActionView
 from .viewsets import batch_url
 
