@@ -12,7 +12,7 @@ import wagtail.models.preview
 from django.conf import settings
 from django.db import migrations, models
 
-import wagtail_batchcomms.fields
+import wagtail_batchcomms.models.fields
 import wagtail_batchcomms.models.notices
 
 
@@ -1062,7 +1062,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "contact_roles",
-                    wagtail_batchcomms.fields.ContactRolesField(
+                    wagtail_batchcomms.models.fields.ContactRolesField(
                         default=wagtail_batchcomms.models.notices.default_roles,
                         help_text="Contacts with these roles at each location receive the notice.",
                         verbose_name="contact types",

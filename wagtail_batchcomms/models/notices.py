@@ -18,8 +18,8 @@ from wagtail.models import (
 )
 
 from ..blocks import NoticeBodyBlock
-from ..fields import ContactRolesField
 from .choices import ContactMethods, ContactRole, Grouping
+from .fields import ContactRolesField
 
 
 def default_roles() -> list[str]:

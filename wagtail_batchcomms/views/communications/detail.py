@@ -10,7 +10,7 @@ from wagtail.admin.widgets.button import HeaderButton
 
 from ...models import Batch, Channel, Communication
 from ...permissions import user_can_look
-from ..register.inspect_values import ReadableInspectMixin
+from ..inspect_values import ReadableInspectMixin
 from .listing import preview_attrs, preview_urls
 
 

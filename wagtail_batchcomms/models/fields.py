@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .models.choices import ContactRole
+from .choices import ContactRole
 
 
 class ContactRolesField(models.JSONField):

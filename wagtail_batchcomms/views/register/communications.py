@@ -13,7 +13,7 @@ from wagtail.snippets.views.snippets import InspectView as SnippetInspectView
 from ...models import Assembly, Batch, Communication, Contact, Location
 from ...permissions import user_can, user_can_look
 from ...register.filters import communications_about
-from ..register.inspect_values import ReadableInspectMixin
+from ..inspect_values import ReadableInspectMixin
 
 
 def communications_for(instance):

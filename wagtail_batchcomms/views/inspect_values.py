@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from ..columns import admin_url_for
+from .columns import admin_url_for
 
 #: What an empty value shows (Wagtail's listings show the same for an empty cell).
 EMPTY = "—"
