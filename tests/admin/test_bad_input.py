@@ -47,7 +47,6 @@ from wagtail_batchcomms.models import (
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_root")]
 
-S = BatchStatus
 NS = "wagtail_batchcomms_batch"
 ASSEMBLIES = "wagtailsnippets_wagtail_batchcomms_assembly:list"
 ADD = f"{NS}:add"
@@ -342,7 +341,7 @@ def test_an_emptied_working_list_refuses_generate(web, admin_client, register, t
         response = method(reverse(f"{NS}:generate", args=[batch.pk]), follow=True)
         assert response.redirect_chain[-1][0] == reverse(f"{NS}:detail", args=[batch.pk])
         assert any("The working list is empty: add assemblies first." in m for m in shown(response))
-    assert Batch.objects.get(pk=batch.pk).status == S.OPEN
+    assert Batch.objects.get(pk=batch.pk).status == BatchStatus.OPEN
 
 
 def test_draft_only_template_cannot_be_picked(web, register, admin, template):
@@ -451,7 +450,7 @@ def test_deleting_a_template_that_unfinished_batches_use_is_refused(
     assert response.status_code == 302
     assert not NoticeTemplate.objects.filter(pk=template.pk).exists()
     batch.refresh_from_db()
-    assert batch.status == S.COMPLETE and batch.template_id is None
+    assert batch.status == BatchStatus.COMPLETE and batch.template_id is None
     sent = Communication.objects.filter(batch=batch, status=CommunicationStatus.SENT)
     assert sent.count() == result.sent  # the record of what was sent stays
 
@@ -525,7 +524,7 @@ def batches_in_every_state(admin, template) -> dict[str, Batch]:
             pk__in=[x.pk for x in (open_, generating, generated, partly, complete, archived)]
         )
     }
-    assert set(batches) == set(S.values)
+    assert set(batches) == set(BatchStatus.values)
     return batches
 
 

@@ -37,7 +37,6 @@ from wagtail_batchcomms.models import (
     SkippedRecipient,
 )
 
-S = BatchStatus
 INDEX = "wagtail_batchcomms_batch:index"
 
 
@@ -379,7 +378,7 @@ def test_generate_confirm_shows_the_dry_run_then_generates(
     assert response["Location"] == detail(open_batch)
     assert "Generating" in messages_of(response)[-1]
     open_batch.refresh_from_db()
-    assert open_batch.status == S.GENERATING
+    assert open_batch.status == BatchStatus.GENERATING
     assert len(callbacks) == 1  # the task, queued on commit
 
     # A double click: the second POST is refused with a message, nothing queued again.
@@ -399,7 +398,7 @@ def test_generate_refused_by_condition_with_the_reason(web, register, template, 
     response = web.post(url("generate", batch))
     assert "Set a due date" in messages_of(response)[-1]
     batch.refresh_from_db()
-    assert batch.status == S.OPEN
+    assert batch.status == BatchStatus.OPEN
 
 
 @pytest.mark.django_db
@@ -417,7 +416,7 @@ def test_generate_without_the_permission_is_wagtails_permission_denied(client, o
         assert response.status_code == 302
         assert response["Location"] == reverse("wagtailadmin_home")
     open_batch.refresh_from_db()
-    assert open_batch.status == S.OPEN
+    assert open_batch.status == BatchStatus.OPEN
 
 
 # --- actions: every URL with a batch in the wrong state ----------------------------------------
@@ -447,7 +446,7 @@ def test_wrong_state_in_any_action_url_is_a_message_not_a_500(web, generated_bat
         assert response["Location"] == detail(batch)
         assert messages_of(response), action
     batch.refresh_from_db()
-    assert batch.status == S.ARCHIVED
+    assert batch.status == BatchStatus.ARCHIVED
     assert list(Communication.objects.filter(batch=batch).values_list("pk", "status")) == before
 
 
@@ -473,7 +472,7 @@ def test_complete_removes_unsent_and_says_so(web, generated_batch):
     assert response["Location"] == detail(generated_batch)
     assert "complete" in messages_of(response)[-1]
     generated_batch.refresh_from_db()
-    assert generated_batch.status == S.COMPLETE
+    assert generated_batch.status == BatchStatus.COMPLETE
     assert not Communication.objects.filter(batch=generated_batch).exists()
     # Double click: refused with the state in the message.
     response = web.post(url("complete", generated_batch))
@@ -485,7 +484,7 @@ def test_archive_an_open_batch(web, open_batch):
     response = web.post(url("archive", open_batch))
     assert "archived" in messages_of(response)[-1]
     open_batch.refresh_from_db()
-    assert open_batch.status == S.ARCHIVED
+    assert open_batch.status == BatchStatus.ARCHIVED
 
 
 @pytest.mark.django_db
@@ -515,7 +514,7 @@ def test_clone_copies_the_working_list_or_reapplies_the_saved_filter(
     assert set(today.batch_assemblies.values_list("assembly_id", flat=True)) == set(
         Assembly.objects.filter(hazard="health").values_list("pk", flat=True)
     )
-    assert today.cloned_from == source and today.status == S.OPEN
+    assert today.cloned_from == source and today.status == BatchStatus.OPEN
 
 
 @pytest.mark.django_db
@@ -528,7 +527,7 @@ def test_clone_keeps_a_past_due_date_and_warns(web, register, template, admin):
 
     response = web.post(url("clone", source), {"name": "This spring"})
     clone = Batch.objects.get(name="This spring")
-    assert clone.due_date == past and clone.status == S.OPEN
+    assert clone.due_date == past and clone.status == BatchStatus.OPEN
     shown = [(m.level_tag, str(m).strip()) for m in response.wsgi_request._messages]
     assert shown[0][0] == "success"
     assert shown[1] == (
@@ -667,7 +666,7 @@ def test_mark_letters_mailed(web, generated_batch):
     response = web.post(url("mark_mailed", generated_batch))
     assert f"{letters} letters recorded as mailed" in messages_of(response)[-1]
     generated_batch.refresh_from_db()
-    assert generated_batch.status == S.PARTIALLY_SENT
+    assert generated_batch.status == BatchStatus.PARTIALLY_SENT
     assert (
         Communication.objects.filter(
             batch=generated_batch, channel=Channel.LETTER, status=CommunicationStatus.SENT

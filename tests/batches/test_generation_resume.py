@@ -30,7 +30,6 @@ from wagtail_batchcomms.batches.lifecycle import (
 from wagtail_batchcomms.exceptions import BatchActionError
 from wagtail_batchcomms.models import Batch, BatchStatus
 
-S = BatchStatus
 APP = "wagtail_batchcomms"
 RESUME = f"{APP}.resume_generation"
 
@@ -95,7 +94,7 @@ def test_a_stalled_generation_is_requeued_with_the_same_token(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         resumed = resume_generation(batch.pk, user=superuser)
     assert len(callbacks) == 1
-    assert resumed.status == S.GENERATING and resumed.task_token == token
+    assert resumed.status == BatchStatus.GENERATING and resumed.task_token == token
     assert queued_generations() == [(batch.pk, token), (batch.pk, token)]
     [entry] = ModelLogEntry.objects.for_instance(batch).filter(action=RESUME)
     assert entry.user_id == superuser.pk
@@ -112,7 +111,7 @@ def test_a_stalled_generation_is_requeued_with_the_same_token(
     # The queued task (same token) finishes the batch.
     generation.generate(batch.pk, token)
     batch.refresh_from_db()
-    assert batch.status == S.GENERATED
+    assert batch.status == BatchStatus.GENERATED
     assert data.actual(batch) == data.expected(batch, batch.template)
 
 
@@ -127,10 +126,10 @@ def test_the_stale_period_is_a_setting(register, superuser, settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("state", [S.OPEN, S.GENERATED])
+@pytest.mark.parametrize("state", [BatchStatus.OPEN, BatchStatus.GENERATED])
 def test_only_a_generating_batch_can_be_restarted(register, superuser, state):
     batch = age(make_generating(superuser), 1000)
-    if state == S.GENERATED:
+    if state == BatchStatus.GENERATED:
         generation.generate(batch.pk, batch.task_token)
     else:
         Batch.objects.filter(pk=batch.pk).update(task_token="")
@@ -139,7 +138,7 @@ def test_only_a_generating_batch_can_be_restarted(register, superuser, state):
         batch.save()
     batch = age(batch, 1000)
     assert batch.status == state
-    label = S(state).label
+    label = BatchStatus(state).label
     message = f"This batch is {label}; only Generating batches can be restarted."
     assert refusal_reason(batch, superuser, "resume_generation") == message
     with pytest.raises(BatchActionError) as error:
@@ -157,7 +156,7 @@ def test_restarting_needs_the_generate_permission(register, superuser):
         resume_generation(batch.pk, user=sender)
     generator = factories.user("generator", perms=[f"{APP}.generate_batch", f"{APP}.view_batch"])
     assert "resume_generation" in allowed_actions(batch, generator)
-    assert resume_generation(batch.pk, user=generator).status == S.GENERATING
+    assert resume_generation(batch.pk, user=generator).status == BatchStatus.GENERATING
 
 
 # --- the batch page ------------------------------------------------------------------------
@@ -213,7 +212,7 @@ def test_two_tasks_with_the_same_token_generate_once(superuser, settings):
     batch = make_generating(superuser, template)
     results = run_at_once(2, lambda: generation.generate(batch.pk, batch.task_token))
     batch.refresh_from_db()
-    assert batch.status == S.GENERATED
+    assert batch.status == BatchStatus.GENERATED
     finished = [r for r in results if "nothing done" not in r]
     assert len(finished) == 1, results  # the other found the batch finished and stopped
     assert ModelLogEntry.objects.for_instance(batch).filter(action=f"{APP}.generated").count() == 1

@@ -36,8 +36,6 @@ from wagtail_batchcomms.storage import letter_storage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_root")]
 
-S = BatchStatus
-DS = DownloadStatus
 APP = "wagtail_batchcomms"
 _seq = itertools.count(1)
 
@@ -68,8 +66,14 @@ KINDS = {
 KEPT = {kind for kind, spec in KINDS.items() if spec[-1]}
 
 #: (action, the states it closes from)
-CLOSING = [("complete", state) for state in (S.GENERATED, S.PARTIALLY_SENT)] + [
-    ("archive", state) for state in (S.OPEN, S.GENERATED, S.PARTIALLY_SENT, S.COMPLETE)
+CLOSING = [("complete", state) for state in (BatchStatus.GENERATED, BatchStatus.PARTIALLY_SENT)] + [
+    ("archive", state)
+    for state in (
+        BatchStatus.OPEN,
+        BatchStatus.GENERATED,
+        BatchStatus.PARTIALLY_SENT,
+        BatchStatus.COMPLETE,
+    )
 ]
 
 
@@ -133,7 +137,7 @@ def test_closing_removes_only_notices_never_attempted(admin_client, action, stat
     response = admin_client.post(action_url(batch, action))
     assert response.status_code == 302
     batch.refresh_from_db()
-    assert batch.status == (S.COMPLETE if action == "complete" else S.ARCHIVED)
+    assert batch.status == (BatchStatus.COMPLETE if action == "complete" else BatchStatus.ARCHIVED)
 
     survivors = set(batch.communications.values_list("pk", flat=True))
     assert survivors == {notices[kind].pk for kind in KEPT}
@@ -160,7 +164,7 @@ def test_closing_removes_only_notices_never_attempted(admin_client, action, stat
 @pytest.mark.parametrize("action", ["complete", "archive"])
 def test_each_kind_alone(admin_client, action, kind):
     """One notice of one kind in a Partially sent batch: it stays exactly when attempted."""
-    batch, notices = batch_with_every_kind(S.PARTIALLY_SENT)
+    batch, notices = batch_with_every_kind(BatchStatus.PARTIALLY_SENT)
     batch.communications.exclude(pk=notices[kind].pk).delete()
     confirm = page(admin_client, action_url(batch, action))
     kept = KINDS[kind][-1]
@@ -171,7 +175,7 @@ def test_each_kind_alone(admin_client, action, kind):
 
 
 def test_a_batch_where_everything_was_attempted_loses_nothing(admin_client):
-    batch, _notices = batch_with_every_kind(S.PARTIALLY_SENT)
+    batch, _notices = batch_with_every_kind(BatchStatus.PARTIALLY_SENT)
     batch.communications.filter(status="pending", attempts=0).delete()
     confirm = page(admin_client, action_url(batch, "complete"))
     assert "Nothing will be removed: every notice was attempted." in confirm
@@ -223,7 +227,7 @@ def test_a_ready_pdf_of_removed_letters_is_withdrawn(
         response = client.post(action_url(batch, action))
     assert response.status_code == 302
     download.refresh_from_db()
-    assert download.status == DS.WITHDRAWN and download.purged_at is not None
+    assert download.status == DownloadStatus.WITHDRAWN and download.purged_at is not None
     done = "completed" if action == "complete" else "archived"
     assert download.error.startswith(
         f"Withdrawn when the batch was {done}: 4 of its 4 letters were never marked as mailed"
@@ -263,7 +267,7 @@ def test_a_ready_pdf_of_mailed_letters_stays_downloadable(client, sender):
         bulk_data.notice(batch, Channel.LETTER, location, contact) for contact in contacts
     )
     later = downloads.request_letter_download(batch.pk, user=sender)
-    assert letter_chunks.run_download_here(later.pk) == DS.READY
+    assert letter_chunks.run_download_here(later.pk) == DownloadStatus.READY
 
     client.force_login(sender)
     confirm = page(client, action_url(batch, "complete"))
@@ -274,7 +278,7 @@ def test_a_ready_pdf_of_mailed_letters_stays_downloadable(client, sender):
 
     mailed.refresh_from_db()
     later.refresh_from_db()
-    assert (mailed.status, later.status) == (DS.READY, DS.WITHDRAWN)
+    assert (mailed.status, later.status) == (DownloadStatus.READY, DownloadStatus.WITHDRAWN)
     response = client.get(reverse(f"{APP}_letters:download", args=[mailed.pk]))
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"%PDF")
@@ -285,17 +289,17 @@ def test_a_ready_pdf_of_mailed_letters_stays_downloadable(client, sender):
 def test_a_pdf_still_being_prepared_is_withdrawn_and_never_finishes(client, sender):
     batch = letters_data.letter_batch(3)
     download = downloads.request_letter_download(batch.pk, user=sender)
-    assert download.status == DS.QUEUED
+    assert download.status == DownloadStatus.QUEUED
     client.force_login(sender)
     confirm = page(client, action_url(batch, "archive"))
     assert f'data-close-withdrawn="{download.pk}"' in confirm
     client.post(action_url(batch, "archive"))
     download.refresh_from_db()
-    assert download.status == DS.WITHDRAWN
+    assert download.status == DownloadStatus.WITHDRAWN
     # The chunk task that comes afterwards does nothing.
     assert letter_chunks.render_chunk(download.chunks.get().pk) == "cancelled"
     download.refresh_from_db()
-    assert download.status == DS.WITHDRAWN and not download.file
+    assert download.status == DownloadStatus.WITHDRAWN and not download.file
     response = client.get(reverse(f"{APP}_letters:download", args=[download.pk]))
     assert response.status_code == 410
 
@@ -304,7 +308,7 @@ def test_a_pdf_still_being_prepared_is_withdrawn_and_never_finishes(client, send
 
 
 def test_the_batch_page_offers_the_failures_as_csv(admin_client):
-    batch, notices = batch_with_every_kind(S.PARTIALLY_SENT)
+    batch, notices = batch_with_every_kind(BatchStatus.PARTIALLY_SENT)
     admin_client.post(action_url(batch, "complete"))
     html = page(admin_client, reverse(f"{APP}_batch:detail", args=[batch.pk]))
     url = reverse(f"{APP}_batch:failures_csv", args=[batch.pk])
@@ -332,7 +336,7 @@ def test_the_batch_page_offers_the_failures_as_csv(admin_client):
 
 
 def test_the_failures_csv_needs_a_batch_permission(client):
-    batch, _ = batch_with_every_kind(S.PARTIALLY_SENT)
+    batch, _ = batch_with_every_kind(BatchStatus.PARTIALLY_SENT)
     client.force_login(factories.user("nobody", perms=[factories.ADMIN_ACCESS]))
     response = client.get(reverse(f"{APP}_batch:failures_csv", args=[batch.pk]))
     assert response.status_code in (302, 403)
@@ -342,7 +346,7 @@ def test_the_failures_csv_needs_a_batch_permission(client):
 def test_the_failures_csv_needs_the_communication_logs_permission(client):
     """Its rows are communications: a user who may open the batch but not look at the
     Communication Log does not get them."""
-    batch, _ = batch_with_every_kind(S.PARTIALLY_SENT)
+    batch, _ = batch_with_every_kind(BatchStatus.PARTIALLY_SENT)
     url = reverse(f"{APP}_batch:failures_csv", args=[batch.pk])
     batch_only = [factories.ADMIN_ACCESS, f"{APP}.view_batch", f"{APP}.complete_batch"]
     client.force_login(factories.user("batchonly", perms=batch_only))

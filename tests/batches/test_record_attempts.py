@@ -41,8 +41,6 @@ from wagtail_batchcomms.models import (
 
 pytestmark = pytest.mark.django_db
 
-S = BatchStatus
-ST = CommunicationStatus
 APP = "wagtail_batchcomms"
 KEY = ("batch", "location", "assembly", "contact", "channel")
 _seq = itertools.count(1)
@@ -81,10 +79,10 @@ def regenerate(client, batch: Batch, *, user=None) -> Batch:
         response = client.post(reverse(f"{APP}_batch:regenerate", args=[batch.pk]))
         assert response.status_code == 302, response.status_code
     batch.refresh_from_db()
-    assert batch.status == S.GENERATING
+    assert batch.status == BatchStatus.GENERATING
     generation.generate(batch.pk, batch.task_token)
     batch.refresh_from_db()
-    assert batch.status == S.GENERATED, batch.error
+    assert batch.status == BatchStatus.GENERATED, batch.error
     return batch
 
 
@@ -139,13 +137,22 @@ def test_regenerating_keeps_attempted_emails_with_their_answers(admin_client, su
     # the retry tests below): a failed email, one put back in the queue after a failure,
     # one never attempted; the letters are never attempted.
     Communication.objects.filter(pk=failed.pk).update(
-        status=ST.FAILED, attempts=1, error_code="550", error="5.1.1 No such mailbox"
+        status=CommunicationStatus.FAILED,
+        attempts=1,
+        error_code="550",
+        error="5.1.1 No such mailbox",
     )
     Communication.objects.filter(pk=requeued.pk).update(
-        status=ST.PENDING, attempts=1, error_code="451", error="4.3.0 Try again later"
+        status=CommunicationStatus.PENDING,
+        attempts=1,
+        error_code="451",
+        error="4.3.0 Try again later",
     )
     Communication.objects.filter(pk=refused_twice.pk).update(
-        status=ST.FAILED, attempts=2, error_code="554", error="5.7.1 Message refused"
+        status=CommunicationStatus.FAILED,
+        attempts=2,
+        error_code="554",
+        error="5.7.1 Message refused",
     )
     kept = {failed.pk, requeued.pk, refused_twice.pk}
     before = answers(batch)
@@ -170,7 +177,11 @@ def test_regenerating_keeps_attempted_emails_with_their_answers(admin_client, su
         untouched.contact_id,
         untouched.location_id,
     )
-    assert (new_email.status, new_email.attempts, new_email.error) == (ST.PENDING, 0, "")
+    assert (new_email.status, new_email.attempts, new_email.error) == (
+        CommunicationStatus.PENDING,
+        0,
+        "",
+    )
     # ...and no recipient got a second notice beside a kept one.
     assert duplicates(batch) == []
 
@@ -202,7 +213,7 @@ def test_regenerating_after_a_real_send_where_every_email_failed(
     result = send_pending_emails(batch.pk, worker_id())
     assert (result.sent, result.failed) == (0, 3)
     batch.refresh_from_db()
-    assert batch.status == S.GENERATED  # nothing reached anyone: regeneration is allowed
+    assert batch.status == BatchStatus.GENERATED  # nothing reached anyone: regeneration is allowed
     before = answers(batch)
     failed = set(emails(batch).values_list("pk", flat=True))
     assert {before[pk][2] for pk in failed} == {"550", "450", "553"}
@@ -230,7 +241,7 @@ def test_a_failed_regeneration_removes_its_own_rows_and_keeps_the_attempted(
     first, second, _third, last = emails(batch)
     for row, code in ((first, "550"), (second, "451"), (last, "554")):
         Communication.objects.filter(pk=row.pk).update(
-            status=ST.FAILED, attempts=1, error_code=code, error=f"{code} refused"
+            status=CommunicationStatus.FAILED, attempts=1, error_code=code, error=f"{code} refused"
         )
     kept = {first.pk, second.pk, last.pk}
     before = answers(batch)
@@ -243,7 +254,7 @@ def test_a_failed_regeneration_removes_its_own_rows_and_keeps_the_attempted(
         generation.generate(batch.pk, batch.task_token)
 
     batch.refresh_from_db()
-    assert batch.status == S.OPEN and "injected fault" in batch.error
+    assert batch.status == BatchStatus.OPEN and "injected fault" in batch.error
     # The run's own rows (never attempted) are gone; the attempted ones stay as they were.
     assert answers(batch) == {pk: before[pk] for pk in kept}
 
@@ -251,10 +262,10 @@ def test_a_failed_regeneration_removes_its_own_rows_and_keeps_the_attempted(
 @pytest.mark.parametrize(
     ("channel", "status", "attempts"),
     [
-        ("email", ST.SENT, 1),
-        ("email", ST.UNKNOWN, 1),
-        ("email", ST.SENDING, 1),
-        ("letter", ST.SENT, 0),
+        ("email", CommunicationStatus.SENT, 1),
+        ("email", CommunicationStatus.UNKNOWN, 1),
+        ("email", CommunicationStatus.SENDING, 1),
+        ("letter", CommunicationStatus.SENT, 0),
     ],
 )
 def test_regenerating_is_refused_once_a_notice_may_have_reached_someone(
@@ -271,7 +282,7 @@ def test_regenerating_is_refused_once_a_notice_may_have_reached_someone(
 
     assert "already been sent or are being sent" in response.content.decode()
     batch.refresh_from_db()
-    assert batch.status == S.GENERATED
+    assert batch.status == BatchStatus.GENERATED
     assert answers(batch) == before
     assert history(batch, "regenerate") == []
 
@@ -300,10 +311,10 @@ def test_retry_keeps_the_earlier_answer_until_the_next_outcome(
     )
     send_pending_emails(batch.pk, worker_id())
     one, two, three, four = emails(batch)
-    assert (one.status, one.error_code) == (ST.FAILED, "550")
-    assert (two.status, two.error_code) == (ST.FAILED, "450")
-    assert four.status == ST.SENT
-    assert three.status == ST.UNKNOWN and three.error
+    assert (one.status, one.error_code) == (CommunicationStatus.FAILED, "550")
+    assert (two.status, two.error_code) == (CommunicationStatus.FAILED, "450")
+    assert four.status == CommunicationStatus.SENT
+    assert three.status == CommunicationStatus.UNKNOWN and three.error
     earlier = {c.pk: (c.error_code, c.error) for c in (one, two, three)}
     assert all(text for _code, text in earlier.values())
 
@@ -311,7 +322,7 @@ def test_retry_keeps_the_earlier_answer_until_the_next_outcome(
 
     # Back in the queue with the earlier answer kept, shown as the last attempt's.
     for row in emails(batch).filter(pk__in=earlier):
-        assert row.status == ST.PENDING
+        assert row.status == CommunicationStatus.PENDING
         assert (row.error_code, row.error) == earlier[row.pk]
         assert row.answer_is_previous
     inspect = page(admin_client, reverse(f"{APP}_communication:inspect", args=[one.pk]))
@@ -345,10 +356,14 @@ def test_retry_keeps_the_earlier_answer_until_the_next_outcome(
     )
     send_pending_emails(batch.pk, worker_id())
     one.refresh_from_db()
-    assert (one.status, one.error_code, one.error) == (ST.FAILED, "551", "5.1.6 Mailbox moved")
+    assert (one.status, one.error_code, one.error) == (
+        CommunicationStatus.FAILED,
+        "551",
+        "5.1.6 Mailbox moved",
+    )
     assert not one.answer_is_previous
     for row in emails(batch).filter(pk__in=[two.pk, three.pk]):
-        assert (row.status, row.error_code, row.error) == (ST.SENT, "", "")
+        assert (row.status, row.error_code, row.error) == (CommunicationStatus.SENT, "", "")
     inspect = page(admin_client, reverse(f"{APP}_communication:inspect", args=[one.pk]))
     assert "Server&#x27;s answer" in inspect and "Last attempt" not in inspect
     listing = page(admin_client, reverse(f"{APP}_batch:communications", args=[batch.pk]))

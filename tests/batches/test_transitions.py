@@ -31,12 +31,11 @@ from wagtail_batchcomms.models import (
 )
 
 pytestmark = pytest.mark.django_db
-S = BatchStatus
-ALL_STATES = list(S.values)
+ALL_STATES = list(BatchStatus.values)
 APP = "wagtail_batchcomms"
 
 
-def make_batch(status=S.OPEN, *, template="live", due=True, assemblies=1) -> Batch:
+def make_batch(status=BatchStatus.OPEN, *, template="live", due=True, assemblies=1) -> Batch:
     """A batch put straight into ``status`` (the constructor may set a protected field)."""
     if template == "live":
         template = factories.notice_template()
@@ -89,7 +88,7 @@ def test_generate_moves_open_to_generating_and_queues_the_task_on_commit(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         result = start_generation(batch.pk, user=user)
     batch.refresh_from_db()
-    assert result.status == batch.status == S.GENERATING
+    assert result.status == batch.status == BatchStatus.GENERATING
     assert batch.template_revision_id == batch.template.live_revision_id
     assert len(batch.task_token) == 32
     assert len(callbacks) == 1
@@ -101,15 +100,17 @@ def test_generate_moves_open_to_generating_and_queues_the_task_on_commit(
     assert f"revision {batch.template_revision_id}" in entry.message
 
 
-@pytest.mark.parametrize("state", [s for s in ALL_STATES if s not in (S.OPEN, S.GENERATED)])
+@pytest.mark.parametrize(
+    "state", [s for s in ALL_STATES if s not in (BatchStatus.OPEN, BatchStatus.GENERATED)]
+)
 def test_generate_is_refused_in_other_states(state, superuser):
     batch = make_batch(state)
     with pytest.raises(BatchActionError) as error:
         start_generation(batch.pk, user=superuser)
-    if state == S.GENERATING:
+    if state == BatchStatus.GENERATING:
         assert str(error.value) == "This batch is already being generated."
     else:
-        label = S(state).label
+        label = BatchStatus(state).label
         assert str(error.value) == (
             f"This batch is {label}; only Open or Generated batches can be generated."
         )
@@ -135,7 +136,7 @@ def test_generate_is_refused_when_a_condition_fails(kwargs, message, superuser):
     with pytest.raises(BatchActionError, match=message):
         start_generation(batch.pk, user=superuser)
     batch.refresh_from_db()
-    assert batch.status == S.OPEN
+    assert batch.status == BatchStatus.OPEN
     assert not entries(batch, "generate")
 
 
@@ -146,7 +147,7 @@ def test_generate_is_refused_without_the_permission():
         start_generation(batch.pk, user=user)
     assert str(error.value) == "You do not have permission to generate batch communications."
     batch.refresh_from_db()
-    assert batch.status == S.OPEN
+    assert batch.status == BatchStatus.OPEN
 
 
 def test_a_double_click_on_generate_acts_once(superuser, django_capture_on_commit_callbacks):
@@ -162,9 +163,9 @@ def test_a_double_click_on_generate_acts_once(superuser, django_capture_on_commi
 @pytest.mark.parametrize(
     ("state", "message"),
     [
-        (S.OPEN, "The due date is in the past: change it before generating."),
+        (BatchStatus.OPEN, "The due date is in the past: change it before generating."),
         (
-            S.GENERATED,
+            BatchStatus.GENERATED,
             "The due date is in the past: clone the batch and give the clone a new due date.",
         ),
     ],
@@ -175,7 +176,7 @@ def test_generate_and_regenerate_refuse_a_past_due_date(state, message, superuse
     batch = make_batch(state)
     Batch.objects.filter(pk=batch.pk).update(due_date=timezone.localdate() - datetime.timedelta(1))
     batch.refresh_from_db()
-    action = "generate" if state == S.OPEN else "regenerate"
+    action = "generate" if state == BatchStatus.OPEN else "regenerate"
     assert action not in allowed_actions(batch, superuser)
     assert refusal_reason(batch, superuser, action) == message
     with pytest.raises(BatchActionError) as error:
@@ -187,7 +188,7 @@ def test_generate_and_regenerate_refuse_a_past_due_date(state, message, superuse
     Batch.objects.filter(pk=batch.pk).update(due_date=timezone.localdate())
     batch.refresh_from_db()
     assert action in allowed_actions(batch, superuser)
-    assert start_generation(batch.pk, user=superuser).status == S.GENERATING
+    assert start_generation(batch.pk, user=superuser).status == BatchStatus.GENERATING
 
 
 # --- regenerate ----------------------------------------------------------------------------------
@@ -197,7 +198,7 @@ def test_generate_and_regenerate_refuse_a_past_due_date(state, message, superuse
 # their server's answer ("2 unsent notices removed"); only never-attempted notices go now
 # (tests/batches/test_record_attempts.py covers it through the pages and a real generation).
 def test_regenerate_removes_the_never_attempted_notices_and_skipped_report(superuser):
-    batch = make_batch(S.GENERATED)
+    batch = make_batch(BatchStatus.GENERATED)
     add_communication(batch, CommunicationStatus.PENDING)
     add_communication(batch, CommunicationStatus.PENDING, "letter")
     failed = add_communication(batch, CommunicationStatus.FAILED)
@@ -207,7 +208,7 @@ def test_regenerate_removes_the_never_attempted_notices_and_skipped_report(super
     )
     start_generation(batch.pk, user=superuser)
     batch.refresh_from_db()
-    assert batch.status == S.GENERATING
+    assert batch.status == BatchStatus.GENERATING
     assert list(batch.communications.values_list("pk", "status", "error_code", "error")) == [
         (failed.pk, CommunicationStatus.FAILED, "550", "No")
     ]
@@ -220,18 +221,18 @@ def test_regenerate_removes_the_never_attempted_notices_and_skipped_report(super
 
 @pytest.mark.parametrize("status", ["sending", "sent", "unknown"])
 def test_regenerate_is_refused_once_something_is_sent(status, superuser):
-    batch = make_batch(S.GENERATED)
+    batch = make_batch(BatchStatus.GENERATED)
     add_communication(batch, status)
     pending = add_communication(batch, CommunicationStatus.PENDING)
     with pytest.raises(BatchActionError, match="already been sent or are being sent"):
         start_generation(batch.pk, user=superuser)
     batch.refresh_from_db()
-    assert batch.status == S.GENERATED
+    assert batch.status == BatchStatus.GENERATED
     assert batch.communications.filter(pk=pending.pk).exists()
 
 
 def test_regenerate_is_refused_without_the_permission():
-    batch = make_batch(S.GENERATED)
+    batch = make_batch(BatchStatus.GENERATED)
     with pytest.raises(BatchActionError, match="permission to regenerate"):
         start_generation(batch.pk, user=user_with("send_batch"))
 
@@ -250,14 +251,14 @@ def _with_every_status(batch: Batch) -> dict[str, Communication]:
 # These two tests asserted the old behaviour, in which closing deleted failed notices with
 # their server's answer ("2 unsent notices removed"); only never-attempted notices go now
 # (tests/batches/test_record.py covers every state and kind through the pages).
-@pytest.mark.parametrize("state", [S.GENERATED, S.PARTIALLY_SENT])
+@pytest.mark.parametrize("state", [BatchStatus.GENERATED, BatchStatus.PARTIALLY_SENT])
 def test_complete_removes_only_notices_never_attempted(state):
     batch = make_batch(state)
     notices = _with_every_status(batch)
     user = user_with("complete_batch")
     complete_batch(batch.pk, user=user)
     batch.refresh_from_db()
-    assert batch.status == S.COMPLETE
+    assert batch.status == BatchStatus.COMPLETE
     assert batch.closed_at is not None
     left = set(batch.communications.values_list("pk", flat=True))
     assert left == {n.pk for key, n in notices.items() if key != "pending"}
@@ -270,13 +271,16 @@ def test_complete_removes_only_notices_never_attempted(state):
     )
 
 
-@pytest.mark.parametrize("state", [S.OPEN, S.GENERATED, S.PARTIALLY_SENT, S.COMPLETE])
+@pytest.mark.parametrize(
+    "state",
+    [BatchStatus.OPEN, BatchStatus.GENERATED, BatchStatus.PARTIALLY_SENT, BatchStatus.COMPLETE],
+)
 def test_archive_from_each_allowed_state_removes_only_notices_never_attempted(state):
     batch = make_batch(state)
     _with_every_status(batch)
     archive_batch(batch.pk, user=user_with("archive_batch"))
     batch.refresh_from_db()
-    assert batch.status == S.ARCHIVED
+    assert batch.status == BatchStatus.ARCHIVED
     assert sorted(batch.communications.values_list("status", flat=True)) == [
         "failed",
         "pending",  # the requeued one
@@ -290,7 +294,7 @@ def test_archive_from_each_allowed_state_removes_only_notices_never_attempted(st
 
 
 def test_an_old_close_entry_still_reads():
-    batch = make_batch(S.GENERATED)
+    batch = make_batch(BatchStatus.GENERATED)
     complete_batch(batch.pk, user=user_with("complete_batch"))
     [entry] = entries(batch, "complete")
     ModelLogEntry.objects.filter(pk=entry.pk).update(data={"removed": 2})
@@ -298,27 +302,29 @@ def test_an_old_close_entry_still_reads():
     assert entry.message == "Completed: 2 unsent notices removed"
 
 
-@pytest.mark.parametrize("state", [S.OPEN, S.GENERATING, S.COMPLETE, S.ARCHIVED])
+@pytest.mark.parametrize(
+    "state", [BatchStatus.OPEN, BatchStatus.GENERATING, BatchStatus.COMPLETE, BatchStatus.ARCHIVED]
+)
 def test_complete_is_refused_in_other_states(state, superuser):
     batch = make_batch(state)
     pending = add_communication(batch, CommunicationStatus.PENDING)
     with pytest.raises(BatchActionError) as error:
         complete_batch(batch.pk, user=superuser)
     assert str(error.value) == (
-        f"This batch is {S(state).label}; only Generated or Partially sent batches can be "
-        "completed."
+        f"This batch is {BatchStatus(state).label}; only Generated or Partially sent batches "
+        "can be completed."
     )
     assert Communication.objects.filter(pk=pending.pk).exists()
 
 
-@pytest.mark.parametrize("state", [S.GENERATING, S.ARCHIVED])
+@pytest.mark.parametrize("state", [BatchStatus.GENERATING, BatchStatus.ARCHIVED])
 def test_archive_is_refused_in_other_states(state, superuser):
     batch = make_batch(state)
     with pytest.raises(BatchActionError) as error:
         archive_batch(batch.pk, user=superuser)
     assert str(error.value) == (
-        f"This batch is {S(state).label}; only Open, Generated, Partially sent or Complete "
-        "batches can be archived."
+        f"This batch is {BatchStatus(state).label}; only Open, Generated, Partially sent or "
+        "Complete batches can be archived."
     )
 
 
@@ -327,18 +333,18 @@ def test_archive_is_refused_in_other_states(state, superuser):
     [(complete_batch, "archive_batch", "complete"), (archive_batch, "complete_batch", "archive")],
 )
 def test_complete_and_archive_need_their_permission(service, codename, verb):
-    batch = make_batch(S.GENERATED)
+    batch = make_batch(BatchStatus.GENERATED)
     pending = add_communication(batch, CommunicationStatus.PENDING)
     with pytest.raises(BatchActionError) as error:
         service(batch.pk, user=user_with(codename))
     assert str(error.value) == f"You do not have permission to {verb} batch communications."
     batch.refresh_from_db()
-    assert batch.status == S.GENERATED
+    assert batch.status == BatchStatus.GENERATED
     assert Communication.objects.filter(pk=pending.pk).exists()
 
 
 def test_a_double_click_on_complete_is_refused_with_a_message_and_acts_once(superuser):
-    batch = make_batch(S.GENERATED)
+    batch = make_batch(BatchStatus.GENERATED)
     add_communication(batch, CommunicationStatus.PENDING)
     complete_batch(batch.pk, user=superuser)
     with pytest.raises(BatchActionError, match="This batch is Complete; only Generated"):
@@ -350,14 +356,14 @@ def test_a_stale_instance_cannot_overwrite_a_moved_state(superuser):
     """ConcurrentTransitionMixin: an object loaded before another request moved the batch."""
     from django_fsm import ConcurrentTransition
 
-    batch = make_batch(S.GENERATED)
+    batch = make_batch(BatchStatus.GENERATED)
     stale = Batch.objects.get(pk=batch.pk)
     complete_batch(batch.pk, user=superuser)
     stale.archive()
     with pytest.raises(ConcurrentTransition), transaction.atomic():
         stale.save()
     batch.refresh_from_db()
-    assert batch.status == S.COMPLETE
+    assert batch.status == BatchStatus.COMPLETE
 
 
 def test_a_missing_batch_is_a_message_not_a_crash(superuser):

@@ -28,7 +28,6 @@ from wagtail_batchcomms.models import (
 )
 
 pytestmark = pytest.mark.django_db
-S = BatchStatus
 APP = "wagtail_batchcomms"
 TODAY = timezone.localdate
 
@@ -82,7 +81,11 @@ def test_create_snapshots_exactly_the_queryset_in_one_statement(
     expected = {(a.pk, a.location_id) for a in wanted}
     assert working_list(batch) == expected
     assert batch.assembly_count == len(expected) == 4
-    assert (batch.status, batch.template, batch.created_by) == (S.OPEN, template, superuser)
+    assert (batch.status, batch.template, batch.created_by) == (
+        BatchStatus.OPEN,
+        template,
+        superuser,
+    )
     assert batch.filter_query == "assembly_type=RP"
     [entry] = ModelLogEntry.objects.filter(object_id=str(batch.pk), action=f"{APP}.create")
     assert entry.message == "Created with 4 assemblies"
@@ -154,10 +157,15 @@ def test_add_assemblies_skips_those_already_there(register, superuser):
     assert entry.message == f"Added {added} assemblies to the working list"
 
 
-@pytest.mark.parametrize("state", [S.GENERATING, S.GENERATED, S.COMPLETE, S.ARCHIVED])
+@pytest.mark.parametrize(
+    "state",
+    [BatchStatus.GENERATING, BatchStatus.GENERATED, BatchStatus.COMPLETE, BatchStatus.ARCHIVED],
+)
 def test_add_assemblies_only_into_an_open_batch(register, superuser, state):
     batch = Batch.objects.create(name="Closed", status=state)
-    with pytest.raises(BatchActionError, match=f"This batch is {S(state).label}; only Open"):
+    with pytest.raises(
+        BatchActionError, match=f"This batch is {BatchStatus(state).label}; only Open"
+    ):
         add_assemblies(batch.pk, Assembly.objects.all(), user=superuser)
     assert not BatchAssembly.objects.filter(batch=batch).exists()
 
@@ -171,7 +179,7 @@ def test_add_assemblies_needs_the_change_permission(register):
 # --- clone_batch ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("state", list(S.values))
+@pytest.mark.parametrize("state", list(BatchStatus.values))
 def test_clone_from_any_state_copies_template_due_date_and_working_list(register, state):
     template = factories.notice_template()
     source = Batch.objects.create(
@@ -189,7 +197,7 @@ def test_clone_from_any_state_copies_template_due_date_and_working_list(register
 
     assert (clone.name, clone.status, clone.template, clone.due_date) == (
         "Hydrant season (copy)",
-        S.OPEN,
+        BatchStatus.OPEN,
         template,
         source.due_date,
     )
@@ -277,7 +285,7 @@ def test_delete_an_open_batch(register, superuser):
     assert (entry.user_id, entry.deleted) == (user.pk, True)
 
 
-@pytest.mark.parametrize("state", [s for s in S.values if s != S.OPEN])
+@pytest.mark.parametrize("state", [s for s in BatchStatus.values if s != BatchStatus.OPEN])
 def test_delete_is_refused_unless_open(register, superuser, state):
     batch = Batch.objects.create(name="Kept", status=state)
     with pytest.raises(BatchActionError, match="only Open batches can be deleted"):
@@ -315,10 +323,10 @@ def _batch(state, *, pending=()):
 @pytest.mark.parametrize(
     ("state", "pending", "expected"),
     [
-        (S.OPEN, (), ["edit", "generate", "archive", "clone", "delete"]),
-        (S.GENERATING, (), ["clone"]),
+        (BatchStatus.OPEN, (), ["edit", "generate", "archive", "clone", "delete"]),
+        (BatchStatus.GENERATING, (), ["clone"]),
         (
-            S.GENERATED,
+            BatchStatus.GENERATED,
             ("email", "letter"),
             [
                 "regenerate",
@@ -331,14 +339,14 @@ def _batch(state, *, pending=()):
             ],
         ),
         (
-            S.GENERATED,
+            BatchStatus.GENERATED,
             ("letter",),
             ["regenerate", "download_letters", "mark_mailed", "complete", "archive", "clone"],
         ),
-        (S.PARTIALLY_SENT, ("email",), ["send", "complete", "archive", "clone"]),
-        (S.PARTIALLY_SENT, (), ["complete", "archive", "clone"]),
-        (S.COMPLETE, (), ["archive", "clone"]),
-        (S.ARCHIVED, (), ["clone"]),
+        (BatchStatus.PARTIALLY_SENT, ("email",), ["send", "complete", "archive", "clone"]),
+        (BatchStatus.PARTIALLY_SENT, (), ["complete", "archive", "clone"]),
+        (BatchStatus.COMPLETE, (), ["archive", "clone"]),
+        (BatchStatus.ARCHIVED, (), ["clone"]),
     ],
 )
 def test_allowed_actions_for_a_superuser_follow_state_and_content(state, pending, expected):
@@ -349,7 +357,7 @@ def test_allowed_actions_for_a_superuser_follow_state_and_content(state, pending
 
 
 def test_allowed_actions_follow_conditions(superuser):
-    batch = _batch(S.OPEN)
+    batch = _batch(BatchStatus.OPEN)
     batch.due_date = None
     batch.save()
     assert "generate" not in allowed_actions(batch, superuser)
@@ -358,16 +366,16 @@ def test_allowed_actions_follow_conditions(superuser):
 @pytest.mark.parametrize(
     ("codenames", "state", "expected"),
     [
-        ((), S.OPEN, []),
-        (("view_batch",), S.OPEN, []),
-        (("change_batch",), S.OPEN, ["edit"]),
-        (("generate_batch",), S.OPEN, ["generate"]),
-        (("delete_batch",), S.OPEN, ["delete"]),
-        (("archive_batch",), S.OPEN, ["archive"]),
-        (("send_batch",), S.GENERATED, ["send", "download_letters", "mark_mailed"]),
-        (("complete_batch",), S.GENERATED, ["complete"]),
-        (("clone_batch",), S.COMPLETE, ["clone"]),
-        (("change_batch", "delete_batch"), S.GENERATED, []),
+        ((), BatchStatus.OPEN, []),
+        (("view_batch",), BatchStatus.OPEN, []),
+        (("change_batch",), BatchStatus.OPEN, ["edit"]),
+        (("generate_batch",), BatchStatus.OPEN, ["generate"]),
+        (("delete_batch",), BatchStatus.OPEN, ["delete"]),
+        (("archive_batch",), BatchStatus.OPEN, ["archive"]),
+        (("send_batch",), BatchStatus.GENERATED, ["send", "download_letters", "mark_mailed"]),
+        (("complete_batch",), BatchStatus.GENERATED, ["complete"]),
+        (("clone_batch",), BatchStatus.COMPLETE, ["clone"]),
+        (("change_batch", "delete_batch"), BatchStatus.GENERATED, []),
     ],
 )
 def test_allowed_actions_follow_permissions(codenames, state, expected):

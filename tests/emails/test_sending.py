@@ -28,7 +28,6 @@ from wagtail_batchcomms.exceptions import SendingError
 from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.models import Batch, BatchStatus, CommunicationStatus
 
-ST = CommunicationStatus
 SEND_PERM = "wagtail_batchcomms.send_batch"
 
 
@@ -44,7 +43,9 @@ def statuses(batch: Batch) -> dict[str, int]:
 def assert_each_once(smtp_server, batch: Batch) -> None:
     """Every sent row's Message-ID arrived exactly once, and nothing else arrived."""
     counts = smtp_server.message_id_counts()
-    sent_ids = list(emails(batch).filter(status=ST.SENT).values_list("message_id", flat=True))
+    sent_ids = list(
+        emails(batch).filter(status=CommunicationStatus.SENT).values_list("message_id", flat=True)
+    )
     assert all(counts[message_id] == 1 for message_id in sent_ids), counts
     assert max(counts.values(), default=1) == 1, counts
 
@@ -136,12 +137,12 @@ def test_refused_recipients_fail_alone_with_the_servers_code(smtp_server):
 
     assert (result.sent, result.failed) == (8, 2)
     refused = emails(batch).get(email="3@customers.example")
-    assert (refused.status, refused.error_code) == (ST.FAILED, "550")
+    assert (refused.status, refused.error_code) == (CommunicationStatus.FAILED, "550")
     assert refused.error == "5.1.1 No such mailbox"
     assert refused.sent_at is None
     rejected = emails(batch).get(email="7@customers.example")
     assert (rejected.status, rejected.error_code, rejected.error) == (
-        ST.FAILED,
+        CommunicationStatus.FAILED,
         "554",
         "5.7.1 Message refused",
     )
@@ -161,7 +162,7 @@ def test_drop_after_the_message_arrived_is_unknown_and_never_resent(smtp_server,
     # The fourth message reached the server, which dropped the line before answering: the
     # sender cannot know, records "unknown", reconnects and goes on.
     assert (result.sent, result.unknown, result.reconnects) == (9, 1, 1)
-    unknown = emails(batch).get(status=ST.UNKNOWN)
+    unknown = emails(batch).get(status=CommunicationStatus.UNKNOWN)
     assert unknown.email == "4@customers.example"
     assert "after the message was handed over" in unknown.error
     assert unknown.subject  # the record of what may have been delivered
@@ -346,8 +347,8 @@ def test_rows_left_sending_by_a_dead_worker_become_unknown(smtp_server, app_sett
 
     assert reap_stale_sending() == 2
 
-    assert set(emails(batch).filter(status=ST.UNKNOWN)) == set(dead)
-    assert set(emails(batch).filter(status=ST.SENDING)) == set(live)
+    assert set(emails(batch).filter(status=CommunicationStatus.UNKNOWN)) == set(dead)
+    assert set(emails(batch).filter(status=CommunicationStatus.SENDING)) == set(live)
     assert (
         ModelLogEntry.objects.for_instance(batch)
         .filter(action="wagtail_batchcomms.delivery_unknown")
@@ -406,8 +407,8 @@ def test_retry_failed_keeps_the_message_id_and_unknown_needs_asking(smtp_server,
         drop_phase="data",
     )
     send(batch)
-    failed = emails(batch).get(status=ST.FAILED)
-    unknown = emails(batch).get(status=ST.UNKNOWN)
+    failed = emails(batch).get(status=CommunicationStatus.FAILED)
+    unknown = emails(batch).get(status=CommunicationStatus.UNKNOWN)
     first_failed_id, first_unknown_id = failed.message_id, unknown.message_id
     smtp_server.configure(refuse={}, drop_after=None)
 
@@ -415,17 +416,17 @@ def test_retry_failed_keeps_the_message_id_and_unknown_needs_asking(smtp_server,
     assert start_sending(batch.pk, user=superuser, retry_failed=True) == 1
     send(batch)
     failed.refresh_from_db()
-    assert (failed.status, failed.attempts, failed.error_code) == (ST.SENT, 2, "")
+    assert (failed.status, failed.attempts, failed.error_code) == (CommunicationStatus.SENT, 2, "")
     assert failed.message_id == first_failed_id
     assert smtp_server.message_id_counts()[first_failed_id] == 1
-    assert emails(batch).get(pk=unknown.pk).status == ST.UNKNOWN
+    assert emails(batch).get(pk=unknown.pk).status == CommunicationStatus.UNKNOWN
 
     # Unknown only on explicit request; it keeps its Message-ID too (the second copy can be
     # matched to the first by the recipient's mail system).
     assert start_sending(batch.pk, user=superuser, communication_ids=[unknown.pk]) == 1
     send(batch)
     unknown.refresh_from_db()
-    assert unknown.status == ST.SENT and unknown.message_id == first_unknown_id
+    assert unknown.status == CommunicationStatus.SENT and unknown.message_id == first_unknown_id
     assert smtp_server.message_id_counts()[first_unknown_id] == 2
     retries = ModelLogEntry.objects.for_instance(batch).filter(
         action="wagtail_batchcomms.send_retry"
@@ -440,7 +441,7 @@ def test_retry_failed_keeps_the_message_id_and_unknown_needs_asking(smtp_server,
 def test_retry_unknown_flag(smtp_server, superuser):
     batch = email_batch(3)
     claim_emails(batch.pk, "dead", 3)
-    emails(batch).update(status=ST.UNKNOWN)
+    emails(batch).update(status=CommunicationStatus.UNKNOWN)
     # Nothing pending and nothing failed: refused with the real reason, and nothing logged.
     with pytest.raises(SendingError, match=r"^No emails are waiting to be sent\.$"):
         start_sending(batch.pk, user=superuser)
@@ -550,21 +551,34 @@ def test_outcomes_are_written_only_to_rows_the_worker_still_holds():
     batch = email_batch(3)
     rows = claim_emails(batch.pk, "me", 3)
     # The second was reaped and retried by an admin meanwhile: not ours any more.
-    emails(batch).filter(pk=rows[1].pk).update(status=ST.PENDING, claimed_by="")
+    emails(batch).filter(pk=rows[1].pk).update(status=CommunicationStatus.PENDING, claimed_by="")
     now = timezone.now()
     written = write_outcomes(
         "me",
         [
-            (rows[0].pk, {"status": ST.SENT, "sent_at": now, "subject": "S", "error": ""}),
-            (rows[1].pk, {"status": ST.SENT, "sent_at": now, "subject": "S", "error": ""}),
-            (rows[2].pk, {"status": ST.FAILED, "error_code": "550", "error": "No such user"}),
+            (
+                rows[0].pk,
+                {"status": CommunicationStatus.SENT, "sent_at": now, "subject": "S", "error": ""},
+            ),
+            (
+                rows[1].pk,
+                {"status": CommunicationStatus.SENT, "sent_at": now, "subject": "S", "error": ""},
+            ),
+            (
+                rows[2].pk,
+                {
+                    "status": CommunicationStatus.FAILED,
+                    "error_code": "550",
+                    "error": "No such user",
+                },
+            ),
         ],
     )
     assert written == 2
     assert [(r.status, r.subject, r.error_code) for r in emails(batch)] == [
-        (ST.SENT, "S", ""),
-        (ST.PENDING, "", ""),
-        (ST.FAILED, "", "550"),
+        (CommunicationStatus.SENT, "S", ""),
+        (CommunicationStatus.PENDING, "", ""),
+        (CommunicationStatus.FAILED, "", "550"),
     ]
     assert emails(batch).first().sent_at == now
 
@@ -579,7 +593,7 @@ def test_a_notice_that_cannot_render_fails_with_the_reason(smtp_server):
     assert (result.failed, result.sent) == (3, 0)
     assert smtp_server.messages == []
     row = emails(batch).first()
-    assert row.status == ST.FAILED and "no pinned template revision" in row.error
+    assert row.status == CommunicationStatus.FAILED and "no pinned template revision" in row.error
 
 
 @pytest.mark.django_db
@@ -610,10 +624,10 @@ def test_complete_keeps_emails_being_sent_and_their_outcome_is_still_recorded(
 
     batch = email_batch(6, status=BatchStatus.PARTIALLY_SENT)
     in_flight = claim_emails(batch.pk, "worker", 2)
-    rows = list(emails(batch).filter(status=ST.PENDING))
-    emails(batch).filter(pk=rows[0].pk).update(status=ST.SENT)
-    emails(batch).filter(pk=rows[1].pk).update(status=ST.UNKNOWN)
-    emails(batch).filter(pk=rows[2].pk).update(status=ST.FAILED)
+    rows = list(emails(batch).filter(status=CommunicationStatus.PENDING))
+    emails(batch).filter(pk=rows[0].pk).update(status=CommunicationStatus.SENT)
+    emails(batch).filter(pk=rows[1].pk).update(status=CommunicationStatus.UNKNOWN)
+    emails(batch).filter(pk=rows[2].pk).update(status=CommunicationStatus.FAILED)
 
     complete_batch(batch.pk, user=superuser)
 
@@ -621,7 +635,7 @@ def test_complete_keeps_emails_being_sent_and_their_outcome_is_still_recorded(
     # answer) and the two being sent stay as the record.
     assert statuses(batch) == {"sending": 2, "sent": 1, "unknown": 1, "failed": 1}
     now = timezone.now()
-    outcomes = [(row.pk, {"status": ST.SENT, "sent_at": now}) for row in in_flight]
+    outcomes = [(row.pk, {"status": CommunicationStatus.SENT, "sent_at": now}) for row in in_flight]
     assert write_outcomes("worker", outcomes) == 2
     assert statuses(batch) == {"sent": 3, "unknown": 1, "failed": 1}
     # Nothing more goes out from a completed batch.
@@ -641,7 +655,7 @@ def test_a_message_that_always_breaks_the_connection_fails_after_three_tries(
 
     assert result.stopped == "done"
     assert statuses(batch) == {"sent": 4, "failed": 1}
-    failed = emails(batch).get(status=ST.FAILED)
+    failed = emails(batch).get(status=CommunicationStatus.FAILED)
     assert failed.email == "3@customers.example"
     assert failed.error.startswith("Gave up after 3 lost connections")
     assert failed.attempts == 3

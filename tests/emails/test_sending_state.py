@@ -26,7 +26,6 @@ from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.models import Communication, CommunicationStatus
 
 pytestmark = pytest.mark.django_db
-ST = CommunicationStatus
 STALE = 900  # SENDING_STALE_AFTER's default: "fresh" is within half of it
 
 
@@ -90,13 +89,13 @@ def test_rows_claimed_by_a_worker_that_stopped_refreshing_them(superuser, admin_
     assert not state.active and state.stopped_at == claimed_at
     assert state.progress["sending"] == 2 and state.progress["pending"] == 3
 
-    emails(batch).filter(status=ST.SENDING).update(
+    emails(batch).filter(status=CommunicationStatus.SENDING).update(
         claimed_at=timezone.now() - datetime.timedelta(seconds=STALE / 2 + 5)
     )
     ModelLogEntry.objects.for_instance(batch).update(
         timestamp=timezone.now() - datetime.timedelta(seconds=STALE)
     )
-    stale_at = emails(batch).filter(status=ST.SENDING).first().claimed_at
+    stale_at = emails(batch).filter(status=CommunicationStatus.SENDING).first().claimed_at
     data = progress(admin_client, batch)
     assert data["sending"] is False
     assert data["emails"]["stopped_at"] == factories.wall_clock(stale_at)
@@ -118,7 +117,7 @@ def test_a_live_task_between_chunks_still_shows_sending(superuser):
         timestamp=timezone.now() - datetime.timedelta(minutes=10)
     )
     [row] = claim_emails(batch.pk, "live-worker", 1)
-    Communication.objects.filter(pk=row.pk).update(status=ST.SENT)
+    Communication.objects.filter(pk=row.pk).update(status=CommunicationStatus.SENT)
     state = sending_state(batch)
     assert state.active and state.progress["sending"] == 0 and state.progress["pending"] == 3
     assert not sending_state(batch, now=later(STALE / 2 + 5)).active

@@ -21,7 +21,6 @@ from workers import wait_until
 from wagtail_batchcomms.emails.sending import start_sending
 from wagtail_batchcomms.models import BatchStatus, CommunicationStatus
 
-ST = CommunicationStatus
 SEND_TASK = "wagtail_batchcomms.tasks.send_batch_emails"
 
 pytestmark = pytest.mark.slow
@@ -50,7 +49,9 @@ def test_worker_killed_mid_send(qcluster, smtp_server):
     )
     first.kill()
     killed_at = time.monotonic()
-    left_sending = set(emails(batch).filter(status=ST.SENDING).values_list("pk", flat=True))
+    left_sending = set(
+        emails(batch).filter(status=CommunicationStatus.SENDING).values_list("pk", flat=True)
+    )
     assert left_sending, counts(batch)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.PARTIALLY_SENT
@@ -62,17 +63,23 @@ def test_worker_killed_mid_send(qcluster, smtp_server):
     second = qcluster(settings=worker_settings, smtp_port=smtp_server.port)
     start_sending(batch.pk, user=admin)
     wait_until(
-        lambda: not emails(batch).filter(status__in=[ST.PENDING, ST.SENDING]).exists(),
+        lambda: (
+            not emails(batch)
+            .filter(status__in=[CommunicationStatus.PENDING, CommunicationStatus.SENDING])
+            .exists()
+        ),
         clusters=[second],
         timeout=120,
         message="the second worker did not finish",
     )
-    unknown = set(emails(batch).filter(status=ST.UNKNOWN).values_list("pk", flat=True))
+    unknown = set(
+        emails(batch).filter(status=CommunicationStatus.UNKNOWN).values_list("pk", flat=True)
+    )
     assert unknown == left_sending
     assert counts(batch) == {"sent": 30 - len(unknown), "unknown": len(unknown)}
     arrived = smtp_server.message_id_counts()
     assert max(arrived.values()) == 1, arrived
-    for row in emails(batch).filter(status=ST.SENT):
+    for row in emails(batch).filter(status=CommunicationStatus.SENT):
         assert arrived[row.message_id] == 1
     # The unknown ones either reached the server before the kill or not; never since.
     reached = {pk for pk in unknown if arrived[emails(batch).get(pk=pk).message_id]}
@@ -113,7 +120,9 @@ def test_two_clusters_on_redis_send_2000_emails_exactly_once(qcluster, smtp_serv
     wait_until(
         lambda: (
             len(smtp_server.messages) >= 2000
-            and not emails(batch).filter(status__in=[ST.PENDING, ST.SENDING]).exists()
+            and not emails(batch)
+            .filter(status__in=[CommunicationStatus.PENDING, CommunicationStatus.SENDING])
+            .exists()
         ),
         clusters=clusters,
         timeout=600,

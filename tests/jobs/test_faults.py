@@ -52,9 +52,6 @@ from wagtail_batchcomms.models import (
 
 pytestmark = pytest.mark.slow
 
-S = BatchStatus
-CS = CommunicationStatus
-DS = DownloadStatus
 
 #: django-q2 hands a task out again ``retry`` seconds after a worker took it (ORM broker):
 #: shortened from production's 1800 s so that a dead worker's task comes back in the test.
@@ -121,13 +118,17 @@ def emails(batch):
 
 def settled(batch) -> bool:
     """No email pending or being sent."""
-    return not emails(batch).filter(status__in=[CS.PENDING, CS.SENDING]).exists()
+    return (
+        not emails(batch)
+        .filter(status__in=[CommunicationStatus.PENDING, CommunicationStatus.SENDING])
+        .exists()
+    )
 
 
 def generate(web, batch, workers, timeout=120) -> None:
     post_action(web, batch, "generate")
     wait_until(
-        lambda: status_of(batch) == S.GENERATED,
+        lambda: status_of(batch) == BatchStatus.GENERATED,
         timeout=timeout,
         clusters=workers,
         message="the batch did not reach Generated",
@@ -205,7 +206,7 @@ def hold_mid_chunk(mail_server: SMTPTestServer, batch, clusters, hold: float) ->
         clusters=clusters,
         message="no message waiting for the server's reply",
     )
-    assert emails(batch).filter(status=CS.SENDING).exists()
+    assert emails(batch).filter(status=CommunicationStatus.SENDING).exists()
 
 
 CONNECTION_CUT = (
@@ -227,12 +228,14 @@ def note(fault: str, **facts) -> None:
 def finish(web, batch, server: SMTPTestServer, *, doubled_allowed: set[str] = frozenset()):
     """Letters marked mailed, batch completed; then nothing lost, nothing doubled."""
     letters = Communication.objects.filter(batch=batch, channel=Channel.LETTER)
-    if letters.filter(status=CS.PENDING).exists():
+    if letters.filter(status=CommunicationStatus.PENDING).exists():
         assert post_action(web, batch, "mark_mailed")
     assert any("is complete" in m for m in post_action(web, batch, "complete"))
-    assert status_of(batch) == S.COMPLETE
+    assert status_of(batch) == BatchStatus.COMPLETE
     statuses = Counter(Communication.objects.filter(batch=batch).values_list("status", flat=True))
-    assert statuses == {CS.SENT: Communication.objects.filter(batch=batch).count()}, statuses
+    assert statuses == {
+        CommunicationStatus.SENT: Communication.objects.filter(batch=batch).count()
+    }, statuses
     rows = ops_data.email_rows(batch)
     received = server.message_id_counts()
     assert set(received) >= set(rows)  # nothing lost
@@ -262,7 +265,7 @@ def test_worker_killed_during_generation(qcluster, app, mail_server, admin, web)
     first.kill()
     batch.refresh_from_db()
     partial = Communication.objects.filter(batch=batch).count()
-    assert batch.status == S.GENERATING
+    assert batch.status == BatchStatus.GENERATING
     assert 0 < partial < register.locations
     page = page_text(web, action(batch, "detail"))
     assert "Generating the notices" in page
@@ -277,7 +280,7 @@ def test_worker_killed_during_generation(qcluster, app, mail_server, admin, web)
     # Restart: a new worker (default chunk size); django-q2 hands out the task again.
     second = start_workers(qcluster, app, mail_server)
     wait_until(
-        lambda: status_of(batch) == S.GENERATED,
+        lambda: status_of(batch) == BatchStatus.GENERATED,
         timeout=60,
         clusters=[second],
         message="the task was not handed out again",
@@ -320,7 +323,7 @@ def test_stalled_generation_restarted_from_the_batch_page(qcluster, app, mail_se
     batch.refresh_from_db()
     frozen = (batch.progress_done, batch.progress_total)
     partial = Communication.objects.filter(batch=batch).count()
-    assert batch.status == S.GENERATING and 0 < partial < register.locations
+    assert batch.status == BatchStatus.GENERATING and 0 < partial < register.locations
 
     def stalled() -> bool:
         batch.refresh_from_db()
@@ -329,7 +332,7 @@ def test_stalled_generation_restarted_from_the_batch_page(qcluster, app, mail_se
     wait_until(stalled, timeout=30, interval=0.2, clusters=[second], message="not stalled")
     # The new worker has not finished it on its own: the task is lost for it.
     batch.refresh_from_db()
-    assert batch.status == S.GENERATING
+    assert batch.status == BatchStatus.GENERATING
     assert (batch.progress_done, batch.progress_total) == frozen
     assert Communication.objects.filter(batch=batch).count() == partial
     since = factories.wall_clock(batch.updated_at)
@@ -340,7 +343,7 @@ def test_stalled_generation_restarted_from_the_batch_page(qcluster, app, mail_se
     shown = post_action(web, batch, "resume_generation")
     assert any("restarted" in m for m in shown), shown
     wait_until(
-        lambda: status_of(batch) == S.GENERATED,
+        lambda: status_of(batch) == BatchStatus.GENERATED,
         timeout=60,
         clusters=[second],
         message="the restarted generation did not finish",
@@ -391,8 +394,10 @@ def test_worker_killed_during_sending(qcluster, app, mail_server, admin, web):
     first.kill()
     mail_server.configure(delay=0.01)
     order_at_kill = arrival_order(mail_server)
-    left_sending = set(emails(batch).filter(status=CS.SENDING).values_list("pk", flat=True))
-    sent_before = emails(batch).filter(status=CS.SENT).count()
+    left_sending = set(
+        emails(batch).filter(status=CommunicationStatus.SENDING).values_list("pk", flat=True)
+    )
+    sent_before = emails(batch).filter(status=CommunicationStatus.SENT).count()
     assert left_sending
     assert 0 < sent_before < register.emails
     assert len(set(order_at_kill)) == len(order_at_kill)
@@ -416,9 +421,13 @@ def test_worker_killed_during_sending(qcluster, app, mail_server, admin, web):
         clusters=[second],
         message="the rest was not sent",
     )
-    unknown = set(emails(batch).filter(status=CS.UNKNOWN).values_list("pk", flat=True))
+    unknown = set(
+        emails(batch).filter(status=CommunicationStatus.UNKNOWN).values_list("pk", flat=True)
+    )
     assert unknown == left_sending  # exactly the dead worker's claims, never re-sent silently
-    assert emails(batch).filter(status=CS.SENT).count() == register.emails - len(unknown)
+    assert emails(batch).filter(status=CommunicationStatus.SENT).count() == register.emails - len(
+        unknown
+    )
     rows = ops_data.email_rows(batch)
     received = mail_server.message_id_counts()
     assert all(n == 1 for n in received.values()), "an email arrived twice before any retry"
@@ -479,7 +488,7 @@ def test_smtp_server_stopped_mid_batch(qcluster, app, mail_server, admin, web):
     def gave_up() -> bool:
         # Not just "nothing sending": that is also true between a task and its continuation.
         logged = ModelLogEntry.objects.for_instance(batch).filter(action=SEND_STOPPED).exists()
-        return logged and not emails(batch).filter(status=CS.SENDING).exists()
+        return logged and not emails(batch).filter(status=CommunicationStatus.SENDING).exists()
 
     wait_until(gave_up, timeout=120, clusters=[workers], message="the send task did not give up")
     assert workers.alive
@@ -488,24 +497,33 @@ def test_smtp_server_stopped_mid_batch(qcluster, app, mail_server, admin, web):
     assert re.search(r"Sending stopped, the rest stays queued: .*(refused|connect|lost)", history)
     statuses = Counter(emails(batch).values_list("status", flat=True))
     # Every message the server recorded is sent, except one whose reply was lost (unknown).
-    assert statuses[CS.PENDING] > 0
-    assert stopped_at - statuses[CS.UNKNOWN] <= statuses[CS.SENT] <= stopped_at
-    assert statuses[CS.UNKNOWN] <= 1 and not statuses[CS.FAILED]
+    assert statuses[CommunicationStatus.PENDING] > 0
+    assert (
+        stopped_at - statuses[CommunicationStatus.UNKNOWN]
+        <= statuses[CommunicationStatus.SENT]
+        <= stopped_at
+    )
+    assert statuses[CommunicationStatus.UNKNOWN] <= 1 and not statuses[CommunicationStatus.FAILED]
     counts = page_counts(web, batch)
-    assert counts["Email"]["Pending"] == statuses[CS.PENDING]
+    assert counts["Email"]["Pending"] == statuses[CommunicationStatus.PENDING]
     # The page no longer says "sending": it shows what waits and the Send emails button.
     page = page_text(web, action(batch, "detail"))
     assert "Sending the emails" not in page
-    assert f"{statuses[CS.PENDING]:,} emails are waiting to be sent." in page
+    assert f"{statuses[CommunicationStatus.PENDING]:,} emails are waiting to be sent." in page
 
     mail_server.start()  # back on the same port
     delivered_unknown: set[str] = set()
-    if statuses[CS.UNKNOWN]:
+    if statuses[CommunicationStatus.UNKNOWN]:
         rows = ops_data.email_rows(batch)
         delivered_unknown = {
             mid
             for mid, pk in rows.items()
-            if pk in set(emails(batch).filter(status=CS.UNKNOWN).values_list("pk", flat=True))
+            if pk
+            in set(
+                emails(batch)
+                .filter(status=CommunicationStatus.UNKNOWN)
+                .values_list("pk", flat=True)
+            )
         } & set(mail_server.message_id_counts())
         post_action(web, batch, "retry", {"retry_unknown": "on"})
     send_all(web, batch, [workers])
@@ -541,8 +559,8 @@ def test_worker_killed_during_letter_rendering(qcluster, app, mail_server, admin
     chunks = LetterChunk.objects.filter(download=download)
     wait_until(
         lambda: (
-            chunks.filter(status=DS.READY).count() >= 2
-            and chunks.filter(status=DS.RENDERING).exists()
+            chunks.filter(status=DownloadStatus.READY).count() >= 2
+            and chunks.filter(status=DownloadStatus.RENDERING).exists()
         ),
         timeout=120,
         interval=0.02,
@@ -552,8 +570,10 @@ def test_worker_killed_during_letter_rendering(qcluster, app, mail_server, admin
     first.kill()
     # Usually a chunk or two mid-render (their claims now dead); the tasks the worker had
     # taken but not started are lost with it too.
-    dead_claims = dict(chunks.filter(status=DS.RENDERING).values_list("pk", "claimed_by"))
-    assert chunks.exclude(status=DS.READY).exists()
+    dead_claims = dict(
+        chunks.filter(status=DownloadStatus.RENDERING).values_list("pk", "claimed_by")
+    )
+    assert chunks.exclude(status=DownloadStatus.READY).exists()
     page = page_text(web, action(batch, "detail"))
     assert "Rendering the letters PDF" in page
 
@@ -562,13 +582,16 @@ def test_worker_killed_during_letter_rendering(qcluster, app, mail_server, admin
     shown = post_action(web, batch, "download_letters")  # the admin clicks again
     assert LetterDownload.objects.filter(batch=batch).count() == 1  # the same download
     wait_until(
-        lambda: LetterDownload.objects.get(pk=download.pk).status in (DS.READY, DS.FAILED),
+        lambda: (
+            LetterDownload.objects.get(pk=download.pk).status
+            in (DownloadStatus.READY, DownloadStatus.FAILED)
+        ),
         timeout=180,
         clusters=[second],
         message="the letters were not recovered",
     )
     download.refresh_from_db()
-    assert download.status == DS.READY, download.error
+    assert download.status == DownloadStatus.READY, download.error
     for pk, dead in dead_claims.items():
         assert LetterChunk.objects.get(pk=pk).claimed_by != dead
     read = ops_data.read_download(download)
@@ -625,7 +648,7 @@ def test_database_connections_terminated_mid_task(qcluster, app, mail_server, ad
     ops_data.wait_part_way(batch, [workers])
     assert terminate_other_backends() > 0
     wait_until(
-        lambda: status_of(batch) == S.OPEN,
+        lambda: status_of(batch) == BatchStatus.OPEN,
         timeout=60,
         clusters=[workers],
         message="the failed generation was not recorded",
@@ -660,15 +683,23 @@ def test_database_connections_terminated_mid_task(qcluster, app, mail_server, ad
     # The rows the cut task still held: "sending", or already "delivery unknown" when a
     # redelivered task's reaper got there first. None when the task's connection came back
     # in time to record its outcomes and release the rest to pending (both seen here).
-    held = emails(batch).filter(status__in=[CS.SENDING, CS.UNKNOWN])
+    held = emails(batch).filter(
+        status__in=[CommunicationStatus.SENDING, CommunicationStatus.UNKNOWN]
+    )
     left = set(held.values_list("pk", flat=True))
-    assert not emails(batch).filter(status=CS.FAILED).exists()
+    assert not emails(batch).filter(status=CommunicationStatus.FAILED).exists()
     shown = post_action(web, batch, "send")  # the admin sends the rest
     assert any("queued for sending" in m for m in shown), shown
     wait_until(lambda: settled(batch), timeout=180, clusters=[workers], message="resend")
-    unknown = set(emails(batch).filter(status=CS.UNKNOWN).values_list("pk", flat=True))
+    unknown = set(
+        emails(batch).filter(status=CommunicationStatus.UNKNOWN).values_list("pk", flat=True)
+    )
     assert unknown == left
-    assert not emails(batch).exclude(status__in=[CS.SENT, CS.UNKNOWN]).exists()
+    assert (
+        not emails(batch)
+        .exclude(status__in=[CommunicationStatus.SENT, CommunicationStatus.UNKNOWN])
+        .exists()
+    )
     rows = ops_data.email_rows(batch)
     received = mail_server.message_id_counts()
     assert all(n == 1 for n in received.values())

@@ -25,7 +25,6 @@ from wagtail_batchcomms.storage import letter_storage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_root")]
 
-DS = DownloadStatus
 ACCESS = factories.ADMIN_ACCESS
 VIEW = "wagtail_batchcomms.view_batch"
 SEND = "wagtail_batchcomms.send_batch"
@@ -89,7 +88,7 @@ def test_files_need_send_permission(client, users, who, name):
 @pytest.mark.parametrize("who", ["none", "viewer"])
 def test_rerequest_needs_send_permission(client, users, who):
     download = data.ready_download(users["sender"])
-    LetterDownload.objects.filter(pk=download.pk).update(status=DS.EXPIRED)
+    LetterDownload.objects.filter(pk=download.pk).update(status=DownloadStatus.EXPIRED)
     response = client_for(client, users[who]).post(url("rerequest", download.pk))
     assert response.status_code == 302
     assert response["Location"] == reverse("wagtailadmin_home")
@@ -227,7 +226,7 @@ def test_purged_download_answers_410_and_rerequest_queues_a_new_one(
         "wagtail_batchcomms_batch:detail", args=[download.batch_id]
     )
     new = LetterDownload.objects.exclude(pk=download.pk).get()
-    assert new.batch_id == download.batch_id and new.status == DS.QUEUED
+    assert new.batch_id == download.batch_id and new.status == DownloadStatus.QUEUED
     assert new.requested_by == users["sender"]
     assert [row.func() for row in OrmQ.objects.all()] == [downloads.CHUNK_TASK]
     # Once rendered, its link serves the PDF.
@@ -238,12 +237,12 @@ def test_purged_download_answers_410_and_rerequest_queues_a_new_one(
 
 def test_rerequest_is_post_only_and_a_second_click_queues_nothing(client, users):
     download = data.ready_download(users["sender"])
-    LetterDownload.objects.filter(pk=download.pk).update(status=DS.EXPIRED)
+    LetterDownload.objects.filter(pk=download.pk).update(status=DownloadStatus.EXPIRED)
     client_for(client, users["sender"])
     assert client.get(url("rerequest", download.pk)).status_code == 405
     client.post(url("rerequest", download.pk))
     client.post(url("rerequest", download.pk))
-    assert LetterDownload.objects.filter(status=DS.QUEUED).count() == 1
+    assert LetterDownload.objects.filter(status=DownloadStatus.QUEUED).count() == 1
 
 
 def test_failed_download_answers_410_with_its_error(client, users):
@@ -264,7 +263,7 @@ def test_missing_file_answers_410(client, users):
 
 def test_closed_batch_offers_no_rerequest(client, users):
     download = data.ready_download(users["sender"])
-    LetterDownload.objects.filter(pk=download.pk).update(status=DS.EXPIRED)
+    LetterDownload.objects.filter(pk=download.pk).update(status=DownloadStatus.EXPIRED)
     type(download.batch).objects.filter(pk=download.batch_id).update(status=BatchStatus.COMPLETE)
     page = expired_page(client, users, download)
     assert "data-rerequest-form" not in page

@@ -41,7 +41,6 @@ from wagtail_batchcomms.storage import letter_storage
 
 pytestmark = pytest.mark.usefixtures("private_root")
 
-DS = DownloadStatus
 SEND = ["wagtail_batchcomms.send_batch", "wagtail_batchcomms.view_batch"]
 
 
@@ -93,7 +92,7 @@ def test_request_snapshots_pending_letters_in_print_order(sender):
     assert [(c.first_id, c.last_id) for c in chunks] == [
         (c.communication_ids[0], c.communication_ids[-1]) for c in chunks
     ]
-    assert download.status == DS.QUEUED and download.letter_count == 22
+    assert download.status == DownloadStatus.QUEUED and download.letter_count == 22
     assert download.requested_by == sender
     assert history(batch, letters.LOG_REQUESTED) == [
         {"download": download.pk, "letters": 22, "chunks": 3}
@@ -125,10 +124,10 @@ def test_the_database_allows_one_active_download_per_batch(sender):
     batch = data.letter_batch(2)
     request(batch, sender)
     with pytest.raises(IntegrityError), transaction.atomic():
-        LetterDownload.objects.create(batch=batch, status=DS.RENDERING)
+        LetterDownload.objects.create(batch=batch, status=DownloadStatus.RENDERING)
     # Finished ones do not count.
-    LetterDownload.objects.create(batch=batch, status=DS.READY)
-    LetterDownload.objects.create(batch=batch, status=DS.FAILED)
+    LetterDownload.objects.create(batch=batch, status=DownloadStatus.READY)
+    LetterDownload.objects.create(batch=batch, status=DownloadStatus.FAILED)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -182,7 +181,7 @@ def test_pipeline_renders_every_letter_once_in_print_order(sender):
     download = request(batch, sender, chunk_size=10)
     storage = letter_storage()
 
-    assert letter_chunks.run_download_here(download.pk) == DS.READY
+    assert letter_chunks.run_download_here(download.pk) == DownloadStatus.READY
 
     download.refresh_from_db()
     assert download.letter_count == 27 and download.page_count == 27
@@ -192,7 +191,9 @@ def test_pipeline_renders_every_letter_once_in_print_order(sender):
     assert_every_letter_once(download, expected)
     # Chunk files are gone once merged; the chunk rows stay as the record.
     chunks = list(download.chunks.all())
-    assert [c.status for c in chunks] == [DS.READY] * 3 and all(c.file == "" for c in chunks)
+    assert [c.status for c in chunks] == [DownloadStatus.READY] * 3 and all(
+        c.file == "" for c in chunks
+    )
     _dirs, files = storage.listdir(f"letters/batch-{batch.pk}/download-{download.pk}")
     assert sorted(f.rsplit("-", 1)[0] for f in files) == ["letters", "mailing-list"]
     assert history(batch, letters.LOG_READY) == [
@@ -265,7 +266,7 @@ def test_tasks_are_idempotent(sender):
     assert tasks.render_letter_chunk(second) == "cancelled"
     assert tasks.merge_letter_download(download.pk) == "skipped"
     download.refresh_from_db()
-    assert download.status == DS.READY
+    assert download.status == DownloadStatus.READY
     assert_every_letter_once(download, print_order(batch))
     assert len(history(batch, letters.LOG_READY)) == 1
 
@@ -279,7 +280,7 @@ def test_progress_while_rendering(sender):
     letter_chunks.render_chunk(first.pk)
     download.refresh_from_db()
     progress = letters.download_progress(download)
-    assert progress["status"] == DS.RENDERING and progress["active"]
+    assert progress["status"] == DownloadStatus.RENDERING and progress["active"]
     assert (progress["chunks_done"], progress["letters_done"], progress["letters_total"]) == (
         1,
         5,
@@ -328,7 +329,11 @@ def test_a_run_overtaken_after_a_stale_claim_throws_its_work_away():
     thread.join(timeout=120)
     assert outcome["a"] == "lost"
     chunk.refresh_from_db()
-    assert chunk.status == DS.RENDERING and chunk.claimed_by == "worker-b" and chunk.file == ""
+    assert (
+        chunk.status == DownloadStatus.RENDERING
+        and chunk.claimed_by == "worker-b"
+        and chunk.file == ""
+    )
     # Nothing A wrote is left in storage.
     folder = f"letters/batch-{batch.pk}/download-{download.pk}"
     storage = letter_storage()
@@ -337,7 +342,7 @@ def test_a_run_overtaken_after_a_stale_claim_throws_its_work_away():
     LetterChunk.objects.filter(pk=chunk.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
     assert letter_chunks.render_chunk(chunk.pk, "worker-c") == "rendered"
     download.refresh_from_db()
-    assert download.status == DS.READY and download.progress_done == 40
+    assert download.status == DownloadStatus.READY and download.progress_done == 40
     assert_every_letter_once(download, print_order(batch))
 
 
@@ -345,10 +350,10 @@ def test_render_error_fails_the_download_with_its_message(sender):
     template = data.unrenderable_template()
     batch = data.letter_batch(2, template=template)
     download = request(batch, sender)
-    assert letter_chunks.run_download_here(download.pk) == DS.FAILED
+    assert letter_chunks.run_download_here(download.pk) == DownloadStatus.FAILED
     download.refresh_from_db()
     assert "repeats more than" in download.error
-    assert download.chunks.get().status == DS.FAILED
+    assert download.chunks.get().status == DownloadStatus.FAILED
     assert history(batch, letters.LOG_FAILED)[0]["error"] == download.error
     # A failed download does not block a new request.
     assert request(batch, sender).pk != download.pk
@@ -360,7 +365,7 @@ def test_a_batch_closed_while_rendering_cancels_the_download(sender):
     Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.COMPLETE)  # test shortcut
     assert letter_chunks.render_chunk(download.chunks.get().pk) == "cancelled"
     download.refresh_from_db()
-    assert download.status == DS.FAILED and "closed" in download.error
+    assert download.status == DownloadStatus.FAILED and "closed" in download.error
 
 
 # --- recovery -------------------------------------------------------------------------------
@@ -390,7 +395,7 @@ def test_a_dead_workers_chunk_is_queued_again_once_stale(
     assert queued_tasks() == [(letters.CHUNK_TASK, (dead.pk,))]
     assert tasks.render_letter_chunk(dead.pk) == "rendered"
     download.refresh_from_db()
-    assert download.status == DS.READY
+    assert download.status == DownloadStatus.READY
     assert_every_letter_once(download, print_order(batch))
 
 
@@ -410,7 +415,7 @@ def test_a_queued_chunk_whose_task_was_lost_is_queued_again_once(
         assert letters.recover_letter_downloads() == 0  # not again until stale again
     assert queued_tasks() == [(letters.CHUNK_TASK, (chunk.pk,))]
     assert tasks.render_letter_chunk(chunk.pk) == "rendered"
-    assert LetterDownload.objects.get(pk=download.pk).status == DS.READY
+    assert LetterDownload.objects.get(pk=download.pk).status == DownloadStatus.READY
 
 
 def test_a_lost_merge_is_queued_again(sender, django_capture_on_commit_callbacks):
@@ -418,12 +423,12 @@ def test_a_lost_merge_is_queued_again(sender, django_capture_on_commit_callbacks
     download = request(batch, sender)
     chunk = download.chunks.get()
     assert letter_chunks.claim_merge(download.pk, "x") is False  # nothing rendering yet
-    LetterDownload.objects.filter(pk=download.pk).update(status=DS.RENDERING)
+    LetterDownload.objects.filter(pk=download.pk).update(status=DownloadStatus.RENDERING)
     assert letter_chunks.claim_merge(download.pk, "dead-merger")  # the merger then died
     # The chunk finishes; its merge attempt finds the merge claimed.
     assert letter_chunks.render_chunk(chunk.pk) == "rendered"
     download.refresh_from_db()
-    assert download.status == DS.RENDERING
+    assert download.status == DownloadStatus.RENDERING
     LetterDownload.objects.filter(pk=download.pk).update(
         claimed_at=timezone.now() - timedelta(seconds=901)
     )
@@ -524,11 +529,11 @@ def test_purge_deletes_expired_files_and_keeps_the_record(sender):
     assert letters.purge_expired_downloads() == 1
 
     purged = LetterDownload.objects.get(pk=old.pk)
-    assert purged.status == DS.EXPIRED and purged.purged_at
+    assert purged.status == DownloadStatus.EXPIRED and purged.purged_at
     assert not storage.exists(old.file) and not storage.exists(old.mailing_list)
     assert purged.letter_count == 2 and purged.page_count == 2  # the record stays
     assert storage.exists(new.file) and storage.exists(new.mailing_list)
-    assert LetterDownload.objects.get(pk=new.pk).status == DS.READY
+    assert LetterDownload.objects.get(pk=new.pk).status == DownloadStatus.READY
     assert history(old_batch, letters.LOG_EXPIRED) == [{"download": old.pk}]
     assert letters.purge_expired_downloads() == 0
 

@@ -22,7 +22,6 @@ from wagtail_batchcomms.models import DownloadStatus, LetterChunk, LetterDownloa
 
 pytestmark = pytest.mark.slow
 
-DS = DownloadStatus
 PERMS = [factories.ADMIN_ACCESS, "wagtail_batchcomms.send_batch", "wagtail_batchcomms.view_batch"]
 
 
@@ -58,16 +57,16 @@ def test_two_workers_share_the_chunks_and_every_letter_is_printed_once(qcluster,
     with overrides:
         download = letters.request_letter_download(batch.pk, user=user)  # commits: queued
         wait_until(
-            lambda: status_of(download) in (DS.READY, DS.FAILED),
+            lambda: status_of(download) in (DownloadStatus.READY, DownloadStatus.FAILED),
             timeout=180,
             clusters=clusters,
             message="the letters were not rendered",
         )
         download.refresh_from_db()
-        assert download.status == DS.READY, download.error
+        assert download.status == DownloadStatus.READY, download.error
         assert_every_letter_once(download, expected)
     chunks = list(download.chunks.order_by("index"))
-    assert len(chunks) == 5 and all(c.status == DS.READY for c in chunks)
+    assert len(chunks) == 5 and all(c.status == DownloadStatus.READY for c in chunks)
     workers = {process_of(c.claimed_by) for c in chunks}
     assert len(workers) >= 2, f"one worker rendered every chunk: {workers}"
     assert all(cluster.alive for cluster in clusters)
@@ -81,7 +80,7 @@ def test_a_worker_killed_mid_chunk_is_recovered_without_loss_or_doubles(qcluster
     first = qcluster(settings=values)
     with overrides:
         download = letters.request_letter_download(batch.pk, user=user)
-        rendering = LetterChunk.objects.filter(download=download, status=DS.RENDERING)
+        rendering = LetterChunk.objects.filter(download=download, status=DownloadStatus.RENDERING)
         wait_until(
             rendering.exists,
             timeout=120,
@@ -94,7 +93,7 @@ def test_a_worker_killed_mid_chunk_is_recovered_without_loss_or_doubles(qcluster
         assert killed
         time.sleep(1)
         # Nothing moves on its own: the dead worker's chunks stay claimed.
-        assert status_of(download) == DS.RENDERING
+        assert status_of(download) == DownloadStatus.RENDERING
         assert {c.pk: c.claimed_by for c in rendering} == killed
 
         time.sleep(3)  # LETTER_CLAIM_STALE_AFTER passes
@@ -102,15 +101,17 @@ def test_a_worker_killed_mid_chunk_is_recovered_without_loss_or_doubles(qcluster
         assert queued >= len(killed)
         second = qcluster(settings=values)
         wait_until(
-            lambda: status_of(download) in (DS.READY, DS.FAILED),
+            lambda: status_of(download) in (DownloadStatus.READY, DownloadStatus.FAILED),
             timeout=180,
             clusters=[second],
             message="the recovered letters were not rendered",
         )
         download.refresh_from_db()
-        assert download.status == DS.READY, download.error
+        assert download.status == DownloadStatus.READY, download.error
         assert_every_letter_once(download, expected)
     for pk, dead in killed.items():
         chunk = LetterChunk.objects.get(pk=pk)
-        assert chunk.status == DS.READY and process_of(chunk.claimed_by) != process_of(dead)
+        assert chunk.status == DownloadStatus.READY and process_of(chunk.claimed_by) != process_of(
+            dead
+        )
     assert download.progress_done == download.letter_count == 80

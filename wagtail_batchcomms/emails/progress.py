@@ -19,8 +19,6 @@ from ..conf import batchcomms_settings
 from ..history.ids import LOG_SEND, LOG_SEND_STOPPED
 from ..models import Batch, Channel, Communication, CommunicationStatus
 
-ST = CommunicationStatus
-
 
 def _email_rows(batch: Batch) -> dict[str, tuple[int, datetime.datetime | None]]:
     """{status: (emails, latest claimed_at)} of the batch's emails, in one grouped query."""
@@ -34,7 +32,9 @@ def _email_rows(batch: Batch) -> dict[str, tuple[int, datetime.datetime | None]]
 
 
 def _progress(rows: dict[str, tuple[int, datetime.datetime | None]]) -> dict[str, int]:
-    progress = {status.value: rows.get(status.value, (0, None))[0] for status in ST}
+    progress = {
+        status.value: rows.get(status.value, (0, None))[0] for status in CommunicationStatus
+    }
     progress["total"] = sum(n for n, _last in rows.values())
     return progress
 
@@ -78,21 +78,21 @@ def sending_state(batch: Batch, *, now: datetime.datetime | None = None) -> Send
     now = now or timezone.now()
     rows = _email_rows(batch)
     progress = _progress(rows)
-    if not (progress[ST.SENDING] or progress[ST.PENDING]):
+    if not (progress[CommunicationStatus.SENDING] or progress[CommunicationStatus.PENDING]):
         return SendingState(progress)
     fresh = now - datetime.timedelta(seconds=batchcomms_settings.SENDING_STALE_AFTER / 2)
     last_claim = max((last for _n, last in rows.values() if last is not None), default=None)
-    sending_last = rows.get(ST.SENDING, (0, None))[1]
+    sending_last = rows.get(CommunicationStatus.SENDING, (0, None))[1]
     started, stopped = _latest_send_events(batch)
     latest = max((t for t in (started, last_claim) if t is not None), default=None)
     # "Sending stopped" recorded after the last sign of life: the task gave up or crashed.
     gave_up = stopped is not None and (latest is None or stopped >= latest)
     stopped_at = None
-    if progress[ST.SENDING]:
+    if progress[CommunicationStatus.SENDING]:
         if not gave_up and sending_last is not None and sending_last >= fresh:
             return SendingState(progress, active=True)
         stopped_at = stopped if gave_up else sending_last
-    if gave_up or latest is None or not progress[ST.PENDING]:
+    if gave_up or latest is None or not progress[CommunicationStatus.PENDING]:
         return SendingState(progress, stopped_at=stopped_at)
     if not batch.can_send:
         return SendingState(progress, stopped_at=stopped_at)

@@ -30,7 +30,6 @@ from .transport import Delivery, Mailer, Outcome, Prepared
 
 logger = logging.getLogger(__name__)
 
-ST = CommunicationStatus
 #: A send task gives up after this many connection failures in a row (server down).
 MAX_CONNECTION_FAILURES = 3
 #: A message that lost the connection this many times in one task (before the server could
@@ -63,7 +62,7 @@ def claim_emails(batch_id: int, worker: str, limit: int) -> list[Communication]:
     """
     now = timezone.now()
     claim = {
-        "status": ST.SENDING,
+        "status": CommunicationStatus.SENDING,
         "claimed_at": now,
         "claimed_by": worker,
         "attempts": F("attempts") + 1,
@@ -73,7 +72,7 @@ def claim_emails(batch_id: int, worker: str, limit: int) -> list[Communication]:
         batch_id=batch_id,
         batch__status__in=DELIVERABLE_STATES,
         channel=Channel.EMAIL,
-        status=ST.PENDING,
+        status=CommunicationStatus.PENDING,
     ).order_by("pk")
     db = router.db_for_write(Communication)
     with transaction.atomic(using=db):
@@ -86,16 +85,21 @@ def claim_emails(batch_id: int, worker: str, limit: int) -> list[Communication]:
             )
             if not ids:
                 return []
-            Communication.objects.filter(pk__in=ids, status=ST.PENDING).update(**claim)
+            Communication.objects.filter(pk__in=ids, status=CommunicationStatus.PENDING).update(
+                **claim
+            )
         else:
             # SQLite: one statement, and writers are serialised, so the second of two racing
             # tasks sees the first one's rows as no longer pending.
             Communication.objects.filter(
-                pk__in=candidates.values("pk")[:limit], status=ST.PENDING
+                pk__in=candidates.values("pk")[:limit], status=CommunicationStatus.PENDING
             ).update(**claim)
         return list(
             Communication.objects.filter(
-                batch_id=batch_id, status=ST.SENDING, claimed_by=worker, claimed_at=now
+                batch_id=batch_id,
+                status=CommunicationStatus.SENDING,
+                claimed_by=worker,
+                claimed_at=now,
             ).order_by("pk")
         )
 
@@ -104,9 +108,9 @@ def release_claimed(worker: str, ids: list[int]) -> int:
     """Put claimed rows that were never handed to the mail server back to pending."""
     if not ids:
         return 0
-    return Communication.objects.filter(pk__in=ids, claimed_by=worker, status=ST.SENDING).update(
-        status=ST.PENDING, claimed_at=None, claimed_by=""
-    )
+    return Communication.objects.filter(
+        pk__in=ids, claimed_by=worker, status=CommunicationStatus.SENDING
+    ).update(status=CommunicationStatus.PENDING, claimed_at=None, claimed_by="")
 
 
 def write_outcomes(worker: str, outcomes: list[tuple[int, dict]]) -> int:
@@ -137,7 +141,7 @@ def write_outcomes(worker: str, outcomes: list[tuple[int, dict]]) -> int:
             )
             params = [
                 [field.get_db_prep_save(values[field.name], connection) for field in columns]
-                + [pk, worker, ST.SENDING.value, ST.UNKNOWN.value]
+                + [pk, worker, CommunicationStatus.SENDING.value, CommunicationStatus.UNKNOWN.value]
                 for pk, values in items
             ]
             cursor.executemany(sql, params)
@@ -208,9 +212,9 @@ class ChunkSender:
         if now - self.last_heartbeat < self.stale_after / 4:
             return
         self.last_heartbeat = now
-        Communication.objects.filter(claimed_by=self.worker, status=ST.SENDING).update(
-            claimed_at=timezone.now()
-        )
+        Communication.objects.filter(
+            claimed_by=self.worker, status=CommunicationStatus.SENDING
+        ).update(claimed_at=timezone.now())
 
     # --- the chunk ---------------------------------------------------------------------
 
@@ -319,10 +323,10 @@ class ChunkSender:
         """Note the outcome of one message; it reaches the database within
         ``OUTCOME_FLUSH_SECONDS`` (and always before the next claim or the task's end)."""
         status = {
-            Outcome.SENT: ST.SENT,
-            Outcome.FAILED: ST.FAILED,
-            Outcome.UNKNOWN: ST.UNKNOWN,
-            Outcome.RETRY: ST.PENDING,
+            Outcome.SENT: CommunicationStatus.SENT,
+            Outcome.FAILED: CommunicationStatus.FAILED,
+            Outcome.UNKNOWN: CommunicationStatus.UNKNOWN,
+            Outcome.RETRY: CommunicationStatus.PENDING,
         }[delivery.outcome]
         fields: dict = {"status": status, "error_code": delivery.code[:20], "error": delivery.text}
         if notice is not None and delivery.outcome in (Outcome.SENT, Outcome.UNKNOWN):
@@ -343,7 +347,7 @@ class ChunkSender:
                     delivery.code,
                     f"Gave up after {self.retries[row.pk]} lost connections: {delivery.text}",
                 )
-                fields.update(status=ST.FAILED, error=delivery.text)
+                fields.update(status=CommunicationStatus.FAILED, error=delivery.text)
             else:
                 fields.update(claimed_at=None, claimed_by="")
         self.outcomes.append((row.pk, fields))

@@ -39,7 +39,6 @@ from .transport import Mailer
 
 logger = logging.getLogger(__name__)
 
-ST = CommunicationStatus
 SEND_TASK = "wagtail_batchcomms.tasks.send_batch_emails"
 
 STALE_ERROR = (
@@ -92,7 +91,7 @@ def start_sending(
             communication_ids=communication_ids,
         )
         emails = Communication.objects.filter(batch=batch, channel=Channel.EMAIL)
-        queued = emails.filter(status=ST.PENDING).count()
+        queued = emails.filter(status=CommunicationStatus.PENDING).count()
         if not queued:
             # Nothing to do: refused (nothing logged), with the reason rather than the state.
             if retry_failed or retry_unknown or communication_ids is not None:
@@ -125,14 +124,21 @@ def retry_emails(
     answer while the email waits; the next attempt's outcome overwrites it (the send task
     writes both fields with every outcome). The batch's history says how many were requeued.
     """
-    statuses = [s for s, wanted in ((ST.FAILED, failed), (ST.UNKNOWN, unknown)) if wanted]
+    statuses = [
+        s
+        for s, wanted in (
+            (CommunicationStatus.FAILED, failed),
+            (CommunicationStatus.UNKNOWN, unknown),
+        )
+        if wanted
+    ]
     if not statuses:
         return 0
     rows = Communication.objects.filter(batch=batch, channel=Channel.EMAIL, status__in=statuses)
     if communication_ids is not None:
         rows = rows.filter(pk__in=communication_ids)
     by_status = dict(rows.values_list("status").annotate(n=Count("pk")).order_by())
-    count = rows.update(status=ST.PENDING, claimed_by="")
+    count = rows.update(status=CommunicationStatus.PENDING, claimed_by="")
     if count:
         log(
             batch,
@@ -140,8 +146,8 @@ def retry_emails(
             user=user,
             data={
                 "count": count,
-                "failed": by_status.get(ST.FAILED, 0),
-                "unknown": by_status.get(ST.UNKNOWN, 0),
+                "failed": by_status.get(CommunicationStatus.FAILED, 0),
+                "unknown": by_status.get(CommunicationStatus.UNKNOWN, 0),
             },
         )
     return count
@@ -154,15 +160,17 @@ def reap_stale_sending() -> int:
     dead worker's rows go stale. They are never re-sent automatically. Returns the count.
     """
     cutoff = timezone.now() - timezone.timedelta(seconds=batchcomms_settings.SENDING_STALE_AFTER)
-    stale = Communication.objects.filter(status=ST.SENDING, claimed_at__lt=cutoff)
+    stale = Communication.objects.filter(status=CommunicationStatus.SENDING, claimed_at__lt=cutoff)
     total = 0
     with transaction.atomic():
         rows = list(stale.values_list("pk", "batch_id"))
         if not rows:
             return 0
         total = Communication.objects.filter(
-            pk__in=[pk for pk, _batch in rows], status=ST.SENDING, claimed_at__lt=cutoff
-        ).update(status=ST.UNKNOWN, error=STALE_ERROR, error_code="")
+            pk__in=[pk for pk, _batch in rows],
+            status=CommunicationStatus.SENDING,
+            claimed_at__lt=cutoff,
+        ).update(status=CommunicationStatus.UNKNOWN, error=STALE_ERROR, error_code="")
         per_batch: dict[int, int] = {}
         for _pk, batch_id in rows:
             per_batch[batch_id] = per_batch.get(batch_id, 0) + 1

@@ -53,7 +53,6 @@ from .downloads import (
 
 logger = logging.getLogger(__name__)
 
-DS = DownloadStatus
 #: Letters per WeasyPrint document inside a chunk (see the module docstring); measured with
 #: bench/letters.py.
 RENDER_GROUP = 25
@@ -117,8 +116,17 @@ def claim_chunk(chunk_id: int, worker: str) -> bool:
     # locked row when two UPDATEs race (a join or subquery would not be re-checked).
     claimed = (
         LetterChunk.objects.filter(pk=chunk_id)
-        .filter(Q(status=DS.QUEUED) | Q(status=DS.RENDERING, claimed_at__lt=_stale_before()))
-        .update(status=DS.RENDERING, claimed_by=worker, claimed_at=now, error="", letters_done=0)
+        .filter(
+            Q(status=DownloadStatus.QUEUED)
+            | Q(status=DownloadStatus.RENDERING, claimed_at__lt=_stale_before())
+        )
+        .update(
+            status=DownloadStatus.RENDERING,
+            claimed_by=worker,
+            claimed_at=now,
+            error="",
+            letters_done=0,
+        )
     )
     return bool(claimed)
 
@@ -138,7 +146,9 @@ def render_chunk(chunk_id: int, worker: str | None = None) -> str:
     with transaction.atomic():
         if not claim_chunk(chunk_id, worker):
             return "skipped"
-        LetterDownload.objects.filter(pk=download.pk, status=DS.QUEUED).update(status=DS.RENDERING)
+        LetterDownload.objects.filter(pk=download.pk, status=DownloadStatus.QUEUED).update(
+            status=DownloadStatus.RENDERING
+        )
     if not download.batch.can_send:
         fail_download(download.pk, "The batch was closed before its letters were rendered.")
         return "cancelled"
@@ -163,9 +173,9 @@ def render_chunk(chunk_id: int, worker: str | None = None) -> str:
         return "failed"
     with transaction.atomic():
         finished = LetterChunk.objects.filter(
-            pk=chunk_id, status=DS.RENDERING, claimed_by=worker
+            pk=chunk_id, status=DownloadStatus.RENDERING, claimed_by=worker
         ).update(
-            status=DS.READY,
+            status=DownloadStatus.READY,
             file=name,
             page_count=pages,
             letter_count=len(communications),
@@ -181,7 +191,11 @@ def render_chunk(chunk_id: int, worker: str | None = None) -> str:
             storage.delete(name)
         return "lost"
     # Counted after our own commit: of two chunks finishing together, the later count sees both.
-    if not LetterChunk.objects.filter(download_id=download.pk).exclude(status=DS.READY).exists():
+    if (
+        not LetterChunk.objects.filter(download_id=download.pk)
+        .exclude(status=DownloadStatus.READY)
+        .exists()
+    ):
         merge_download(download.pk)
     return "rendered"
 
@@ -203,9 +217,9 @@ def _progress_recorder(chunk_id: int, worker: str) -> Callable[[int], None]:
         if now - last < PROGRESS_EVERY:
             return
         last = now
-        LetterChunk.objects.filter(pk=chunk_id, status=DS.RENDERING, claimed_by=worker).update(
-            letters_done=done
-        )
+        LetterChunk.objects.filter(
+            pk=chunk_id, status=DownloadStatus.RENDERING, claimed_by=worker
+        ).update(letters_done=done)
 
     return record
 
@@ -248,10 +262,10 @@ def fail_download(
     with transaction.atomic():
         if chunk_id is not None:
             LetterChunk.objects.filter(pk=chunk_id, claimed_by=worker).update(
-                status=DS.FAILED, error=error[:2000]
+                status=DownloadStatus.FAILED, error=error[:2000]
             )
         failed = LetterDownload.objects.filter(pk=download_id, status__in=ACTIVE).update(
-            status=DS.FAILED, error=error[:2000]
+            status=DownloadStatus.FAILED, error=error[:2000]
         )
         if failed:
             download = LetterDownload.objects.select_related("batch").get(pk=download_id)
@@ -264,7 +278,7 @@ def fail_download(
 def claim_merge(download_id: int, worker: str) -> bool:
     """Take the merge of a rendering download (unclaimed or stale claim); True if taken."""
     claimed = (
-        LetterDownload.objects.filter(pk=download_id, status=DS.RENDERING)
+        LetterDownload.objects.filter(pk=download_id, status=DownloadStatus.RENDERING)
         .filter(Q(claimed_by="") | Q(claimed_at__lt=_stale_before()))
         .update(claimed_by=worker, claimed_at=timezone.now())
     )
@@ -278,7 +292,11 @@ def merge_download(download_id: int, worker: str | None = None) -> str:
     by another run) or ``lost``. Run by the last chunk to finish, or as a task by recovery.
     """
     worker = worker or worker_id()
-    if LetterChunk.objects.filter(download_id=download_id).exclude(status=DS.READY).exists():
+    if (
+        LetterChunk.objects.filter(download_id=download_id)
+        .exclude(status=DownloadStatus.READY)
+        .exists()
+    ):
         return "waiting"
     if not claim_merge(download_id, worker):
         return "skipped"
@@ -309,9 +327,9 @@ def merge_download(download_id: int, worker: str | None = None) -> str:
     now = timezone.now()
     with transaction.atomic():
         finished = LetterDownload.objects.filter(
-            pk=download_id, status=DS.RENDERING, claimed_by=worker
+            pk=download_id, status=DownloadStatus.RENDERING, claimed_by=worker
         ).update(
-            status=DS.READY,
+            status=DownloadStatus.READY,
             file=pdf_name,
             mailing_list=csv_name,
             size=size,

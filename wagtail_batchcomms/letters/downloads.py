@@ -42,8 +42,7 @@ from ..storage import letter_storage
 
 logger = logging.getLogger(__name__)
 
-DS = DownloadStatus
-ACTIVE = (DS.QUEUED, DS.RENDERING)
+ACTIVE = (DownloadStatus.QUEUED, DownloadStatus.RENDERING)
 #: The order letters are printed in, and the mailing list is written in.
 PRINT_ORDER = ("postal_code", "recipient_name", "pk")
 
@@ -171,19 +170,19 @@ def download_progress(download: LetterDownload, now=None) -> dict:
     """
     totals = download.chunks.aggregate(
         chunks=Count("pk"),
-        chunks_done=Count("pk", filter=Q(status=DS.READY)),
-        letters_ready=Sum("letter_count", filter=Q(status=DS.READY)),
-        letters_rendering=Sum("letters_done", filter=Q(status=DS.RENDERING)),
-        rendering=Count("pk", filter=Q(status=DS.RENDERING)),
+        chunks_done=Count("pk", filter=Q(status=DownloadStatus.READY)),
+        letters_ready=Sum("letter_count", filter=Q(status=DownloadStatus.READY)),
+        letters_rendering=Sum("letters_done", filter=Q(status=DownloadStatus.RENDERING)),
+        rendering=Count("pk", filter=Q(status=DownloadStatus.RENDERING)),
         # When the first chunk still counted was claimed: the rate is measured from there,
         # so time spent waiting in the queue before any worker started does not count.
-        started_at=Min("claimed_at", filter=~Q(status=DS.QUEUED)),
+        started_at=Min("claimed_at", filter=~Q(status=DownloadStatus.QUEUED)),
     )
     letters_total = download.letter_count
     letters_done = min(
         letters_total, (totals["letters_ready"] or 0) + (totals["letters_rendering"] or 0)
     )
-    if download.status == DS.READY:
+    if download.status == DownloadStatus.READY:
         letters_done = letters_total
     seconds_left = None
     started_at = totals["started_at"]
@@ -241,7 +240,10 @@ def mark_letters_mailed(batch_id: int, *, user, download_id: int | None = None) 
         else:
             download = batch.letter_downloads.filter(pk=download_id).first()
             finished = download is not None and download.ready_at is not None
-            if not finished or download.status not in (DS.READY, DS.EXPIRED):
+            if not finished or download.status not in (
+                DownloadStatus.READY,
+                DownloadStatus.EXPIRED,
+            ):
                 raise LetterError(
                     _("Only the letters of a finished download can be marked as mailed.")
                 )
@@ -270,10 +272,10 @@ def purge_expired_downloads(now=None) -> int:
     now = now or timezone.now()
     storage = letter_storage()
     expired = 0
-    ready = LetterDownload.objects.filter(status=DS.READY, expires_at__lte=now)
+    ready = LetterDownload.objects.filter(status=DownloadStatus.READY, expires_at__lte=now)
     for download in ready.select_related("batch"):
-        moved = LetterDownload.objects.filter(pk=download.pk, status=DS.READY).update(
-            status=DS.EXPIRED, purged_at=now
+        moved = LetterDownload.objects.filter(pk=download.pk, status=DownloadStatus.READY).update(
+            status=DownloadStatus.EXPIRED, purged_at=now
         )
         if not moved:
             continue
@@ -282,8 +284,14 @@ def purge_expired_downloads(now=None) -> int:
         log(download.batch, LOG_EXPIRED, data={"download": download.pk})
     keep_failed = now - timedelta(days=batchcomms_settings.LETTER_DOWNLOAD_EXPIRY_DAYS)
     leftovers = LetterChunk.objects.exclude(file="").filter(
-        Q(download__status__in=(DS.FAILED, DS.EXPIRED, DS.WITHDRAWN))
-        | Q(download__status=DS.READY, download__ready_at__lte=keep_failed)
+        Q(
+            download__status__in=(
+                DownloadStatus.FAILED,
+                DownloadStatus.EXPIRED,
+                DownloadStatus.WITHDRAWN,
+            )
+        )
+        | Q(download__status=DownloadStatus.READY, download__ready_at__lte=keep_failed)
     )
     for chunk in leftovers:
         _delete_files(storage, [chunk.file])
@@ -305,7 +313,7 @@ def downloads_to_withdraw(batch_id: int, removed: set[int]) -> list[tuple[Letter
     so it can never be finished. Expired and failed ones have no file to withdraw.
     """
     downloads = list(
-        LetterDownload.objects.filter(batch_id=batch_id, status__in=(*ACTIVE, DS.READY))
+        LetterDownload.objects.filter(batch_id=batch_id, status__in=(*ACTIVE, DownloadStatus.READY))
         .prefetch_related("chunks")
         .order_by("pk")
     )
@@ -327,7 +335,7 @@ def withdraw_download(download: LetterDownload, reason: str) -> bool:
     active and throws its work away); the files go only once that is committed.
     """
     moved = LetterDownload.objects.filter(pk=download.pk, status=download.status).update(
-        status=DS.WITHDRAWN, purged_at=timezone.now(), error=reason[:2000]
+        status=DownloadStatus.WITHDRAWN, purged_at=timezone.now(), error=reason[:2000]
     )
     if moved:
         names = [download.file, download.mailing_list]
@@ -358,19 +366,19 @@ def requeue_stale_work(download: LetterDownload) -> int:
     stale = now - timedelta(seconds=batchcomms_settings.LETTER_CLAIM_STALE_AFTER)
     chunks = list(
         download.chunks.filter(
-            status__in=(DS.RENDERING, DS.QUEUED), claimed_at__lt=stale
+            status__in=(DownloadStatus.RENDERING, DownloadStatus.QUEUED), claimed_at__lt=stale
         ).values_list("pk", "index")
     )
     LetterChunk.objects.filter(
-        pk__in=[pk for pk, _index in chunks], status=DS.QUEUED, claimed_at__lt=stale
+        pk__in=[pk for pk, _index in chunks], status=DownloadStatus.QUEUED, claimed_at__lt=stale
     ).update(claimed_at=now)
     queued = 0
     for chunk_id, index in chunks:
         enqueue(CHUNK_TASK, chunk_id, name=f"Letters {download.pk} part {index + 1} (again)")
         queued += 1
-    all_done = not download.chunks.exclude(status=DS.READY).exists()
+    all_done = not download.chunks.exclude(status=DownloadStatus.READY).exists()
     merge_stale = not download.claimed_by or (download.claimed_at and download.claimed_at < stale)
-    if download.status == DS.RENDERING and all_done and merge_stale:
+    if download.status == DownloadStatus.RENDERING and all_done and merge_stale:
         enqueue(MERGE_TASK, download.pk, name=f"Letters {download.pk}: merge (again)")
         queued += 1
     return queued
