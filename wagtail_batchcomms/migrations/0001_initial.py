@@ -983,7 +983,7 @@ class Migration(migrations.Migration):
                         [("paragraph", 0), ("assemblies_table", 3), ("signature", 8)],
                         block_lookup={
                             0: (
-                                "wagtail_batchcomms.blocks.ParagraphBlock",
+                                "wagtail_batchcomms.models.blocks.ParagraphBlock",
                                 (),
                                 {"features": ["bold", "italic", "link", "ol", "ul", "h3", "h4"]},
                             ),

@@ -17,7 +17,7 @@ from wagtail.models import (
     RevisionMixin,
 )
 
-from ..blocks import NoticeBodyBlock
+from .blocks import NoticeBodyBlock
 from .choices import ContactMethods, ContactRole, Grouping
 from .fields import ContactRolesField
 

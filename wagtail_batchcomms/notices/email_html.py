@@ -1,7 +1,7 @@
 """Email formatting: inline our own small stylesheet, and turn HTML into readable plain text.
 
-We control every tag a notice can contain: the rich text features of ``blocks.py`` (p, h3, h4,
-ul, ol, li, a, b, i, br) and our own block templates (which write their email styles as
+We control every tag a notice can contain: the rich text features of ``models.blocks``
+(p, h3, h4, ul, ol, li, a, b, i, br) and our own block templates (which write their email styles as
 ``style`` attributes themselves). So styles are inlined per tag name, with a regular
 expression over the rendered HTML, and the text part comes from a small tokenizer rather than
 a DOM: both run for every email sent and must cost microseconds, not milliseconds. Gmail and

@@ -41,8 +41,8 @@ from jinja2 import TemplateError
 from wagtail.models import Revision
 from wagtail.rich_text import expand_db_html
 
-from ..blocks import ASSEMBLY_COLUMNS, DEFAULT_COLUMNS
 from ..exceptions import RenderError
+from ..models.blocks import ASSEMBLY_COLUMNS, DEFAULT_COLUMNS
 from . import letter_html
 from .email_html import BLOCK_STYLES, html_to_text, inline_styles
 from .language.compiler import render

@@ -37,8 +37,8 @@ from wagtail.snippets.views.snippets import (
     SnippetViewSet,
 )
 
-from ..blocks import DEFAULT_COLUMNS
 from ..models import NoticeTemplate
+from ..models.blocks import DEFAULT_COLUMNS
 from ..notices.language.filters import ALLOWED_FILTERS
 from ..notices.merge_fields import catalogue_rows
 from ..permissions import LOOK_ACTIONS, PolicyViewSetMixin, user_can

@@ -14,7 +14,7 @@ from typing import Any
 
 from wagtail.whitelist import DEFAULT_ELEMENT_RULES, check_url
 
-from ...blocks import PARAGRAPH_FEATURES
+from ...models.blocks import PARAGRAPH_FEATURES
 
 
 def prepare_rich_text(source: str) -> str:
