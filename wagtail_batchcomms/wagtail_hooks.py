@@ -1,9 +1,10 @@
-"""Registration only: the viewsets, menus, permissions and log actions live in views/."""
+"""Registration only: the viewsets, menus and permissions live in views/, the log actions in
+history/."""
 
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
-from .history.batches import register_batch_log_actions
+from .history.formatters import register_log_actions
 from .views.batches.add_to_batch_bulk import AddToBatchBulkAction, BoundedDeleteBulkAction
 from .views.menu import CommunicationsViewSetGroup
 from .views.register.viewsets import RegisterViewSetGroup
@@ -16,16 +17,7 @@ register_snippet(RegisterViewSetGroup)
 register_snippet(CommunicationsViewSetGroup)
 
 
-@hooks.register("register_log_actions")
-def register_log_actions(actions):
-    register_batch_log_actions(actions)
-
-
-@hooks.register("register_log_actions")
-def register_letter_log_actions(actions):
-    from .history.letters import register_letter_log_actions
-
-    register_letter_log_actions(actions)
+hooks.register("register_log_actions", register_log_actions)
 
 
 @hooks.register("register_admin_urls")

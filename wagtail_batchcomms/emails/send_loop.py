@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition
 from wagtail.log_actions import log
 
+from .. import history
 from ..conf import batchcomms_settings
 from ..models import Batch, BatchStatus, Channel, Communication, CommunicationStatus
 from ..models.batches import DELIVERABLE_STATES
@@ -35,7 +36,6 @@ MAX_CONNECTION_FAILURES = 3
 #: A message that lost the connection this many times in one task (before the server could
 #: take it) fails instead of going back to pending once more.
 MAX_RETRIES_PER_MESSAGE = 3
-LOG_PARTIALLY_SENT = "wagtail_batchcomms.partially_sent"
 #: Outcomes are written at least this often (seconds), in one transaction: a commit per
 #: message would cost a disk sync each (about 15 ms on SQLite), capping a worker near 60/s.
 OUTCOME_FLUSH_SECONDS = 0.25
@@ -145,7 +145,7 @@ def mark_partially_sent(batch_id: int) -> bool:
             batch.mark_partially_sent()
             # Only the state: a concurrent edit of other fields must not be overwritten.
             batch.save(update_fields=["status", "updated_at"])
-            log(batch, LOG_PARTIALLY_SENT, data={"by": "send task"})
+            log(batch, history.PARTIALLY_SENT, data={"by": "send task"})
     except ConcurrentTransition:
         return False
     return True

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
+from .. import history
 from ..batches.transitions import user_has_batch_permission
 from ..conf import batchcomms_settings
 from ..jobs import enqueue, worker_id
@@ -49,10 +50,6 @@ ST = CommunicationStatus
 SEND_TASK = "wagtail_batchcomms.tasks.send_batch_emails"
 
 # History (``wagtail.log_actions``) actions written here.
-LOG_SEND = "wagtail_batchcomms.send"
-LOG_RETRY = "wagtail_batchcomms.send_retry"
-LOG_SEND_STOPPED = "wagtail_batchcomms.send_stopped"
-LOG_DELIVERY_UNKNOWN = "wagtail_batchcomms.delivery_unknown"
 
 #: A name unique to one run of a send task (``queue.worker_id``).
 new_worker_id = worker_id
@@ -155,7 +152,7 @@ def start_sending(
         data = {"queued": queued, "retried": retried}
         if copies:
             data["copies"] = copies.as_log_data()
-        log(batch, LOG_SEND, user=user, data=data)
+        log(batch, history.SEND, user=user, data=data)
     return queued
 
 
@@ -186,7 +183,7 @@ def retry_emails(
     if count:
         log(
             batch,
-            LOG_RETRY,
+            history.SEND_RETRY,
             user=user,
             data={
                 "count": count,
@@ -217,7 +214,7 @@ def reap_stale_sending() -> int:
         for _pk, batch_id in rows:
             per_batch[batch_id] = per_batch.get(batch_id, 0) + 1
         for batch in Batch.objects.filter(pk__in=per_batch):
-            log(batch, LOG_DELIVERY_UNKNOWN, data={"count": per_batch[batch.pk]})
+            log(batch, history.DELIVERY_UNKNOWN, data={"count": per_batch[batch.pk]})
     logger.warning("%s emails left in 'sending' by a dead worker are now 'unknown'", total)
     return total
 
@@ -253,7 +250,7 @@ def send_pending_emails(batch_id: int, worker: str, *, deadline: float | None = 
     if result.stopped == "connection":
         batch = Batch.objects.filter(pk=batch_id).first()
         if batch is not None:
-            log(batch, LOG_SEND_STOPPED, data={"error": result.error[:500]})
+            log(batch, history.SEND_STOPPED, data={"error": result.error[:500]})
     return result
 
 
@@ -267,7 +264,7 @@ def _record_crash(batch_id: int, error: Exception) -> None:
     try:
         batch = Batch.objects.filter(pk=batch_id).first()
         if batch is not None:
-            log(batch, LOG_SEND_STOPPED, data={"error": message, "crashed": True})
+            log(batch, history.SEND_STOPPED, data={"error": message, "crashed": True})
     except Exception:
         logger.exception("could not record the crash of the send task of batch %s", batch_id)
 

@@ -37,17 +37,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .. import history
 from ..conf import batchcomms_settings
 from ..jobs import worker_id
 from ..models import Communication, DownloadStatus, LetterChunk, LetterDownload
 from ..spreadsheets import csv_cell
 from ..storage import letter_storage
 from . import pdf
-from .downloads import (
-    ACTIVE,
-    LOG_FAILED,
-    LOG_READY,
-)
+from .downloads import ACTIVE
 
 logger = logging.getLogger(__name__)
 
@@ -255,7 +252,11 @@ def fail_download(
             download = LetterDownload.objects.select_related("batch").get(pk=download_id)
             from wagtail.log_actions import log
 
-            log(download.batch, LOG_FAILED, data={"download": download_id, "error": error[:500]})
+            log(
+                download.batch,
+                history.LETTERS_FAILED,
+                data={"download": download_id, "error": error[:500]},
+            )
 
 
 # --- merging -------------------------------------------------------------------------------
@@ -326,7 +327,7 @@ def merge_download(download_id: int, worker: str | None = None) -> str:
 
             log(
                 download.batch,
-                LOG_READY,
+                history.LETTERS_READY,
                 data={"download": download_id, "letters": letters, "pages": pages, "size": size},
             )
     if not finished:

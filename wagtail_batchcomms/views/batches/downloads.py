@@ -31,8 +31,8 @@ from wagtail.admin import messages
 from wagtail.admin.auth import permission_denied
 from wagtail.log_actions import log
 
+from ... import history
 from ...letters.downloads import (
-    LOG_DOWNLOADED,
     LetterError,
     request_letter_download,
     user_can_send_letters,
@@ -160,7 +160,7 @@ class DownloadView(View):
         # The files hold every recipient's name and address: who took a copy is on record.
         log(
             download.batch,
-            LOG_DOWNLOADED,
+            history.LETTERS_DOWNLOADED,
             user=request.user,
             data={"download": download.pk, "kind": self.kind, "letters": download.letter_count},
         )
