@@ -30,7 +30,6 @@ from ..models import (
     SkippedRecipient,
 )
 from ..register.working_list import assemblies_from_filter_query, snapshot
-from .availability import ACTIONS, allowed_actions, refusal_reason
 from .closing import close_out
 from .generation import (
     GenerationPreview,
@@ -48,11 +47,9 @@ from .transitions import (
 )
 
 __all__ = [
-    "ACTIONS",
     "BatchActionError",
     "GenerationPreview",
     "add_assemblies",
-    "allowed_actions",
     "archive_batch",
     "assemblies_from_filter_query",
     "clone_batch",
@@ -61,7 +58,6 @@ __all__ = [
     "delete_batch",
     "generation_stalled_since",
     "preview_generation",
-    "refusal_reason",
     "resume_generation",
     "start_generation",
 ]

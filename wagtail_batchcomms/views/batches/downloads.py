@@ -40,6 +40,7 @@ from ...letters.downloads import (
 from ...models import Communication, DownloadStatus, LetterDownload
 from ...permissions import user_can_look
 from ...storage import letter_storage
+from .progress import progress_data
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +84,6 @@ def _breadcrumbs(batch, title: str) -> list[dict]:
 def _progress_context(download: LetterDownload) -> dict:
     """The batch page's progress bar of this download (letters rendered, time left), kept
     current by the same script; it goes to the batch page once the download is done."""
-    from .detail import progress_data
-
     return {
         "progress": progress_data(download.batch),
         "progress_url": reverse("wagtail_batchcomms_batch:progress", args=[download.batch_id]),
