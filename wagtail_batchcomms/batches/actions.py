@@ -127,6 +127,7 @@ ACTIONS: list[BatchAction] = [
             in_state(BatchStatus.OPEN, gettext_lazy("edited")),
             permitted(gettext_lazy("You do not have permission to change batches.")),
         ),
+        history_id=history.EDIT,
         priority=40,
     ),
     BatchAction(

@@ -27,8 +27,9 @@ COMPLETE = f"{PREFIX}.complete"
 ARCHIVE = f"{PREFIX}.archive"
 CLONE = f"{PREFIX}.clone"
 CLONED = f"{PREFIX}.cloned"
-#: Wagtail's own id (and formatter): deleting an Open batch is recorded as Wagtail records any
-#: deletion.
+#: Wagtail's own ids (and formatters): editing and deleting an Open batch are recorded as
+#: Wagtail records any edit (its generic edit view writes it) and deletion.
+EDIT = "wagtail.edit"
 DELETE = "wagtail.delete"
 
 # --- sending emails (emails/) ---

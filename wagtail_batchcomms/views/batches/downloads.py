@@ -21,7 +21,7 @@ import logging
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import include, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import slugify
@@ -32,12 +32,14 @@ from wagtail.admin.auth import permission_denied
 from wagtail.log_actions import log
 
 from ... import history
+from ...letters.chunks import render_letters
 from ...letters.downloads import (
     LetterError,
     request_letter_download,
     user_can_send_letters,
 )
 from ...models import Communication, DownloadStatus, LetterDownload
+from ...notices.rendering import RenderError
 from ...permissions import user_can_look
 from ...storage import letter_storage
 from .progress import progress_data
@@ -258,9 +260,6 @@ class LetterPreviewView(View):
                 title=_("Letter not found"),
                 message=_("There is no communication with this link."),
             )
-        from ...letters.chunks import render_letters
-        from ...notices.rendering import RenderError
-
         buffer = io.BytesIO()
         try:
             render_letters([communication], buffer)
@@ -297,6 +296,4 @@ urlpatterns = [
 
 def get_urls():
     """For the ``register_admin_urls`` hook."""
-    from django.urls import include
-
     return [path("batchcomms/letters/", include((urlpatterns, app_name), namespace=app_name))]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
@@ -32,6 +33,7 @@ from ...models import (
     Communication,
     CommunicationStatus,
 )
+from ...notices import rendering
 from ...permissions import (
     LOOK_ACTIONS,
     LookRequiredMixin,
@@ -202,10 +204,6 @@ class EmailPreviewView(PreviewView):
     channel = Channel.EMAIL
 
     def render(self, communication) -> HttpResponse:
-        from django.template.response import TemplateResponse
-
-        from ...notices import rendering
-
         batch = communication.batch
         inspect_url = reverse("wagtail_batchcomms_communication:inspect", args=[communication.pk])
         title = _("Email preview")
