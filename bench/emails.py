@@ -5,7 +5,7 @@
 
 Creates a fresh SQLite database in a temp folder (or uses DATABASE_URL), seeds a Generated
 batch with N pending email notices, starts an aiosmtpd server on 127.0.0.1 in a separate
-process (tests/smtp.py), then:
+process (tests/support/smtp.py), then:
 
 1. **service**: ``emails.sending.send_pending_emails`` (the send task's body): claims
    chunks, renders them batched, sends one message at a time over one open connection and
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "support"), str(ROOT)]
 
 
 def smtp_process(pipe) -> None:

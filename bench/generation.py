@@ -102,7 +102,7 @@ def configure(options: argparse.Namespace):
             drop()
         shutil.rmtree(folder, ignore_errors=True)
 
-    sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "support")]
     os.environ["DJANGO_SETTINGS_MODULE"] = "testproject.settings"
     import django
 
@@ -188,13 +188,15 @@ def main() -> int:
         from wagtail_batchcomms.batches import generation
         from wagtail_batchcomms.batches.lifecycle import create_batch, start_generation
         from wagtail_batchcomms.conf import batchcomms_settings
+        from wagtail_batchcomms.demo.seeding import seed_demo
         from wagtail_batchcomms.models import Assembly, Communication
-        from wagtail_batchcomms.services.demo import seed_demo
 
         print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
         _, seconds = timed("migrate", lambda: call_command("migrate", verbosity=0))
         print(f"migrate: {seconds:.1f} s")
-        result = seed_demo(assemblies=options.assemblies, seed=options.seed, superuser=True)
+        result = seed_demo(
+            assemblies=options.assemblies, seed=options.seed, create_logins=True, superuser=True
+        )
         print(f"seed_demo --assemblies {options.assemblies:,}: {result.seconds:.1f} s")
 
         user = get_user_model().objects.get(username="admin")

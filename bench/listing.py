@@ -83,7 +83,7 @@ def configure(options: argparse.Namespace):
         folder = tempfile.mkdtemp(prefix="batchcomms-bench-listing-")
         os.environ["BATCHCOMMS_TEST_DIR"] = folder
         cleanup = partial(shutil.rmtree, folder, ignore_errors=True)
-    sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "support")]
     os.environ["DJANGO_SETTINGS_MODULE"] = "testproject.settings"
     import django
 
@@ -126,14 +126,16 @@ def main() -> int:
         from django.db import connection
         from django.test import Client
 
+        from wagtail_batchcomms.demo.seeding import seed_demo
         from wagtail_batchcomms.models import ServiceArea
-        from wagtail_batchcomms.services.demo import seed_demo
 
         print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
         started = time.perf_counter()
         call_command("migrate", verbosity=0)
         print(f"migrate: {time.perf_counter() - started:.1f} s")
-        result = seed_demo(assemblies=options.assemblies, seed=options.seed, superuser=True)
+        result = seed_demo(
+            assemblies=options.assemblies, seed=options.seed, create_logins=True, superuser=True
+        )
         created = ", ".join(f"{n:,} {name}" for name, n in result.created.items())
         print(f"seed_demo --assemblies {options.assemblies}: {result.seconds:.1f} s ({created})")
 

@@ -100,7 +100,9 @@ def main() -> int:
     }
     say("migrating the database")
     manage("migrate", "--no-input", "-v", "0", env=env)
-    manage("seed_demo", "--assemblies", str(options.assemblies), env=env)
+    # The example project runs with DEBUG on (DJANGO_DEBUG defaults to 1), which
+    # --create-logins needs: it makes the orgadmin / editor logins printed below.
+    manage("seed_demo", "--assemblies", str(options.assemblies), "--create-logins", env=env)
 
     mailbox = HERE / "var" / "mailbox"
     mailbox.mkdir(parents=True, exist_ok=True)

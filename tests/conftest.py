@@ -79,7 +79,7 @@ def private_root(tmp_path, app_settings):
 
 @pytest.fixture
 def smtp_server(settings):
-    """A real SMTP server on 127.0.0.1 (tests/smtp.py) that Django's email is sent to.
+    """A real SMTP server on 127.0.0.1 (tests/support/smtp.py) that Django's email is sent to.
 
     Stops at teardown. Pass options with ``smtp_server.configure(refuse=..., delay=...)``.
     """

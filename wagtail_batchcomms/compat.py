@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from django.db.models import Model
+    from wagtail.permission_policies import BasePermissionPolicy
 
 # The range declared in pyproject.toml and tested in CI; checks.py refuses anything else.
 SUPPORTED_WAGTAIL = ((7, 4), (9, 0))  # lowest supported, first unsupported
@@ -27,10 +28,17 @@ def wagtail_requirement() -> str:
     return f"wagtail>={low_major}.{low_minor},<{high}"
 
 
+# Every policy registered below, by model, on every supported Wagtail: what code that sits
+# below permissions.py (the models' FSM transitions) asks, through registered_permission_policy.
+_registered_policies: dict[type[Model], BasePermissionPolicy] = {}
+
+
 def register_permission_policy(model: type[Model], policy) -> None:
-    """Make ``policy`` the one Wagtail asks for ``model`` (Wagtail 8's registry). On Wagtail
-    7.4 there is no registry: our viewsets return the same policy from ``permission_policy``
-    (``permissions.PolicyViewSetMixin``), which is where 7.4 looks."""
+    """Make ``policy`` the one Wagtail asks for ``model`` (Wagtail 8's registry), and the one
+    ``registered_permission_policy`` returns. On Wagtail 7.4 there is no registry: our viewsets
+    return the same policy from ``permission_policy`` (``permissions.PolicyViewSetMixin``),
+    which is where 7.4 looks."""
+    _registered_policies[model] = policy
     # Imported here, not at the top: wagtail.permissions imports Wagtail's models, and this
     # module must import while Django is still creating the app configs (apps.py's version
     # check, batchcomms.E010).
@@ -42,3 +50,14 @@ def register_permission_policy(model: type[Model], policy) -> None:
         return
     if policy_registry.get_by_type(model, fallback=False) is None:
         policy_registry.register(model, value=policy, exact_class=True)
+
+
+def registered_permission_policy(model: type[Model]) -> BasePermissionPolicy:
+    """The policy registered for ``model`` (its concrete model) with
+    ``register_permission_policy``: ``permissions.policy_for`` without importing the admin
+    layer, for the models' FSM transitions. Raises ``KeyError`` before the app is ready.
+
+    Let go with Wagtail 7.4 (in favour of ``wagtail.permissions.policy_registry.get_by_type``)
+    once our registration is sure to win Wagtail's registry: today a policy someone registered
+    there first keeps its place (see above), and ``permissions.policy_for`` returns ours."""
+    return _registered_policies[model._meta.concrete_model]

@@ -177,3 +177,8 @@ def _reload(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_reload)
+
+
+def from_email() -> str:
+    """The notices' sender: ``FROM_EMAIL``, else ``DEFAULT_FROM_EMAIL``."""
+    return batchcomms_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL

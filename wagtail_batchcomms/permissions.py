@@ -20,7 +20,7 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.permission_policies import BasePermissionPolicy, ModelPermissionPolicy
 from wagtail.snippets.views.chooser import SnippetChooserViewSet
 
-from .compat import register_permission_policy
+from .compat import register_permission_policy, registered_permission_policy
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -72,28 +72,31 @@ class BatchPermissionPolicy(ModelPermissionPolicy):
 #: Models whose policy is not Wagtail's plain ModelPermissionPolicy.
 POLICY_CLASSES: dict[str, type[ModelPermissionPolicy]] = {"Batch": BatchPermissionPolicy}
 
-_policies: dict[type[Model], BasePermissionPolicy] = {}
-
 
 def register_policies() -> None:
     """Create and register every model's policy (``AppConfig.ready``: before Wagtail's
-    viewsets register theirs, so that Wagtail never makes a fallback of its own)."""
+    viewsets register theirs, so that Wagtail never makes a fallback of its own). The one
+    record of which policy is a model's is ``compat``'s, which the models' transitions read."""
     for name in POLICY_MODELS:
         model = apps.get_model("wagtail_batchcomms", name)
-        if model not in _policies:
-            _policies[model] = POLICY_CLASSES.get(name, ModelPermissionPolicy)(model)
-        register_permission_policy(model, _policies[model])
+        if not is_ours(model):
+            policy = POLICY_CLASSES.get(name, ModelPermissionPolicy)(model)
+            register_permission_policy(model, policy)
 
 
 def is_ours(model: type[Model]) -> bool:
     """Whether ``model`` is one of this app's models with a policy here."""
-    return model._meta.concrete_model in _policies
+    try:
+        registered_permission_policy(model)
+    except KeyError:
+        return False
+    return True
 
 
 def policy_for(model_or_instance: type[Model] | Model) -> BasePermissionPolicy:
     """The permission policy of a model of this app (or of an instance's model)."""
     model = model_or_instance if isinstance(model_or_instance, type) else type(model_or_instance)
-    return _policies[model._meta.concrete_model]
+    return registered_permission_policy(model)
 
 
 def user_can(user: User, action: str, model_or_instance: type[Model] | Model) -> bool:

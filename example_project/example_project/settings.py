@@ -18,6 +18,8 @@ ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1
 
 INSTALLED_APPS = [
     "wagtail_batchcomms",
+    # Optional: the demo data and its seed_demo command (remove it on a real site).
+    "wagtail_batchcomms.demo",
     "wagtail.contrib.settings",
     "wagtail.contrib.forms",
     "wagtail.embeds",

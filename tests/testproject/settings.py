@@ -23,6 +23,8 @@ TEST_VAR_DIR = Path(
 
 INSTALLED_APPS = [
     "wagtail_batchcomms",
+    # The optional demo app: seed_demo for the tests that need a realistic register.
+    "wagtail_batchcomms.demo",
     "wagtail.contrib.settings",
     "wagtail.sites",
     "wagtail.users",
@@ -124,7 +126,7 @@ Q_CLUSTER = {
 if os.environ.get("BATCHCOMMS_Q_REDIS"):
     del Q_CLUSTER["orm"]
     Q_CLUSTER["redis"] = os.environ["BATCHCOMMS_Q_REDIS"]
-# The fault tests (tests/test_faults.py) shorten these so that the ORM broker hands a dead
+# The fault tests (tests/jobs/test_faults.py) shorten these so that the ORM broker hands a dead
 # worker's task out again after seconds rather than minutes ("retry" is counted from when a
 # worker took the task, with that worker's setting).
 for _key in ("timeout", "retry"):
@@ -134,7 +136,7 @@ for _key in ("timeout", "retry"):
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = "Test Utility <backflow@utility.example>"
-# Worker processes started by a test send to that test's SMTP server (tests/smtp.py), which
+# Worker processes started by a test send to that test's SMTP server (tests/support/smtp.py), which
 # always listens on 127.0.0.1; only its port is passed.
 if os.environ.get("BATCHCOMMS_TEST_SMTP_PORT"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -6,13 +6,12 @@ import logging
 import secrets
 from email.utils import formataddr, parseaddr
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
 from django.db.models import Case, CharField, F, Value, When
 from django.db.models.functions import Cast, Concat
 
-from ..conf import batchcomms_settings
+from ..conf import batchcomms_settings, from_email
 from ..models import Batch, Communication, NoticeTemplate
 from ..notices.copies import Copies, copies_of
 
@@ -20,11 +19,6 @@ logger = logging.getLogger(__name__)
 
 #: Header naming the batch and communication a message belongs to (for bounces, support).
 COMMUNICATION_HEADER = "X-Batchcomms-Communication"
-
-
-def from_email() -> str:
-    """The notices' sender: ``FROM_EMAIL``, else ``DEFAULT_FROM_EMAIL``."""
-    return batchcomms_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
 
 
 def message_id_domain() -> str:

@@ -268,7 +268,8 @@ class ChunkSender:
 
     def render(self, rows: list[Communication]) -> list:
         """Rendered notices in row order; a row that cannot render gets its ``RenderError``."""
-        from ..notices.rendering import RenderError, render_communication, render_communications
+        from ..exceptions import RenderError
+        from ..notices.rendering import render_communication, render_communications
 
         try:
             return list(render_communications(rows, letter=False))

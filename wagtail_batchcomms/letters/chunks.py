@@ -229,7 +229,7 @@ def render_letters(
 
 
 def _error_message(error: Exception) -> str:
-    from ..notices.rendering import RenderError
+    from ..exceptions import RenderError
 
     if isinstance(error, RenderError):
         return str(error)

@@ -1,22 +1,6 @@
 """The app's models; import them from here."""
 
-from .assemblies import (
-    SIZE_CHOICES,
-    Assembly,
-    AssemblyQuerySet,
-    Contact,
-    Location,
-    LocationContact,
-    ServiceArea,
-)
-from .batches import (
-    Batch,
-    BatchAssembly,
-    Communication,
-    LetterChunk,
-    LetterDownload,
-    SkippedRecipient,
-)
+from .batches import Batch, BatchAssembly, SkippedRecipient
 from .choices import (
     AssemblyStatus,
     AssemblyType,
@@ -34,8 +18,19 @@ from .choices import (
     SkipReason,
     TestResult,
 )
+from .communications import Communication
 from .letterhead import Letterhead
+from .letters import LetterChunk, LetterDownload
 from .notices import NoticeTemplate
+from .register import (
+    SIZE_CHOICES,
+    Assembly,
+    AssemblyQuerySet,
+    Contact,
+    Location,
+    LocationContact,
+    ServiceArea,
+)
 
 __all__ = [
     "SIZE_CHOICES",

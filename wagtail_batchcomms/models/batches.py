@@ -1,39 +1,34 @@
-"""Batch communications: the batch with its state machine, its working list and its notices."""
+"""Batch communications: the batch with its state machine, its working list (the assemblies
+snapshotted when it was made) and the locations it skipped. Its notices are
+``communications.py``, its letter downloads ``letters.py``."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from .assemblies import Assembly, Contact, Location, address_lines
-from .choices import (
-    BatchStatus,
-    Channel,
-    CommunicationStatus,
-    ContactRole,
-    DownloadStatus,
-    SkipReason,
-)
-
-S = BatchStatus
+from ..compat import registered_permission_policy
+from .choices import BatchStatus, CommunicationStatus, SkipReason
+from .register import Assembly, Location
 
 #: The states in which notices are delivered: emails sent, letters printed and mailed.
-DELIVERABLE_STATES = (S.GENERATED, S.PARTIALLY_SENT)
+DELIVERABLE_STATES = (BatchStatus.GENERATED, BatchStatus.PARTIALLY_SENT)
 
 
 def policy_permission(action: str):
-    """A transition's ``permission``: the batch policy's ``action`` (permissions.py), so the
-    transitions ask the one policy every view asks, not a codename of their own."""
+    """A transition's ``permission``: the batch policy's ``action``, so the transitions ask
+    the one policy every view asks (``permissions.user_can(user, action, Batch)``), not a
+    codename of their own. The policy is the one ``permissions.register_policies`` registered
+    when the app got ready, looked up through ``compat``: ``permissions`` sits above the models
+    (it imports Wagtail's admin views), so the models do not import it."""
 
     def check(instance, user) -> bool:
-        from ..permissions import user_can  # the policies exist once the apps are ready
-
-        return user_can(user, action, type(instance))
+        policy = registered_permission_policy(type(instance))
+        return policy.user_has_permission(user, action)
 
     check.__name__ = f"can_{action}"
     return check
@@ -116,7 +111,7 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         _("status"),
         max_length=20,
         choices=BatchStatus.choices,
-        default=S.OPEN,
+        default=BatchStatus.OPEN,
         protected=True,
         db_index=True,
     )
@@ -183,8 +178,8 @@ class Batch(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=status,
-        source=S.OPEN,
-        target=S.GENERATING,
+        source=BatchStatus.OPEN,
+        target=BatchStatus.GENERATING,
         conditions=[_has_live_template, _has_due_date, _due_date_not_past, _has_assemblies],
         permission=policy_permission("generate"),
     )
@@ -197,8 +192,8 @@ class Batch(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=status,
-        source=S.GENERATED,
-        target=S.GENERATING,
+        source=BatchStatus.GENERATED,
+        target=BatchStatus.GENERATING,
         conditions=[
             _has_live_template,
             _has_due_date,
@@ -215,19 +210,19 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         self.progress_done = 0
         self.progress_total = 0
 
-    @transition(field=status, source=S.GENERATING, target=S.GENERATED)
+    @transition(field=status, source=BatchStatus.GENERATING, target=BatchStatus.GENERATED)
     def finish_generation(self) -> None:
         self.generated_at = timezone.now()
         self.error = ""
 
-    @transition(field=status, source=S.GENERATING, target=S.OPEN)
+    @transition(field=status, source=BatchStatus.GENERATING, target=BatchStatus.OPEN)
     def fail_generation(self, error: str) -> None:
         self.error = error
 
     @transition(
         field=status,
-        source=S.GENERATED,
-        target=S.PARTIALLY_SENT,
+        source=BatchStatus.GENERATED,
+        target=BatchStatus.PARTIALLY_SENT,
         permission=policy_permission("send"),
     )
     def mark_partially_sent(self) -> None:
@@ -235,8 +230,8 @@ class Batch(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=status,
-        source=[S.GENERATED, S.PARTIALLY_SENT],
-        target=S.COMPLETE,
+        source=[BatchStatus.GENERATED, BatchStatus.PARTIALLY_SENT],
+        target=BatchStatus.COMPLETE,
         permission=policy_permission("complete"),
     )
     def complete(self) -> None:
@@ -246,8 +241,13 @@ class Batch(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=status,
-        source=[S.OPEN, S.GENERATED, S.PARTIALLY_SENT, S.COMPLETE],
-        target=S.ARCHIVED,
+        source=[
+            BatchStatus.OPEN,
+            BatchStatus.GENERATED,
+            BatchStatus.PARTIALLY_SENT,
+            BatchStatus.COMPLETE,
+        ],
+        target=BatchStatus.ARCHIVED,
         permission=policy_permission("archive"),
     )
     def archive(self) -> None:
@@ -257,11 +257,11 @@ class Batch(ConcurrentTransitionMixin, models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status == S.OPEN
+        return self.status == BatchStatus.OPEN
 
     @property
     def is_closed(self) -> bool:
-        return self.status in (S.COMPLETE, S.ARCHIVED)
+        return self.status in (BatchStatus.COMPLETE, BatchStatus.ARCHIVED)
 
     @property
     def can_send(self) -> bool:
@@ -312,252 +312,3 @@ class SkippedRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.location_id}: {self.get_reason_display()}"
-
-
-class CommunicationQuerySet(models.QuerySet):
-    def never_attempted(self):
-        """Notices nothing was ever tried with: pending and never claimed by a send task.
-
-        The only ones closing a batch may remove (see ``batches.closing``). An email is
-        attempted when a send task claims it (``attempts`` counts the claims), so a failed or
-        delivery-unknown email put back in the queue stays attempted; a letter is attempted
-        when it is marked as mailed (sent).
-        """
-        return self.filter(status=CommunicationStatus.PENDING, attempts=0)
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        """``{channel: {status: n}}`` with every channel and status (0 when none), in one
-        grouped query."""
-        counts = {
-            channel: dict.fromkeys(CommunicationStatus.values, 0) for channel in Channel.values
-        }
-        rows = self.order_by().values_list("channel", "status").annotate(n=models.Count("pk"))
-        for channel, status, n in rows:
-            counts.setdefault(channel, dict.fromkeys(CommunicationStatus.values, 0))[status] = n
-        return counts
-
-
-class Communication(models.Model):
-    """One notice to one contact, by email or letter.
-
-    The recipient's name and address are copied at generation so the record shows where it
-    went even if the contact changes later. ``subject``/``body_html``/``body_text`` are filled
-    when it is delivered, as the record of what was sent.
-    """
-
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="communications")
-    location = models.ForeignKey(
-        Location,
-        on_delete=models.PROTECT,
-        related_name="communications",
-        verbose_name=_("location"),
-    )
-    assembly = models.ForeignKey(
-        Assembly,
-        on_delete=models.PROTECT,
-        related_name="communications",
-        null=True,
-        blank=True,
-        verbose_name=_("assembly"),
-        help_text=_("Set when the template sends one notice per assembly."),
-    )
-    contact = models.ForeignKey(
-        Contact,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="communications",
-        verbose_name=_("contact"),
-    )
-    role = models.CharField(_("role"), max_length=20, choices=ContactRole.choices)
-    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, db_index=True)
-    status = models.CharField(
-        _("status"),
-        max_length=10,
-        choices=CommunicationStatus.choices,
-        default=CommunicationStatus.PENDING,
-        db_index=True,
-    )
-
-    recipient_name = models.CharField(_("recipient"), max_length=200)
-    recipient_organisation = models.CharField(max_length=200, blank=True)
-    email = models.EmailField(_("email"), blank=True)
-    address_line1 = models.CharField(max_length=200, blank=True)
-    address_line2 = models.CharField(max_length=200, blank=True)
-    city = models.CharField(max_length=100, blank=True)
-    state = models.CharField(max_length=50, blank=True)
-    postal_code = models.CharField(max_length=20, blank=True)
-
-    subject = models.CharField(_("subject"), max_length=500, blank=True)
-    body_html = models.TextField(blank=True)
-    body_text = models.TextField(blank=True)
-    message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
-
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=100, blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True, db_index=True)
-    sent_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text=_("For letters: who marked them as mailed."),
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    error_code = models.CharField(_("error code"), max_length=20, blank=True)
-    error = models.TextField(_("error"), blank=True)
-
-    objects = CommunicationQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["batch", "location", "pk"]
-        verbose_name = _("communication")
-        verbose_name_plural = _("communications")
-        constraints = [
-            # Generation is idempotent: re-running it cannot add a second notice. Role is not
-            # part of the key: a contact holding two of the template's roles at a location
-            # gets one notice per channel, not one per role.
-            models.UniqueConstraint(
-                fields=["batch", "location", "contact", "channel"],
-                condition=Q(assembly__isnull=True),
-                name="batchcomms_comm_unique_per_location",
-            ),
-            models.UniqueConstraint(
-                fields=["batch", "assembly", "contact", "channel"],
-                condition=Q(assembly__isnull=False),
-                name="batchcomms_comm_unique_per_assembly",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["batch", "channel", "status"], name="batchcomms_comm_state"),
-            models.Index(fields=["contact", "-created_at"], name="batchcomms_comm_contact"),
-            models.Index(fields=["location", "-created_at"], name="batchcomms_comm_location"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_channel_display()} to {self.recipient_name}"
-
-    @property
-    def address_lines(self) -> list[str]:
-        return address_lines(
-            self.address_line1, self.address_line2, self.city, self.state, self.postal_code
-        )
-
-    @property
-    def needs_attention(self) -> bool:
-        """Failed, or delivery unknown: an admin has to look at it."""
-        return self.status in (CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN)
-
-    @property
-    def answer_is_previous(self) -> bool:
-        """The ``error``/``error_code`` shown belong to an earlier attempt: the email was put
-        back in the queue (or is being sent again), and the next outcome overwrites them."""
-        return bool(self.error or self.error_code) and self.status in (
-            CommunicationStatus.PENDING,
-            CommunicationStatus.SENDING,
-        )
-
-    def answer_text(self) -> str:
-        """``error`` as exports show it: marked as the last attempt's while requeued."""
-        if self.answer_is_previous:
-            return _("Last attempt: %(answer)s") % {"answer": self.error}
-        return self.error
-
-    @property
-    def status_classname(self) -> str:
-        """The status tag's class: Wagtail's primary (stand-out) tag for ``needs_attention``."""
-        return "w-status--primary" if self.needs_attention else ""
-
-
-class LetterDownload(models.Model):
-    """One requested PDF bundle of a batch's unsent letters, with its CSV mailing list."""
-
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="letter_downloads")
-    status = models.CharField(
-        _("status"),
-        max_length=10,
-        choices=DownloadStatus.choices,
-        default=DownloadStatus.QUEUED,
-        db_index=True,
-    )
-    file = models.CharField(_("PDF file"), max_length=300, blank=True)
-    mailing_list = models.CharField(_("mailing list file"), max_length=300, blank=True)
-    letter_count = models.PositiveIntegerField(_("letters"), default=0)
-    page_count = models.PositiveIntegerField(_("pages"), default=0)
-    size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
-    error = models.TextField(_("error"), blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("requested by"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
-    ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
-    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True, db_index=True)
-    purged_at = models.DateTimeField(null=True, blank=True)
-    # The worker merging the finished chunks into the one PDF; a stale claim can be taken over.
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=100, blank=True)
-
-    class Meta:
-        ordering = ["-requested_at", "-pk"]
-        verbose_name = _("letter download")
-        verbose_name_plural = _("letter downloads")
-        constraints = [
-            # A double click (or two admins) cannot queue a second render of the same letters.
-            models.UniqueConstraint(
-                fields=["batch"],
-                condition=Q(status__in=[DownloadStatus.QUEUED, DownloadStatus.RENDERING]),
-                name="batchcomms_one_active_download",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"Letters for {self.batch} ({self.requested_at:%Y-%m-%d %H:%M})"
-
-    @property
-    def is_expired(self) -> bool:
-        return self.status == DownloadStatus.EXPIRED or bool(
-            self.expires_at and self.expires_at <= timezone.now()
-        )
-
-
-class LetterChunk(models.Model):
-    """One slice of a download's letters, rendered by whichever worker claims it."""
-
-    download = models.ForeignKey(LetterDownload, on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField()
-    first_id = models.PositiveBigIntegerField(help_text="First communication id in the chunk.")
-    last_id = models.PositiveBigIntegerField(help_text="Last communication id in the chunk.")
-    # The chunk's letters in print (mailing) order. Explicit because that order (postal code,
-    # name) is not id order, and because the download is a snapshot of the letters unsent
-    # when it was requested.
-    communication_ids = models.JSONField(default=list)
-    letter_count = models.PositiveIntegerField(default=0)
-    # Letters laid out so far by the run holding the claim (reset by each claim), so the
-    # progress bar moves inside a chunk instead of jumping by a whole chunk at its end.
-    letters_done = models.PositiveIntegerField(default=0)
-    status = models.CharField(
-        max_length=10, choices=DownloadStatus.choices, default=DownloadStatus.QUEUED
-    )
-    file = models.CharField(max_length=300, blank=True)
-    page_count = models.PositiveIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=100, blank=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["download", "index"]
-        constraints = [
-            models.UniqueConstraint(fields=["download", "index"], name="batchcomms_chunk_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.download_id}#{self.index}"

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
+from ..conf import batchcomms_settings
+
 
 @register_setting(icon="mail")
 class Letterhead(BaseGenericSetting):
@@ -71,8 +73,6 @@ class Letterhead(BaseGenericSetting):
         return [line.strip() for line in self.return_address.splitlines() if line.strip()]
 
     def clean(self) -> None:
-        from ..conf import batchcomms_settings
-
         limit = batchcomms_settings.MAX_LETTERHEAD_IMAGE_BYTES
         errors = {}
         for field in ("logo", "signature_image"):

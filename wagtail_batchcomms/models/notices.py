@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
+from django.http import HttpResponseBadRequest
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.fields import StreamField
@@ -42,7 +44,7 @@ class NoticeTemplate(PreviewableMixin, DraftStateMixin, LockableMixin, RevisionM
     """A notice that batches send by email and letter.
 
     The subject and the body's paragraphs are Jinja2 templates rendered in a sandbox over
-    plain data (see ``notices.sandbox``). The contact rules decide who receives it.
+    plain data (see ``notices.language``). The contact rules decide who receives it.
     """
 
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -168,13 +170,16 @@ class NoticeTemplate(PreviewableMixin, DraftStateMixin, LockableMixin, RevisionM
             errors.setdefault("attach_pdf", []).append(
                 _("Attaching the letter to the email needs email allowed.")
             )
+        # Models are the lowest layer and the notices capability imports them, so the checks
+        # are looked up when Django calls clean(): every save path runs it (the admin form's
+        # full_clean(), and full_clean()/clean() called directly, as the tests do).
         from ..notices.copies import copy_errors
-        from ..notices.sandbox import template_validation_errors
+        from ..notices.language.validation import template_validation_errors
 
         for field, messages in copy_errors(self).items():
             errors.setdefault(field, []).extend(messages)
 
-        # Drafts too: every revision is a template that renders (see notices.sandbox).
+        # Drafts too: every revision is a template that renders (see notices.language.validation).
         for field, messages in template_validation_errors(self).items():
             errors.setdefault(field, []).extend(messages)
         if errors:
@@ -184,9 +189,6 @@ class NoticeTemplate(PreviewableMixin, DraftStateMixin, LockableMixin, RevisionM
         # Wagtail passes ``?mode=`` through unchecked, and the template's path is made from
         # it: anything but our own modes is a 400 (never a 500, never another template).
         if mode_name not in dict(self.preview_modes):
-            from django.http import HttpResponseBadRequest
-            from django.utils.translation import gettext
-
             modes = ", ".join(dict(self.preview_modes))
             return HttpResponseBadRequest(
                 gettext("Unknown preview mode; the modes are: %(modes)s.") % {"modes": modes},
@@ -198,7 +200,9 @@ class NoticeTemplate(PreviewableMixin, DraftStateMixin, LockableMixin, RevisionM
         return f"wagtail_batchcomms/previews/{mode_name}.html"
 
     def get_preview_context(self, request, mode_name):
-        from ..notices.rendering import preview_context
+        # Wagtail calls this model hook; the notices capability that renders the preview sits
+        # above models and imports them.
+        from ..notices.previews import preview_context
 
         context = super().get_preview_context(request, mode_name)
         context.update(preview_context(self, mode_name))

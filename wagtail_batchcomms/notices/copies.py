@@ -16,7 +16,7 @@ from email.utils import parseaddr
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 
-from ..conf import SETTING_NAME, batchcomms_settings
+from ..conf import SETTING_NAME, batchcomms_settings, from_email
 from ..models import Batch, NoticeTemplate
 
 ANY_DOMAIN = "*"
@@ -25,8 +25,6 @@ SETTING = f"{SETTING_NAME}['COPY_ADDRESS_DOMAINS']"
 
 def sender_domain() -> str:
     """The domain of the notices' sender address (FROM_EMAIL, else DEFAULT_FROM_EMAIL)."""
-    from ..emails.compose import from_email
-
     return parseaddr(from_email())[1].rpartition("@")[2].strip().lower()
 
 

@@ -13,6 +13,9 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.utils import timezone
 
+from ..exceptions import RenderError
+from ..models import Assembly, BatchAssembly, Communication, ContactRole, Letterhead
+
 logger = logging.getLogger(__name__)
 
 
@@ -115,8 +118,6 @@ def letterhead_data() -> dict:
 
     Works without a request (``Letterhead.load()``), so workers can call it.
     """
-    from ..models import Letterhead
-
     letterhead = (
         Letterhead.base_queryset().select_related("logo", "signature_image").first()
         or Letterhead.load()
@@ -145,8 +146,6 @@ def letterhead_data() -> dict:
 def load_communications(communications: Iterable) -> list:
     """Communications (instances or pks) in the given order with batch and location loaded,
     in one query unless they already are."""
-    from ..models import Communication
-
     items = list(communications)
     if (
         items
@@ -163,8 +162,6 @@ def load_communications(communications: Iterable) -> list:
     ).in_bulk(ids)
     missing = [pk for pk in ids if pk not in loaded]
     if missing:
-        from .rendering import RenderError
-
         raise RenderError(f"Communications not found: {missing[:10]}")
     return [loaded[pk] for pk in ids]
 
@@ -172,8 +169,6 @@ def load_communications(communications: Iterable) -> list:
 def _assemblies_by_key(items: list) -> tuple[dict, dict]:
     """({(batch_id, location_id): [assembly data, ...]}, {assembly_id: assembly data}), in two
     queries whatever the number of communications."""
-    from ..models import Assembly, BatchAssembly
-
     batch_ids = {item.batch_id for item in items}
     location_ids = {item.location_id for item in items}
     memberships = list(
@@ -211,8 +206,6 @@ def build_merge_data_many(
     serial number; only ``communication.assembly`` when the notice is per assembly.
     ``assembly``: that assembly, else the first of the list (None when the list is empty).
     """
-    from ..models import ContactRole
-
     items = load_communications(communications)
     if letterhead is None:
         letterhead = letterhead_data()

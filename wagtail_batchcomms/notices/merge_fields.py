@@ -1,7 +1,7 @@
 """The merge field catalogue: every value a notice template can use, declared once.
 
-The sandbox's validation (``notices.sandbox``), the merge data builder
-(``notices.rendering``) and the editor's help panel all read this structure, so a field
+The template validation (``notices.language.field_check``), the merge data builder
+(``notices.merge_data``) and the editor's help panel all read this structure, so a field
 documented here is a field that exists, and a field that exists is documented here.
 """
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import datetime
 
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..letters import document as letter_document
+from ..exceptions import RenderError
+from ..models import Assembly, AssemblyStatus, Location, LocationContact
+from . import letter_html
 from .merge_data import (
     assembly_data,
     contact_data,
@@ -20,14 +23,13 @@ from .merge_data import (
     organisation_data,
 )
 from .merge_fields import builtin_sample
+from .rendering import render_notice
 
 SAMPLE_ASSEMBLIES = 25
 
 
 def sample_merge_data(template=None, *, today: datetime.date | None = None) -> tuple[dict, str]:
     """(merge data, where it comes from) for previewing ``template``."""
-    from ..models import Assembly, AssemblyStatus, Location, LocationContact
-
     today = today or timezone.localdate()
     location = (
         Location.objects.filter(is_active=True, assemblies__status=AssemblyStatus.ACTIVE)
@@ -87,8 +89,6 @@ def preview_context(template, mode: str) -> dict:
     On a template that cannot render, ``error`` says why (the preview shows it instead of a
     server error).
     """
-    from .rendering import RenderError, render_notice
-
     letterhead = letterhead_data()
     data, source = sample_merge_data(template)
     data["organisation"] = organisation_data(letterhead)
@@ -100,7 +100,7 @@ def preview_context(template, mode: str) -> dict:
         return context
     context["notice"] = notice
     if mode == "letter":
-        context["letters_html"] = letter_document.document(
+        context["letters_html"] = letter_html.document(
             [(notice.letter_id, notice.letter_html_fragment)],
             footer_text=letterhead.get("footer_text", ""),
             title=notice.subject,
@@ -117,8 +117,6 @@ def preview_context(template, mode: str) -> dict:
 def _pdf_url(template) -> str:
     if not getattr(template, "pk", None):
         return ""
-    from django.urls import NoReverseMatch, reverse
-
     try:
         return reverse(
             "wagtailsnippets_wagtail_batchcomms_noticetemplate:letter_pdf", args=[template.pk]

@@ -1,4 +1,4 @@
-"""Rendering notices: merge data, email (HTML + text), letter HTML, previews.
+"""Rendering notices: the email (HTML + text) and the letter of each communication.
 
 The functions the rest of the app renders with:
 
@@ -7,19 +7,20 @@ The functions the rest of the app renders with:
   in the same order, with a constant number of queries whatever the number of communications;
   ``letter=False`` skips the letter part when only the email is needed (and vice versa).
 - ``letters_html(communications) -> str``: ONE HTML document holding one letter per
-  communication (``letter_chunks`` passes ``RENDER_GROUP`` at a time), with the print
-  stylesheet inlined,
-  ready for ``weasyprint.HTML(string=..., url_fetcher=...)``. Every letter starts on a new page
+  communication (``letters.chunks`` passes ``RENDER_GROUP`` at a time), with the print
+  stylesheet inlined (``letter_html``), ready for
+  ``weasyprint.HTML(string=..., url_fetcher=...)``. Every letter starts on a new page
   and numbers its own pages ("Page 1 of 2"). Images (logo, signature) are referenced by the
   storage URL of the original file (``/media/original_images/...`` with the default storage),
   which the letters URL fetcher resolves from storage.
 - ``preview_email_html(communication) -> str``: the email HTML document as it will be sent.
-- ``preview_context(template, mode) -> dict``: context for ``NoticeTemplate`` previews.
+
+Previews of a template for editors are ``previews``, which renders through ``render_notice``.
 
 A communication renders with its batch's PINNED revision (``batch.template_revision``), never
-the template's current draft. ``RenderError`` (a message fit for the admin and for
-``Communication.error``) is raised when a notice cannot render, e.g. it exceeds the sandbox's
-limits or a merge field is missing.
+the template's current draft. ``RenderError`` (from ``exceptions``: a message fit for the
+admin and for ``Communication.error``) is raised when a notice cannot render, e.g. it exceeds
+the sandbox's limits or a merge field is missing.
 """
 
 from __future__ import annotations
@@ -33,32 +34,23 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from jinja2 import TemplateError
+from wagtail.models import Revision
+from wagtail.rich_text import expand_db_html
 
-from ..letters import document as letter_document
+from ..blocks import ASSEMBLY_COLUMNS, DEFAULT_COLUMNS
+from ..exceptions import RenderError
+from . import letter_html
 from .email_html import BLOCK_STYLES, html_to_text, inline_styles
+from .language.compiler import render
+from .language.limits import render_budget
+from .language.rich_text import clean_rich_text_html, paragraph_source
 from .merge_data import build_merge_data_many, letterhead_data, load_communications
-from .sandbox import clean_rich_text_html, paragraph_source, render, render_budget
 
 logger = logging.getLogger(__name__)
-
-__all__ = [
-    "RenderError",
-    "RenderedNotice",
-    "build_merge_data",
-    "build_merge_data_many",
-    "letterhead_data",
-    "letters_html",
-    "pinned_templates",
-    "preview_context",
-    "preview_email_html",
-    "render_communication",
-    "render_communications",
-    "render_notice",
-]
 
 
 @dataclass(frozen=True)
@@ -68,7 +60,7 @@ class RenderedNotice:
     ``subject``: plain text, one line. ``html``: a complete email HTML document with inlined
     styles. ``text``: the plain-text alternative. ``letter_html_fragment``: the letter (address
     block, date, body, table, signature) as a ``<section class="letter">`` for
-    ``letter_document.document()``; ``letter_id`` names it (a communication's pk).
+    ``letter_html.document()``; ``letter_id`` names it (a communication's pk).
     """
 
     subject: str
@@ -76,10 +68,6 @@ class RenderedNotice:
     text: str
     letter_html_fragment: str
     letter_id: str = "preview"
-
-
-class RenderError(Exception):
-    """A notice that cannot be rendered; ``str(error)`` names the problem for the admin."""
 
 
 def build_merge_data(communication) -> dict:
@@ -102,8 +90,6 @@ _pinned_lock = threading.Lock()  # a threaded web server renders previews concur
 def pinned_templates(revision_ids: Iterable[int]) -> dict[int, object]:
     """``{revision id: NoticeTemplate as it was in that revision}`` in one small query; the
     objects are cached per process. Raises ``RenderError`` for a revision that is gone."""
-    from wagtail.models import Revision
-
     ids = {revision_id for revision_id in revision_ids if revision_id is not None}
     stamps = dict(Revision.objects.filter(pk__in=ids).values_list("pk", "created_at"))
     missing = ids - set(stamps)
@@ -157,7 +143,7 @@ def render_notice(
             % {"error": getattr(error, "message", None) or str(error) or type(error).__name__}
         ) from error
     reference = _reference(data)
-    email_html = text = letter_html = ""
+    email_html = text = letter_fragment = ""
     if email:
         email_html = render_to_string(
             "wagtail_batchcomms/emails/notice.html",
@@ -172,10 +158,10 @@ def render_notice(
         )
         text = _text_part(bodies["email"], letterhead, reference)
     if letter:
-        letter_html = render_to_string(
+        letter_fragment = render_to_string(
             "wagtail_batchcomms/letters/letter.html",
             {
-                "page_name": letter_document.page_name(letter_id),
+                "page_name": letter_html.page_name(letter_id),
                 "subject": subject,
                 "reference": reference,
                 "body_html": bodies["letter"],
@@ -184,13 +170,11 @@ def render_notice(
                 "today": data.get("today") or timezone.localdate(),
             },
         )
-    return RenderedNotice(subject, email_html, text, letter_html, str(letter_id))
+    return RenderedNotice(subject, email_html, text, letter_fragment, str(letter_id))
 
 
 def _render_body(template, data: dict, letterhead: dict, media: list[str]) -> dict[str, str]:
     """The body's blocks as HTML per medium ("email", "letter"): images and links differ."""
-    from wagtail.rich_text import expand_db_html
-
     parts: dict[str, list[str]] = {medium: [] for medium in media}
     for block in template.body or []:
         if block.block_type == "paragraph":
@@ -213,8 +197,6 @@ def _render_body(template, data: dict, letterhead: dict, media: list[str]) -> di
 
 
 def _assemblies_table(value, assemblies: list[dict], medium: str) -> str:
-    from ..blocks import ASSEMBLY_COLUMNS, DEFAULT_COLUMNS
-
     columns = [c for c in (value.get("columns") or DEFAULT_COLUMNS) if c in ASSEMBLY_COLUMNS]
     rows = [[_cell(assembly.get(column)) for column in columns] for assembly in assemblies]
     return render_to_string(
@@ -233,8 +215,6 @@ def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime.date):
-        from django.utils import dateformat
-
         return dateformat.format(value, "M j, Y")
     return str(value)
 
@@ -341,7 +321,7 @@ def render_communication(
 def letters_html(communications: Iterable) -> str:
     """One print-ready HTML document with one letter per communication, in order."""
     notices, letterhead = _render_many(communications, email=False)
-    return letter_document.document(
+    return letter_html.document(
         [(notice.letter_id, notice.letter_html_fragment) for notice in notices],
         footer_text=letterhead.get("footer_text", ""),
     )
@@ -350,6 +330,3 @@ def letters_html(communications: Iterable) -> str:
 def preview_email_html(communication) -> str:
     """The email HTML document of ``communication`` as it will be sent."""
     return render_communication(communication, letter=False).html
-
-
-from .previews import preview_context  # noqa: E402

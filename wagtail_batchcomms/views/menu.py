@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.viewsets.base import ViewSetGroup
 
 from .batches.viewsets import BatchViewSet
-from .communications import CommunicationViewSet
+from .communications.viewsets import CommunicationViewSet
 from .notices import NoticeTemplateViewSet
 
 

@@ -39,8 +39,8 @@ from wagtail.snippets.views.snippets import (
 
 from ..blocks import DEFAULT_COLUMNS
 from ..models import NoticeTemplate
+from ..notices.language.filters import ALLOWED_FILTERS
 from ..notices.merge_fields import catalogue_rows
-from ..notices.sandbox import ALLOWED_FILTERS
 from ..permissions import LOOK_ACTIONS, PolicyViewSetMixin, user_can
 from .listing_guards import GuardedListingMixin
 
@@ -225,11 +225,12 @@ class NoticeTemplateViewSet(PolicyViewSetMixin, SnippetViewSet):
 
     def letter_pdf_view(self, request, pk):
         """The saved draft's letter for the sample location, as the PDF the letters will be."""
-        from ..letters import document as letter_document
+        from ..exceptions import RenderError
         from ..letters import pdf
-        from ..notices.merge_data import organisation_data
+        from ..notices import letter_html
+        from ..notices.merge_data import letterhead_data, organisation_data
         from ..notices.previews import sample_merge_data
-        from ..notices.rendering import RenderError, letterhead_data, render_notice
+        from ..notices.rendering import render_notice
 
         template = get_object_or_404(NoticeTemplate, pk=pk)
         if not self.permission_policy.user_has_permission_for_instance(
@@ -244,7 +245,7 @@ class NoticeTemplateViewSet(PolicyViewSetMixin, SnippetViewSet):
             notice = render_notice(draft, data, letterhead=letterhead)
         except RenderError as error:
             return HttpResponse(str(error), status=422, content_type="text/plain; charset=utf-8")
-        html = letter_document.document(
+        html = letter_html.document(
             [(notice.letter_id, notice.letter_html_fragment)],
             footer_text=letterhead.get("footer_text", ""),
             title=notice.subject,
@@ -280,7 +281,7 @@ def refuse_deleting_templates_in_use(request, instances):
     from wagtail.admin import messages
     from wagtail.admin.utils import get_valid_next_url_from_request
 
-    from ..notices.deletion import deletion_blockers
+    from ..notices.usage import deletion_blockers
 
     templates = [instance for instance in instances if isinstance(instance, NoticeTemplate)]
     blockers = deletion_blockers(templates) if templates else {}

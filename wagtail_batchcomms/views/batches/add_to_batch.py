@@ -27,7 +27,7 @@ from wagtail.admin.widgets.datetime import AdminDateInput
 
 from ...batches import lifecycle as batch_services
 from ...models import Assembly, Batch
-from ...notices.sandbox import live_templates
+from ...notices.usage import live_templates
 from ...permissions import PolicyCheckedMixin
 from ...register.filters import AssemblyFilterSet, ListingSearchForm, search_assemblies
 from .forms import validate_due_date

@@ -32,6 +32,7 @@ from wagtail.admin.auth import permission_denied
 from wagtail.log_actions import log
 
 from ... import history
+from ...exceptions import RenderError
 from ...letters.chunks import render_letters
 from ...letters.downloads import (
     LetterError,
@@ -39,7 +40,6 @@ from ...letters.downloads import (
     user_can_send_letters,
 )
 from ...models import Communication, DownloadStatus, LetterDownload
-from ...notices.rendering import RenderError
 from ...permissions import user_can_look
 from ...storage import letter_storage
 from .progress import progress_data

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from wagtail.admin.forms.models import WagtailAdminModelForm
 
 from ...models import Batch, NoticeTemplate
-from ...notices.sandbox import live_templates
+from ...notices.usage import live_templates
 
 
 def validate_due_date(value: datetime.date | None) -> None:

@@ -43,7 +43,7 @@ from ...permissions import (
 )
 from ...register.filters import BatchCommunicationFilterSet
 from ..columns import LinkColumn, admin_url_for
-from ..communications import (
+from ..communications.listing import (
     COMMUNICATION_EXPORT,
     COMMUNICATION_EXPORT_HEADINGS,
     CommunicationIndexView,

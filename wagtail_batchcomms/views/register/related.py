@@ -18,7 +18,7 @@ from wagtail.snippets.views.snippets import InspectView as SnippetInspectView
 from ...models import Assembly, Contact, Location, LocationContact
 from ...permissions import user_can_look
 from ..columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn, YesNoColumn
-from ..communications import RegisterInspectView
+from ..communications.sections import RegisterInspectView
 from .inspect_values import ReadableInspectMixin
 
 #: Rows shown before "and N more"; a location rarely has more than a handful of assemblies.

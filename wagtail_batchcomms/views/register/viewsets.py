@@ -20,7 +20,7 @@ from ...register.filters import (
     LocationFilterSet,
 )
 from ..columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn, YesNoColumn
-from ..communications import CommunicationsPanel
+from ..communications.sections import CommunicationsPanel
 from .forms import ContactsInlinePanel, LocationForm
 from .listing import (
     AssemblyIndexView,

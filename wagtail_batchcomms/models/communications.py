@@ -1,0 +1,171 @@
+"""Communications: one notice to one contact, by email or letter, and the questions asked of
+many of them (never attempted, counts by channel and status)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .batches import Batch
+from .choices import Channel, CommunicationStatus, ContactRole
+from .register import Assembly, Contact, Location, address_lines
+
+
+class CommunicationQuerySet(models.QuerySet):
+    def never_attempted(self):
+        """Notices nothing was ever tried with: pending and never claimed by a send task.
+
+        The only ones closing a batch may remove (see ``batches.closing``). An email is
+        attempted when a send task claims it (``attempts`` counts the claims), so a failed or
+        delivery-unknown email put back in the queue stays attempted; a letter is attempted
+        when it is marked as mailed (sent).
+        """
+        return self.filter(status=CommunicationStatus.PENDING, attempts=0)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{channel: {status: n}}`` with every channel and status (0 when none), in one
+        grouped query."""
+        counts = {
+            channel: dict.fromkeys(CommunicationStatus.values, 0) for channel in Channel.values
+        }
+        rows = self.order_by().values_list("channel", "status").annotate(n=models.Count("pk"))
+        for channel, status, n in rows:
+            counts.setdefault(channel, dict.fromkeys(CommunicationStatus.values, 0))[status] = n
+        return counts
+
+
+class Communication(models.Model):
+    """One notice to one contact, by email or letter.
+
+    The recipient's name and address are copied at generation so the record shows where it
+    went even if the contact changes later. ``subject``/``body_html``/``body_text`` are filled
+    when it is delivered, as the record of what was sent.
+    """
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="communications")
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.PROTECT,
+        related_name="communications",
+        verbose_name=_("location"),
+    )
+    assembly = models.ForeignKey(
+        Assembly,
+        on_delete=models.PROTECT,
+        related_name="communications",
+        null=True,
+        blank=True,
+        verbose_name=_("assembly"),
+        help_text=_("Set when the template sends one notice per assembly."),
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="communications",
+        verbose_name=_("contact"),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=ContactRole.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, db_index=True)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=CommunicationStatus.choices,
+        default=CommunicationStatus.PENDING,
+        db_index=True,
+    )
+
+    recipient_name = models.CharField(_("recipient"), max_length=200)
+    recipient_organisation = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=50, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
+    body_html = models.TextField(blank=True)
+    body_text = models.TextField(blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
+
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True, db_index=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("For letters: who marked them as mailed."),
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error_code = models.CharField(_("error code"), max_length=20, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    objects = CommunicationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["batch", "location", "pk"]
+        verbose_name = _("communication")
+        verbose_name_plural = _("communications")
+        constraints = [
+            # Generation is idempotent: re-running it cannot add a second notice. Role is not
+            # part of the key: a contact holding two of the template's roles at a location
+            # gets one notice per channel, not one per role.
+            models.UniqueConstraint(
+                fields=["batch", "location", "contact", "channel"],
+                condition=Q(assembly__isnull=True),
+                name="batchcomms_comm_unique_per_location",
+            ),
+            models.UniqueConstraint(
+                fields=["batch", "assembly", "contact", "channel"],
+                condition=Q(assembly__isnull=False),
+                name="batchcomms_comm_unique_per_assembly",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["batch", "channel", "status"], name="batchcomms_comm_state"),
+            models.Index(fields=["contact", "-created_at"], name="batchcomms_comm_contact"),
+            models.Index(fields=["location", "-created_at"], name="batchcomms_comm_location"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} to {self.recipient_name}"
+
+    @property
+    def address_lines(self) -> list[str]:
+        return address_lines(
+            self.address_line1, self.address_line2, self.city, self.state, self.postal_code
+        )
+
+    @property
+    def needs_attention(self) -> bool:
+        """Failed, or delivery unknown: an admin has to look at it."""
+        return self.status in (CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN)
+
+    @property
+    def answer_is_previous(self) -> bool:
+        """The ``error``/``error_code`` shown belong to an earlier attempt: the email was put
+        back in the queue (or is being sent again), and the next outcome overwrites them."""
+        return bool(self.error or self.error_code) and self.status in (
+            CommunicationStatus.PENDING,
+            CommunicationStatus.SENDING,
+        )
+
+    def answer_text(self) -> str:
+        """``error`` as exports show it: marked as the last attempt's while requeued."""
+        if self.answer_is_previous:
+            return _("Last attempt: %(answer)s") % {"answer": self.error}
+        return self.error
+
+    @property
+    def status_classname(self) -> str:
+        """The status tag's class: Wagtail's primary (stand-out) tag for ``needs_attention``."""
+        return "w-status--primary" if self.needs_attention else ""

@@ -1,0 +1,129 @@
+"""One notice's page in the Communication Log: who it went to and how, what came back."""
+
+from __future__ import annotations
+
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.views import generic
+from wagtail.admin.widgets.button import HeaderButton
+
+from ...models import Batch, Channel, Communication
+from ...permissions import user_can_look
+from ..register.inspect_values import ReadableInspectMixin
+from .listing import preview_attrs, preview_urls
+
+
+class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
+    """A notice as an admin reads it: who it went to and how, when, what came back, and the
+    message itself (the email as sent, or the letter's PDF); never the worker's claim or raw
+    HTML source."""
+
+    template_name = "wagtail_batchcomms/admin/communication_inspect.html"
+    field_labels = {
+        "status": _("Status"),
+        "channel": _("Channel"),
+        "batch": _("Batch"),
+        "recipient": _("Recipient"),
+        "role": _("Role"),
+        "sent_to": _("Sent to"),
+        "location": _("Location"),
+        "assembly": _("Assembly"),
+        "contact": _("Contact"),
+        "created_at": _("Generated"),
+        "sent_by": _("Marked as mailed by"),
+        "attempts": _("Sending attempts"),
+        "error": _("Server's answer"),
+        "message_id": _("Message-ID"),
+    }
+
+    def get_fields(self):
+        c = self.object
+        email = c.channel == Channel.EMAIL
+        fields = ["status", "channel", "batch", "recipient", "role", "sent_to", "location"]
+        if c.assembly_id:
+            fields.append("assembly")
+        fields += ["contact", "created_at", "sent_at"]
+        if not email and c.sent_by_id:
+            fields.append("sent_by")
+        if email and c.attempts:
+            fields.append("attempts")
+        if c.error or c.error_code:
+            fields.append("error")
+        if email and c.message_id:
+            fields.append("message_id")
+        return fields
+
+    def setup(self, request, *args, **kwargs):
+        # Wagtail's setup lists the fields before it loads the object; the fields depend on it.
+        super(generic.InspectView, self).setup(request, *args, **kwargs)
+        self.pk = self.kwargs[self.pk_url_kwarg]
+        self.object = self.get_object()
+        self.fields = self.get_fields()
+
+    def get_object(self, queryset=None):
+        return Communication.objects.select_related(
+            "batch", "location", "assembly", "contact", "sent_by"
+        ).filter(pk=self.pk).first() or super().get_object(queryset)
+
+    def get_page_subtitle(self):
+        return str(self.object)
+
+    def get_field_label(self, field_name, field):
+        if field_name == "error" and self.object.answer_is_previous:
+            return _("Last attempt's answer")
+        if field_name == "sent_at":
+            return _("Sent") if self.object.channel == Channel.EMAIL else _("Mailed")
+        return super().get_field_label(field_name, field)
+
+    def get_status_display_value(self):
+        c = self.object
+        return format_html(
+            '<span class="w-status {}">{}</span>', c.status_classname, c.get_status_display()
+        )
+
+    def get_recipient_display_value(self):
+        c = self.object
+        if c.recipient_organisation:
+            return f"{c.recipient_name} ({c.recipient_organisation})"
+        return c.recipient_name
+
+    def get_sent_to_display_value(self):
+        c = self.object
+        return c.email if c.channel == Channel.EMAIL else c.address_lines
+
+    def get_sent_at_display_value(self):
+        return self.object.sent_at or _("Not yet")
+
+    def get_sent_by_display_value(self):
+        user = self.object.sent_by
+        return user.get_full_name() or user.get_username()
+
+    def get_contact_display_value(self):
+        c = self.object
+        return c.contact or _("No longer in the register")
+
+    def get_error_display_value(self):
+        c = self.object
+        if c.error_code:
+            return format_html("<code>{}</code> {}", c.error_code, c.error)
+        return c.error
+
+    @cached_property
+    def header_buttons(self):
+        return [
+            HeaderButton(label, url=url, icon_name=icon, attrs=preview_attrs(url))
+            for label, url, icon in preview_urls(self.object)
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        c = self.object
+        context.update(
+            communication=c,
+            is_email=c.channel == Channel.EMAIL,
+            delivered=bool(c.body_html or c.body_text),
+            previews=preview_urls(c),
+            can_view_batch=user_can_look(self.request.user, Batch),
+        )
+        return context

@@ -1,0 +1,178 @@
+"""The Communication Log's listing (also a batch's communications list): columns, search,
+previews and export.
+
+Every notice ever generated, filterable by batch, channel, status, dates, location, contact
+and assembly, searchable by recipient, email and account number. One query per page for the
+rows (batch, location and contact joined), one for the count, one for the batch filter's
+choices: constant whatever the page size.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
+from wagtail.admin.views import generic
+from wagtail.admin.widgets.button import ListingButton
+
+from ...conf import batchcomms_settings
+from ...models import Batch, Channel
+from ...permissions import user_can
+from ..columns import CommunicationStatusColumn, ErrorColumn, LinkColumn
+from ..listing_guards import GuardedListingMixin
+
+
+def preview_urls(communication) -> list[tuple[str, str, str]]:
+    """(label, url, icon) of the previews a communication offers: its email or its letter."""
+    if communication.channel == Channel.EMAIL:
+        return [
+            (
+                _("Email preview"),
+                reverse("wagtail_batchcomms_batch:preview_email", args=[communication.pk]),
+                "mail",
+            )
+        ]
+    return [
+        (
+            _("Letter PDF"),
+            reverse("wagtail_batchcomms_letters:preview", args=[communication.pk]),
+            "doc-full",
+        )
+    ]
+
+
+def recipient_summary(communication) -> str:
+    if communication.channel == Channel.EMAIL:
+        return communication.email
+    return ", ".join(communication.address_lines)
+
+
+#: The columns of a communications export: the Communication Log's and (without the batch)
+#: a batch's communications list.
+COMMUNICATION_EXPORT = [
+    "batch.name",
+    "get_channel_display",
+    "get_status_display",
+    "recipient_name",
+    "recipient_organisation",
+    "email",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "location.account_number",
+    "created_at",
+    "sent_at",
+    "answer_text",
+]
+#: Wagtail would head the ``get_*_display`` columns " method".
+COMMUNICATION_EXPORT_HEADINGS = {
+    "batch.name": _("Batch"),
+    "get_channel_display": _("Channel"),
+    "get_status_display": _("Status"),
+    "address_line1": _("Address line 1"),
+    "address_line2": _("Address line 2"),
+    "location.account_number": _("Account number"),
+    # A requeued email's earlier answer is marked "Last attempt: ..." (the export's Error).
+    "answer_text": _("Error"),
+}
+
+
+class CommunicationIndexView(GuardedListingMixin, generic.IndexView):
+    """Shared by the Communication Log and the batch page's communications list."""
+
+    show_batch = True
+    show_error = False
+    page_title = _("Communication Log")
+
+    def get_base_queryset(self):
+        return (
+            super()
+            .get_base_queryset()
+            .select_related("batch", "location", "contact")
+            .defer("body_html", "body_text")
+        )
+
+    def search_queryset(self, queryset):
+        if not self.is_searching:
+            return queryset
+        query = self.search_query.strip()
+        return queryset.filter(
+            Q(recipient_name__icontains=query)
+            | Q(recipient_organisation__icontains=query)
+            | Q(email__icontains=query)
+            | Q(location__account_number__icontains=query)
+        )
+
+    def get_paginate_by(self, queryset):
+        return batchcomms_settings.LISTING_PAGE_SIZE
+
+    @cached_property
+    def columns(self):
+        columns = [
+            TitleColumn(
+                "recipient_name",
+                label=_("Recipient"),
+                sort_key="recipient_name",
+                get_url=self.get_inspect_url,
+            ),
+            Column("get_channel_display", label=_("Channel"), sort_key="channel"),
+            CommunicationStatusColumn(),
+            Column("address", label=_("Sent to"), accessor=recipient_summary),
+            LinkColumn("location", label=_("Location"), sort_key="location__account_number"),
+        ]
+        if self.show_error:
+            columns.append(ErrorColumn(label=_("Error")))
+        if self.show_batch:
+            columns.append(
+                LinkColumn(
+                    "batch",
+                    label=_("Batch"),
+                    sort_key="batch__name",
+                    url=self.batch_url,
+                )
+            )
+        columns += [
+            DateColumn("created_at", label=_("Generated"), sort_key="created_at"),
+            DateColumn("sent_at", label=_("Sent"), sort_key="sent_at"),
+            PreviewColumn("previews", label=_("Preview")),
+        ]
+        return columns
+
+    @cached_property
+    def can_view_batches(self) -> bool:
+        return user_can(self.request.user, "view", Batch)
+
+    def batch_url(self, communication) -> str | None:
+        if self.can_view_batches:
+            return reverse("wagtail_batchcomms_batch:detail", args=[communication.batch_id])
+        return None
+
+    def get_inspect_url(self, instance):
+        if self.user_has_any_permission({"view", "change"}):
+            return reverse("wagtail_batchcomms_communication:inspect", args=[instance.pk])
+        return None
+
+
+class PreviewColumn(Column):
+    cell_template_name = "wagtail_batchcomms/tables/buttons_cell.html"
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["buttons"] = [
+            ListingButton(label, url=url, icon_name=icon, attrs=preview_attrs(url))
+            for label, url, icon in preview_urls(instance)
+        ]
+        return context
+
+    def get_value(self, instance):
+        return ""
+
+
+def preview_attrs(url: str) -> dict:
+    """The letter's PDF opens in a new tab; the email preview is an admin page with a way
+    back, so it opens in place."""
+    return {"target": "_blank"} if url.endswith(".pdf") else {}

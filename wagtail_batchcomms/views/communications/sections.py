@@ -1,0 +1,98 @@
+"""The "Communications" section of assembly, location and contact pages: the last notices
+about the object (an edit-page panel, or below an inspect view's fields) and a link to them
+in the Communication Log."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import Panel
+from wagtail.snippets.views.snippets import InspectView as SnippetInspectView
+
+from ...models import Assembly, Batch, Communication, Contact, Location
+from ...permissions import user_can, user_can_look
+from ...register.filters import communications_about
+from ..register.inspect_values import ReadableInspectMixin
+
+
+def communications_for(instance):
+    """Notices about a register object, newest first, and the Communication Log URL for it."""
+    log_url = reverse("wagtail_batchcomms_communication:index")
+    queryset = Communication.objects.select_related("batch").defer("body_html", "body_text")
+    if isinstance(instance, Location):
+        return queryset.filter(location=instance), log_url + "?" + urlencode(
+            {"location": instance.account_number}
+        )
+    if isinstance(instance, Contact):
+        return queryset.filter(contact=instance), log_url + "?" + urlencode(
+            {"contact": instance.pk}
+        )
+    if isinstance(instance, Assembly):
+        return queryset.filter(communications_about(instance)), log_url + "?" + urlencode(
+            {"assembly": instance.pk}
+        )
+    raise TypeError(f"No communications for {type(instance).__name__}")
+
+
+def communications_context(instance, limit: int = 10) -> dict:
+    queryset, log_url = communications_for(instance)
+    latest = list(queryset.order_by("-created_at", "-pk")[: limit + 1])
+    return {
+        "communications": latest[:limit],
+        "has_more": len(latest) > limit,
+        "last_communication": latest[0] if latest else None,
+        "log_url": log_url,
+    }
+
+
+class CommunicationsPanel(Panel):
+    """A read-only edit-page section: the last notices about this object and the log link."""
+
+    def __init__(self, heading="", limit: int = 10, **kwargs):
+        super().__init__(heading=heading or _("Communications"), **kwargs)
+        self.limit = limit
+
+    def clone_kwargs(self):
+        return {**super().clone_kwargs(), "limit": self.limit}
+
+    @property
+    def clean_name(self):
+        return super().clean_name or "communications"
+
+    class BoundPanel(Panel.BoundPanel):
+        template_name = "wagtail_batchcomms/admin/panels/communications.html"
+
+        def is_shown(self):
+            # The notices (recipients, addresses) are the Communication Log's data.
+            return bool(self.instance and self.instance.pk) and user_can_look(
+                self.request.user, Communication
+            )
+
+        def is_required(self):
+            return False
+
+        def get_context_data(self, parent_context=None):
+            context = super().get_context_data(parent_context)
+            context.update(communications_context(self.instance, self.panel.limit))
+            context["can_view_batches"] = user_can(self.request.user, "view", Batch)
+            return context
+
+
+class CommunicationsInspectMixin:
+    """For the register's inspect views: the same section below the fields."""
+
+    def get_template_names(self):
+        return ["wagtail_batchcomms/admin/inspect_with_communications.html"]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        if user_can_look(user, Communication):
+            context.update(communications_context(self.object))
+            context.update(show_communications=True, can_view_batches=user_can(user, "view", Batch))
+        return context
+
+
+class RegisterInspectView(CommunicationsInspectMixin, ReadableInspectMixin, SnippetInspectView):
+    """The inspect view of assemblies, locations and contacts, with their communications."""
