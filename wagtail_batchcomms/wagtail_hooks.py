@@ -1,11 +1,14 @@
-"""Registration only: the viewsets, menus, permissions and log actions live in views/."""
+"""Registration only: the viewsets, menus and permissions live in views/, the log actions in
+history/."""
 
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
-from .history.batches import register_batch_log_actions
+from .history.formatters import register_log_actions
+from .views.batches import downloads
 from .views.batches.add_to_batch_bulk import AddToBatchBulkAction, BoundedDeleteBulkAction
 from .views.menu import CommunicationsViewSetGroup
+from .views.notices import refuse_deleting_templates_in_use
 from .views.register.viewsets import RegisterViewSetGroup
 
 # register_snippet (not the register_admin_viewset hook) so that the snippet models are known
@@ -15,33 +18,9 @@ from .views.register.viewsets import RegisterViewSetGroup
 register_snippet(RegisterViewSetGroup)
 register_snippet(CommunicationsViewSetGroup)
 
-
-@hooks.register("register_log_actions")
-def register_log_actions(actions):
-    register_batch_log_actions(actions)
-
-
-@hooks.register("register_log_actions")
-def register_letter_log_actions(actions):
-    from .history.letters import register_letter_log_actions
-
-    register_letter_log_actions(actions)
-
-
-@hooks.register("register_admin_urls")
-def register_letter_urls():
-    from .views.batches import downloads
-
-    return downloads.get_urls()
-
-
+hooks.register("register_log_actions", register_log_actions)
+hooks.register("register_admin_urls", downloads.get_urls)
 hooks.register("register_bulk_action", AddToBatchBulkAction)
 # After Wagtail's own bulk delete (order 0), which it replaces for our snippets.
 hooks.register("register_bulk_action", BoundedDeleteBulkAction, order=1)
-
-
-@hooks.register("before_delete_snippet")
-def refuse_deleting_templates_in_use(request, instances):
-    from .views.notices import refuse_deleting_templates_in_use
-
-    return refuse_deleting_templates_in_use(request, instances)
+hooks.register("before_delete_snippet", refuse_deleting_templates_in_use)

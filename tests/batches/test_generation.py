@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms.batches import generation
+from wagtail_batchcomms.batches.generation import preview_generation
 from wagtail_batchcomms.batches.lifecycle import (
     create_batch,
-    preview_generation,
     start_generation,
 )
 from wagtail_batchcomms.models import BatchStatus, Communication, SkippedRecipient

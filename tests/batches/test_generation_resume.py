@@ -19,11 +19,10 @@ from django_q.models import OrmQ
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms.batches import generation
+from wagtail_batchcomms.batches.actions import allowed_actions, refusal_reason
+from wagtail_batchcomms.batches.generation import generation_stalled_since
 from wagtail_batchcomms.batches.lifecycle import (
-    allowed_actions,
     create_batch,
-    generation_stalled_since,
-    refusal_reason,
     resume_generation,
     start_generation,
 )

@@ -8,7 +8,7 @@ from batch_admin_data import build_register, generate, make_batch, org_admin
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
-from wagtail_batchcomms.batches import lifecycle as batch_services
+from wagtail_batchcomms.batches import actions as batch_actions
 from wagtail_batchcomms.emails import sending
 from wagtail_batchcomms.exceptions import SendingError
 from wagtail_batchcomms.jobs import worker_id
@@ -64,8 +64,8 @@ def test_nothing_left_to_deliver_is_the_reason_given(web, admin):
         "mark_mailed": "No letters are waiting to be printed.",
     }
     for action, reason in expected.items():
-        assert action not in batch_services.allowed_actions(batch, admin)
-        assert batch_services.refusal_reason(batch, admin, action) == reason
+        assert action not in batch_actions.allowed_actions(batch, admin)
+        assert batch_actions.refusal_reason(batch, admin, action) == reason
         for method in ("get", "post"):
             message = refusal(web, batch, action, method)
             assert message.endswith(reason), (action, method, message)
@@ -87,13 +87,13 @@ def test_nothing_left_to_deliver_is_the_reason_given(web, admin):
 
 def test_retry_is_offered_once_an_email_failed(web, admin):
     batch = generate(make_batch(admin), admin)
-    assert "retry" not in batch_services.allowed_actions(batch, admin)
+    assert "retry" not in batch_actions.allowed_actions(batch, admin)
     failed = Communication.objects.filter(batch=batch, channel=Channel.EMAIL).first()
     Communication.objects.filter(pk=failed.pk).update(status=CommunicationStatus.FAILED)
-    assert "retry" in batch_services.allowed_actions(batch, admin)
-    assert batch_services.refusal_reason(batch, admin, "retry") is None
+    assert "retry" in batch_actions.allowed_actions(batch, admin)
+    assert batch_actions.refusal_reason(batch, admin, "retry") is None
     Communication.objects.filter(pk=failed.pk).update(status=CommunicationStatus.UNKNOWN)
-    assert "retry" in batch_services.allowed_actions(batch, admin)
+    assert "retry" in batch_actions.allowed_actions(batch, admin)
 
 
 def test_a_failed_condition_and_a_missing_permission_are_the_reasons_given(web, admin):
@@ -106,6 +106,6 @@ def test_a_failed_condition_and_a_missing_permission_are_the_reasons_given(web, 
     assert message.endswith("Set a due date."), message
     viewer = factories.user("viewer", perms=["wagtail_batchcomms.view_batch"])
     assert (
-        batch_services.refusal_reason(batch, viewer, "clone")
+        batch_actions.refusal_reason(batch, viewer, "clone")
         == "You do not have permission to clone batches."
     )

@@ -12,11 +12,10 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from wagtail.models import ModelLogEntry
 
+from wagtail_batchcomms.batches.actions import allowed_actions, refusal_reason
 from wagtail_batchcomms.batches.lifecycle import (
-    allowed_actions,
     archive_batch,
     complete_batch,
-    refusal_reason,
     start_generation,
 )
 from wagtail_batchcomms.exceptions import BatchActionError

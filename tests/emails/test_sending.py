@@ -19,7 +19,7 @@ from django_q.models import OrmQ
 from sending_data import email_batch, email_template, emails
 from wagtail.models import ModelLogEntry
 
-from wagtail_batchcomms.emails import sending
+from wagtail_batchcomms import history as history_ids
 from wagtail_batchcomms.emails.progress import sending_progress
 from wagtail_batchcomms.emails.send_loop import SendResult, claim_emails
 from wagtail_batchcomms.emails.sending import reap_stale_sending, send_pending_emails, start_sending
@@ -447,10 +447,10 @@ def test_retry_unknown_flag(smtp_server, superuser):
         start_sending(batch.pk, user=superuser)
     with pytest.raises(SendingError, match=r"^No emails failed, so there is nothing to retry\.$"):
         start_sending(batch.pk, user=superuser, retry_failed=True)
-    assert not ModelLogEntry.objects.for_instance(batch).filter(action__startswith=sending.LOG_SEND)
+    assert not ModelLogEntry.objects.for_instance(batch).filter(action__startswith=history_ids.SEND)
     assert start_sending(batch.pk, user=superuser, retry_unknown=True) == 3
     logged = ModelLogEntry.objects.for_instance(batch).values_list("action", flat=True)
-    assert sorted(logged) == [sending.LOG_SEND, sending.LOG_RETRY]
+    assert sorted(logged) == [history_ids.SEND, history_ids.SEND_RETRY]
 
 
 # --- concurrency -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from django.utils import timezone
 from sending_data import email_batch, emails
 from wagtail.models import ModelLogEntry
 
-from wagtail_batchcomms.emails import sending
+from wagtail_batchcomms import history as history_ids
 from wagtail_batchcomms.emails.progress import sending_state
 from wagtail_batchcomms.emails.send_loop import claim_emails
 from wagtail_batchcomms.emails.sending import send_pending_emails, start_sending
@@ -42,7 +42,7 @@ def progress(client, batch) -> dict:
 
 
 def stopped_entries(batch) -> list[ModelLogEntry]:
-    return list(ModelLogEntry.objects.for_instance(batch).filter(action=sending.LOG_SEND_STOPPED))
+    return list(ModelLogEntry.objects.for_instance(batch).filter(action=history_ids.SEND_STOPPED))
 
 
 def test_a_generated_batch_is_not_sending_and_says_what_waits(admin_client):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from wagtail.models import ModelLogEntry
 
+from wagtail_batchcomms import history as history_ids
 from wagtail_batchcomms.letters import chunks as letter_chunks
 from wagtail_batchcomms.letters import downloads
 from wagtail_batchcomms.models import BatchStatus, DownloadStatus, LetterDownload
@@ -141,7 +142,7 @@ def test_each_download_is_in_the_batch_history_with_who_took_it(client, users):
     assert web.get(url("download", download.pk)).status_code == 200
     assert web.get(url("mailing_list", download.pk)).status_code == 200
     entries = ModelLogEntry.objects.for_instance(download.batch).filter(
-        action=downloads.LOG_DOWNLOADED
+        action=history_ids.LETTERS_DOWNLOADED
     )
     assert [(e.user_id, e.data["kind"]) for e in entries.order_by("pk")] == [
         (users["sender"].pk, "pdf"),

@@ -23,6 +23,7 @@ from django_q.models import OrmQ, Schedule
 from letter_checks import assert_every_letter_once, print_order
 from wagtail.models import ModelLogEntry
 
+from wagtail_batchcomms import history as history_ids
 from wagtail_batchcomms import jobs, tasks
 from wagtail_batchcomms.exceptions import LetterError
 from wagtail_batchcomms.letters import chunks as letter_chunks
@@ -94,7 +95,7 @@ def test_request_snapshots_pending_letters_in_print_order(sender):
     ]
     assert download.status == DownloadStatus.QUEUED and download.letter_count == 22
     assert download.requested_by == sender
-    assert history(batch, letters.LOG_REQUESTED) == [
+    assert history(batch, history_ids.LETTERS_REQUESTED) == [
         {"download": download.pk, "letters": 22, "chunks": 3}
     ]
 
@@ -196,7 +197,7 @@ def test_pipeline_renders_every_letter_once_in_print_order(sender):
     )
     _dirs, files = storage.listdir(f"letters/batch-{batch.pk}/download-{download.pk}")
     assert sorted(f.rsplit("-", 1)[0] for f in files) == ["letters", "mailing-list"]
-    assert history(batch, letters.LOG_READY) == [
+    assert history(batch, history_ids.LETTERS_READY) == [
         {"download": download.pk, "letters": 27, "pages": 27, "size": download.size}
     ]
 
@@ -268,7 +269,7 @@ def test_tasks_are_idempotent(sender):
     download.refresh_from_db()
     assert download.status == DownloadStatus.READY
     assert_every_letter_once(download, print_order(batch))
-    assert len(history(batch, letters.LOG_READY)) == 1
+    assert len(history(batch, history_ids.LETTERS_READY)) == 1
 
 
 def test_progress_while_rendering(sender):
@@ -354,7 +355,7 @@ def test_render_error_fails_the_download_with_its_message(sender):
     download.refresh_from_db()
     assert "repeats more than" in download.error
     assert download.chunks.get().status == DownloadStatus.FAILED
-    assert history(batch, letters.LOG_FAILED)[0]["error"] == download.error
+    assert history(batch, history_ids.LETTERS_FAILED)[0]["error"] == download.error
     # A failed download does not block a new request.
     assert request(batch, sender).pk != download.pk
 
@@ -474,11 +475,11 @@ def test_mark_all_letters_mailed(sender):
     assert all(c.sent_at for c in mailed)
     email.refresh_from_db()
     assert email.status == CommunicationStatus.PENDING
-    assert history(batch, letters.LOG_MAILED) == [{"letters": 4, "download": None}]
-    assert history(batch, letters.LOG_PARTIALLY_SENT) == [{"by": "letters mailed"}]
+    assert history(batch, history_ids.LETTERS_MAILED) == [{"letters": 4, "download": None}]
+    assert history(batch, history_ids.PARTIALLY_SENT) == [{"by": "letters mailed"}]
     # Again: nothing left, nothing logged, the state stays.
     assert letters.mark_letters_mailed(batch.pk, user=sender) == 0
-    assert len(history(batch, letters.LOG_MAILED)) == 1
+    assert len(history(batch, history_ids.LETTERS_MAILED)) == 1
 
 
 def test_mark_the_letters_of_one_download_mailed(sender):
@@ -534,7 +535,7 @@ def test_purge_deletes_expired_files_and_keeps_the_record(sender):
     assert purged.letter_count == 2 and purged.page_count == 2  # the record stays
     assert storage.exists(new.file) and storage.exists(new.mailing_list)
     assert LetterDownload.objects.get(pk=new.pk).status == DownloadStatus.READY
-    assert history(old_batch, letters.LOG_EXPIRED) == [{"download": old.pk}]
+    assert history(old_batch, history_ids.LETTERS_EXPIRED) == [{"download": old.pk}]
     assert letters.purge_expired_downloads() == 0
 
 

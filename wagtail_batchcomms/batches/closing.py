@@ -14,7 +14,7 @@ downloadable until it expires: those letters are the record.
 
 ``closing_plan`` is what the confirm page shows; ``close_out`` does it inside the service's
 transaction (batch row locked) and returns the history entry's data, which
-``log_actions.CloseFormatter`` turns into "removed ...; kept ...; withdrew ...".
+``history.batches.CloseFormatter`` turns into "removed ...; kept ...; withdrew ...".
 """
 
 from __future__ import annotations
@@ -23,41 +23,13 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, ngettext_lazy
+from django.utils.translation import ngettext
 
+from ..history.kept import KEPT_LABELS, kept_text
 from ..letters import downloads
 from ..models import Batch, Channel, Communication, CommunicationStatus, LetterDownload
 
 ST = CommunicationStatus
-
-#: What stays, in the order the confirm page and the history list it ("n" picks the plural,
-#: "shown" is the number as printed).
-KEPT_LABELS = {
-    "sent": ngettext_lazy("%(shown)s email sent", "%(shown)s emails sent", "n"),
-    "mailed": ngettext_lazy(
-        "%(shown)s letter marked as mailed", "%(shown)s letters marked as mailed", "n"
-    ),
-    "failed": ngettext_lazy(
-        "%(shown)s failed, with the server's answer",
-        "%(shown)s failed, with the servers' answers",
-        "n",
-    ),
-    "unknown": ngettext_lazy("%(shown)s of unknown delivery", "%(shown)s of unknown delivery", "n"),
-    "sending": ngettext_lazy("%(shown)s being sent now", "%(shown)s being sent now", "n"),
-    "requeued": ngettext_lazy(
-        "%(shown)s queued again after an earlier attempt (not sent now)",
-        "%(shown)s queued again after an earlier attempt (not sent now)",
-        "n",
-    ),
-}
-
-
-def kept_text(key: str, n: int) -> str:
-    """E.g. "1,204 emails sent"; an unknown key (a newer entry read by older code) as is."""
-    label = KEPT_LABELS.get(key)
-    if label is None:
-        return f"{n:,} {key}"
-    return label % {"n": int(n), "shown": f"{int(n):,}"}
 
 
 @dataclass

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
+from .. import history
 from ..conf import batchcomms_settings
 from ..models import (
     Batch,
@@ -130,7 +131,7 @@ def generate(batch_id: int, token: str) -> str:
                 "skipped": skipped,
                 "revision_id": batch.template_revision_id,
             }
-            log(instance=batch, action="wagtail_batchcomms.generated", data=data)
+            log(instance=batch, action=history.GENERATED, data=data)
     except Exception as error:
         _fail(batch_id, token, error)
         raise
@@ -168,7 +169,7 @@ def _fail(batch_id: int, token: str, error: Exception) -> None:
             batch.save()
             log(
                 instance=batch,
-                action="wagtail_batchcomms.generation_failed",
+                action=history.GENERATION_FAILED,
                 data={"error": message},
             )
     except Exception:

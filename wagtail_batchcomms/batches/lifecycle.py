@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 from wagtail.log_actions import log
 
+from .. import history
 from ..exceptions import BatchActionError
 from ..jobs import enqueue
 from ..models import (
@@ -30,12 +31,9 @@ from ..models import (
     SkippedRecipient,
 )
 from ..register.working_list import assemblies_from_filter_query, snapshot
-from .availability import ACTIONS, allowed_actions, refusal_reason
 from .closing import close_out
 from .generation import (
-    GenerationPreview,
     generation_stalled_since,
-    preview_generation,
     still_generating_message,
 )
 from .transitions import (
@@ -45,24 +43,6 @@ from .transitions import (
     require_permission,
     state_error,
 )
-
-__all__ = [
-    "ACTIONS",
-    "GenerationPreview",
-    "add_assemblies",
-    "allowed_actions",
-    "archive_batch",
-    "assemblies_from_filter_query",
-    "clone_batch",
-    "complete_batch",
-    "create_batch",
-    "delete_batch",
-    "generation_stalled_since",
-    "preview_generation",
-    "refusal_reason",
-    "resume_generation",
-    "start_generation",
-]
 
 S = BatchStatus
 
@@ -123,7 +103,7 @@ def create_batch(
         batch.save(update_fields=["assembly_count"])
         log(
             instance=batch,
-            action="wagtail_batchcomms.create",
+            action=history.CREATE,
             user=user,
             data={"assemblies": batch.assembly_count, "filter_query": batch.filter_query},
         )
@@ -146,7 +126,7 @@ def add_assemblies(batch_id: int, assemblies: QuerySet[Assembly], *, user) -> in
             batch.save(update_fields=["assembly_count", "updated_at"])
             log(
                 instance=batch,
-                action="wagtail_batchcomms.add_assemblies",
+                action=history.ADD_ASSEMBLIES,
                 user=user,
                 data={"added": added, "assemblies": batch.assembly_count},
             )
@@ -189,7 +169,8 @@ def start_generation(batch_id: int, *, user) -> Batch:
         if regenerating:
             data["removed"] = removed
             data["kept"] = kept
-        log(instance=batch, action=f"wagtail_batchcomms.{transition}", user=user, data=data)
+        action = history.REGENERATE if regenerating else history.GENERATE
+        log(instance=batch, action=action, user=user, data=data)
         enqueue(
             "wagtail_batchcomms.tasks.generate_batch",
             batch.pk,
@@ -226,7 +207,7 @@ def resume_generation(batch_id: int, *, user) -> Batch:
         batch.save(update_fields=["task_token", "updated_at"])
         log(
             instance=batch,
-            action="wagtail_batchcomms.resume_generation",
+            action=history.RESUME_GENERATION,
             user=user,
             data={
                 "stalled_since": stalled_since.isoformat(),
@@ -246,7 +227,7 @@ def resume_generation(batch_id: int, *, user) -> Batch:
 # --- closing out -------------------------------------------------------------------------------
 
 
-def _close(batch_id: int, user, transition: str) -> Batch:
+def _close(batch_id: int, user, transition: str, action: str) -> Batch:
     with transaction.atomic():
         batch = lock_batch(batch_id)
         check_transition(batch, transition, user)
@@ -255,19 +236,19 @@ def _close(batch_id: int, user, transition: str) -> Batch:
         data = close_out(batch, str(TRANSITIONS[transition][0]))
         getattr(batch, transition)()
         _save(batch)
-        log(instance=batch, action=f"wagtail_batchcomms.{transition}", user=user, data=data)
+        log(instance=batch, action=action, user=user, data=data)
     return batch
 
 
 def complete_batch(batch_id: int, *, user) -> Batch:
     """Generated/Partially Sent -> Complete; notices never attempted removed in the same
     transaction, letters PDFs holding them withdrawn (``batches.closing``)."""
-    return _close(batch_id, user, "complete")
+    return _close(batch_id, user, "complete", history.COMPLETE)
 
 
 def archive_batch(batch_id: int, *, user) -> Batch:
     """Open/Generated/Partially Sent/Complete -> Archived; as ``complete_batch``."""
-    return _close(batch_id, user, "archive")
+    return _close(batch_id, user, "archive", history.ARCHIVE)
 
 
 def clone_batch(batch_id: int, *, user, reapply_filter: bool = False, name: str = "") -> Batch:
@@ -311,7 +292,7 @@ def clone_batch(batch_id: int, *, user, reapply_filter: bool = False, name: str 
         clone.save(update_fields=["assembly_count"])
         log(
             instance=clone,
-            action="wagtail_batchcomms.clone",
+            action=history.CLONE,
             user=user,
             data={
                 "source": {"id": source.pk, "name": source.name},
@@ -321,7 +302,7 @@ def clone_batch(batch_id: int, *, user, reapply_filter: bool = False, name: str 
         )
         log(
             instance=source,
-            action="wagtail_batchcomms.cloned",
+            action=history.CLONED,
             user=user,
             data={"clone": {"id": clone.pk, "name": clone.name}},
         )
@@ -335,7 +316,7 @@ def delete_batch(batch_id: int, *, user) -> None:
         batch = lock_batch(batch_id)
         if batch.status != S.OPEN:
             raise state_error(batch, [S.OPEN], _("deleted"))
-        log(instance=batch, action="wagtail.delete", user=user, deleted=True)
+        log(instance=batch, action=history.DELETE, user=user, deleted=True)
         batch.delete()
 
 

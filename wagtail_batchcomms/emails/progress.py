@@ -15,8 +15,8 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
+from .. import history
 from ..conf import batchcomms_settings
-from ..history.ids import LOG_SEND, LOG_SEND_STOPPED
 from ..models import Batch, Channel, Communication, CommunicationStatus
 
 
@@ -113,9 +113,9 @@ def _latest_send_events(batch: Batch) -> tuple[datetime.datetime | None, datetim
     """When sending was last started, and last recorded as stopped, in the batch's history."""
     latest = dict(
         ModelLogEntry.objects.for_instance(batch)
-        .filter(action__in=[LOG_SEND, LOG_SEND_STOPPED])
+        .filter(action__in=[history.SEND, history.SEND_STOPPED])
         .values_list("action")
         .annotate(last=Max("timestamp"))
         .order_by()
     )
-    return latest.get(LOG_SEND), latest.get(LOG_SEND_STOPPED)
+    return latest.get(history.SEND), latest.get(history.SEND_STOPPED)

@@ -17,9 +17,9 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition
 from wagtail.log_actions import log
 
+from .. import history
 from ..conf import batchcomms_settings
 from ..exceptions import RenderError
-from ..history.ids import LOG_PARTIALLY_SENT
 from ..letters.chunks import render_letters
 from ..models import Batch, BatchStatus, Channel, Communication, CommunicationStatus
 from ..models.batches import DELIVERABLE_STATES
@@ -163,7 +163,7 @@ def mark_partially_sent(batch_id: int) -> bool:
             batch.mark_partially_sent()
             # Only the state: a concurrent edit of other fields must not be overwritten.
             batch.save(update_fields=["status", "updated_at"])
-            log(batch, LOG_PARTIALLY_SENT, data={"by": "send task"})
+            log(batch, history.PARTIALLY_SENT, data={"by": "send task"})
     except ConcurrentTransition:
         return False
     return True

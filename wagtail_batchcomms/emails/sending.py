@@ -26,9 +26,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
+from .. import history
 from ..conf import batchcomms_settings
 from ..exceptions import SendingError
-from ..history.ids import LOG_DELIVERY_UNKNOWN, LOG_RETRY, LOG_SEND, LOG_SEND_STOPPED
 from ..jobs import enqueue, task_time_budget, worker_id
 from ..models import Batch, Channel, Communication, CommunicationStatus
 from ..models.batches import DELIVERABLE_STATES
@@ -104,7 +104,7 @@ def start_sending(
         data = {"queued": queued, "retried": retried}
         if copies:
             data["copies"] = copies.as_log_data()
-        log(batch, LOG_SEND, user=user, data=data)
+        log(batch, history.SEND, user=user, data=data)
     return queued
 
 
@@ -142,7 +142,7 @@ def retry_emails(
     if count:
         log(
             batch,
-            LOG_RETRY,
+            history.SEND_RETRY,
             user=user,
             data={
                 "count": count,
@@ -175,7 +175,7 @@ def reap_stale_sending() -> int:
         for _pk, batch_id in rows:
             per_batch[batch_id] = per_batch.get(batch_id, 0) + 1
         for batch in Batch.objects.filter(pk__in=per_batch):
-            log(batch, LOG_DELIVERY_UNKNOWN, data={"count": per_batch[batch.pk]})
+            log(batch, history.DELIVERY_UNKNOWN, data={"count": per_batch[batch.pk]})
     logger.warning("%s emails left in 'sending' by a dead worker are now 'unknown'", total)
     return total
 
@@ -211,7 +211,7 @@ def send_pending_emails(batch_id: int, worker: str, *, deadline: float | None = 
     if result.stopped == "connection":
         batch = Batch.objects.filter(pk=batch_id).first()
         if batch is not None:
-            log(batch, LOG_SEND_STOPPED, data={"error": result.error[:500]})
+            log(batch, history.SEND_STOPPED, data={"error": result.error[:500]})
     return result
 
 
@@ -225,7 +225,7 @@ def _record_crash(batch_id: int, error: Exception) -> None:
     try:
         batch = Batch.objects.filter(pk=batch_id).first()
         if batch is not None:
-            log(batch, LOG_SEND_STOPPED, data={"error": message, "crashed": True})
+            log(batch, history.SEND_STOPPED, data={"error": message, "crashed": True})
     except Exception:
         logger.exception("could not record the crash of the send task of batch %s", batch_id)
 

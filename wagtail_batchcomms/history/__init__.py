@@ -1,5 +1,48 @@
-"""The record in Wagtail's history: every log action id of the package and its formatter.
+"""The record in Wagtail's history: every log action id the package writes, declared once.
 
-``batches`` holds the batch actions' formatters, ``letters`` the letter downloads'; ``ids``
-the action ids that more than one capability writes or reads.
+Capabilities write entries with ``wagtail.log_actions.log(instance, history.<ID>, ...)`` and
+read them back by the same names; the formatters that turn an entry into a label and a
+sentence are beside them, one module per capability that writes them (``batches``,
+``emails``, ``letters``), and ``FORMATTERS`` (in ``formatters``) maps every id to its
+formatter for the ``register_log_actions`` hook.
+
+The ids' string values are stored in the host's database with every entry: never change one.
+This package imports no capability (labels its formatters share with one live here, as
+``kept_labels``), so any capability can import it.
 """
+
+from __future__ import annotations
+
+PREFIX = "wagtail_batchcomms"
+
+# --- a batch's lifecycle (batches/) ---
+CREATE = f"{PREFIX}.create"
+ADD_ASSEMBLIES = f"{PREFIX}.add_assemblies"
+GENERATE = f"{PREFIX}.generate"
+REGENERATE = f"{PREFIX}.regenerate"
+GENERATED = f"{PREFIX}.generated"
+GENERATION_FAILED = f"{PREFIX}.generation_failed"
+RESUME_GENERATION = f"{PREFIX}.resume_generation"
+COMPLETE = f"{PREFIX}.complete"
+ARCHIVE = f"{PREFIX}.archive"
+CLONE = f"{PREFIX}.clone"
+CLONED = f"{PREFIX}.cloned"
+#: Wagtail's own ids (and formatters): editing and deleting an Open batch are recorded as
+#: Wagtail records any edit (its generic edit view writes it) and deletion.
+EDIT = "wagtail.edit"
+DELETE = "wagtail.delete"
+
+# --- sending emails (emails/) ---
+SEND = f"{PREFIX}.send"
+SEND_RETRY = f"{PREFIX}.send_retry"
+PARTIALLY_SENT = f"{PREFIX}.partially_sent"
+SEND_STOPPED = f"{PREFIX}.send_stopped"
+DELIVERY_UNKNOWN = f"{PREFIX}.delivery_unknown"
+
+# --- letters (letters/, views.batches.downloads) ---
+LETTERS_REQUESTED = f"{PREFIX}.letters_requested"
+LETTERS_READY = f"{PREFIX}.letters_ready"
+LETTERS_FAILED = f"{PREFIX}.letters_failed"
+LETTERS_MAILED = f"{PREFIX}.letters_mailed"
+LETTERS_EXPIRED = f"{PREFIX}.letters_expired"
+LETTERS_DOWNLOADED = f"{PREFIX}.letters_downloaded"

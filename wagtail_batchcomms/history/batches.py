@@ -1,7 +1,8 @@
 """The batch's history: log actions with readable labels and messages.
 
-Registered through Wagtail's ``register_log_actions`` hook (see ``wagtail_hooks.py``); the
-services write them with ``wagtail.log_actions.log(instance=batch, action=..., data=...)``.
+The ids are ``history.<ID>`` (this package's ``__init__``); ``history.formatters`` registers
+them through Wagtail's ``register_log_actions`` hook. ``batches.lifecycle`` and
+``batches.generation`` write them with ``wagtail.log_actions.log(instance=batch, action=...)``.
 Messages read their figures from the entry's ``data`` and fall back to a plain sentence when
 a key is missing, so an old entry never breaks the history page.
 """
@@ -10,9 +11,22 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from wagtail.log_actions import LogActionRegistry, LogFormatter
+from wagtail.log_actions import LogFormatter
 
-PREFIX = "wagtail_batchcomms"
+from . import (
+    ADD_ASSEMBLIES,
+    ARCHIVE,
+    CLONE,
+    CLONED,
+    COMPLETE,
+    CREATE,
+    GENERATE,
+    GENERATED,
+    GENERATION_FAILED,
+    REGENERATE,
+    RESUME_GENERATION,
+)
+from .kept import KEPT_LABELS, kept_text
 
 
 def number(value) -> str:
@@ -160,8 +174,6 @@ class CloseFormatter(LogFormatter):
                 "done": self.done,
                 "removed": _unsent_removed(removed),
             }
-        from ..batches.closing import KEPT_LABELS, kept_text
-
         if removed:
             removed_part = _("removed %(notices)s never attempted (%(channels)s)") % {
                 "notices": _notices(removed),
@@ -237,119 +249,16 @@ class ClonedFormatter(LogFormatter):
             return _("Cloned")
 
 
-# --- sending emails (emails.sending) ---
-
-
-def _emails(count) -> str:
-    return ngettext("%(n)s email", "%(n)s emails", int(count or 0)) % {"n": number(count)}
-
-
-def copies_sentence(copies) -> str:
-    """ "Every email also copied to a, b (CC) and c (BCC). Not copied, outside the allowed
-    domains: d." from ``notices.copies.Copies.as_log_data()``; "" without copies."""
-    if not isinstance(copies, dict):
-        return ""
-    parts = []
-    cc, bcc, refused = copies.get("cc") or [], copies.get("bcc") or [], copies.get("refused")
-    if cc or bcc:
-        targets = [f"{', '.join(cc)} (CC)"] if cc else []
-        targets += [f"{', '.join(bcc)} (BCC)"] if bcc else []
-        parts.append(
-            _("Every email also copied to %(targets)s.") % {"targets": _(" and ").join(targets)}
-        )
-    if refused:
-        parts.append(
-            _("Not copied, outside the allowed domains: %(addresses)s.")
-            % {"addresses": ", ".join(refused)}
-        )
-    return " ".join(str(part) for part in parts)
-
-
-class SendFormatter(LogFormatter):
-    label = _("Send emails")
-
-    def format_message(self, log_entry):
-        data = log_entry.data
-        if "queued" not in data:
-            return _("Started sending emails")
-        if data.get("retried"):
-            message = _("Started sending: %(queued)s queued, %(retried)s of them retried") % {
-                "queued": _emails(data["queued"]),
-                "retried": number(data["retried"]),
-            }
-        else:
-            message = _("Started sending: %(queued)s queued") % {"queued": _emails(data["queued"])}
-        copies = copies_sentence(data.get("copies"))
-        return f"{message}. {copies}" if copies else message
-
-
-class SendRetryFormatter(LogFormatter):
-    label = _("Retry emails")
-
-    def format_message(self, log_entry):
-        data = log_entry.data
-        if "count" not in data:
-            return _("Emails put back in the queue")
-        return _(
-            "%(emails)s put back in the queue (%(failed)s failed, %(unknown)s delivery unknown)"
-        ) % {
-            "emails": _emails(data["count"]),
-            "failed": number(data.get("failed", 0)),
-            "unknown": number(data.get("unknown", 0)),
-        }
-
-
-class PartiallySentFormatter(LogFormatter):
-    label = _("Partially sent")
-
-    def format_message(self, log_entry):
-        return _("The first email was sent: the batch is Partially sent")
-
-
-class SendStoppedFormatter(LogFormatter):
-    label = _("Sending stopped")
-
-    def format_message(self, log_entry):
-        error = log_entry.data.get("error")
-        if error and log_entry.data.get("crashed"):
-            # The send task failed unexpectedly (not the mail server refusing connections).
-            return _("Sending stopped: %(error)s") % {"error": error}
-        if error:
-            return _("Sending stopped, the rest stays queued: %(error)s") % {"error": error}
-        return _("Sending stopped, the rest stays queued")
-
-
-class DeliveryUnknownFormatter(LogFormatter):
-    label = _("Delivery unknown")
-
-    def format_message(self, log_entry):
-        return _(
-            "%(emails)s marked delivery unknown: the worker sending them stopped before "
-            "recording the outcome. They are not sent again unless retried."
-        ) % {"emails": _emails(log_entry.data.get("count", 0))}
-
-
 FORMATTERS: dict[str, type[LogFormatter]] = {
-    f"{PREFIX}.create": CreateFormatter,
-    f"{PREFIX}.add_assemblies": AddAssembliesFormatter,
-    f"{PREFIX}.generate": GenerateFormatter,
-    f"{PREFIX}.regenerate": RegenerateFormatter,
-    f"{PREFIX}.generated": GeneratedFormatter,
-    f"{PREFIX}.generation_failed": GenerationFailedFormatter,
-    f"{PREFIX}.resume_generation": ResumeGenerationFormatter,
-    f"{PREFIX}.complete": CompleteFormatter,
-    f"{PREFIX}.archive": ArchiveFormatter,
-    f"{PREFIX}.clone": CloneFormatter,
-    f"{PREFIX}.cloned": ClonedFormatter,
-    f"{PREFIX}.send": SendFormatter,
-    f"{PREFIX}.send_retry": SendRetryFormatter,
-    f"{PREFIX}.partially_sent": PartiallySentFormatter,
-    f"{PREFIX}.send_stopped": SendStoppedFormatter,
-    f"{PREFIX}.delivery_unknown": DeliveryUnknownFormatter,
+    CREATE: CreateFormatter,
+    ADD_ASSEMBLIES: AddAssembliesFormatter,
+    GENERATE: GenerateFormatter,
+    REGENERATE: RegenerateFormatter,
+    GENERATED: GeneratedFormatter,
+    GENERATION_FAILED: GenerationFailedFormatter,
+    RESUME_GENERATION: ResumeGenerationFormatter,
+    COMPLETE: CompleteFormatter,
+    ARCHIVE: ArchiveFormatter,
+    CLONE: CloneFormatter,
+    CLONED: ClonedFormatter,
 }
-
-
-def register_batch_log_actions(actions: LogActionRegistry) -> None:
-    """Called by the ``register_log_actions`` hook."""
-    for action, formatter in FORMATTERS.items():
-        actions.register_action(action)(formatter)

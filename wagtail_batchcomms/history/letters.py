@@ -1,13 +1,21 @@
-"""History entries of letter downloads (``letters.downloads`` writes them)."""
+"""History entries of letter downloads (``letters.downloads``, ``letters.chunks`` and
+``views.batches.downloads`` write them)."""
 
 from __future__ import annotations
 
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from wagtail.log_actions import LogActionRegistry, LogFormatter
+from wagtail.log_actions import LogFormatter
 
-from ..letters import downloads as letters
+from . import (
+    LETTERS_DOWNLOADED,
+    LETTERS_EXPIRED,
+    LETTERS_FAILED,
+    LETTERS_MAILED,
+    LETTERS_READY,
+    LETTERS_REQUESTED,
+)
 from .batches import number
 
 
@@ -82,16 +90,10 @@ class DownloadedFormatter(LogFormatter):
 
 
 FORMATTERS: dict[str, type[LogFormatter]] = {
-    letters.LOG_REQUESTED: RequestedFormatter,
-    letters.LOG_READY: ReadyFormatter,
-    letters.LOG_FAILED: FailedFormatter,
-    letters.LOG_MAILED: MailedFormatter,
-    letters.LOG_EXPIRED: ExpiredFormatter,
-    letters.LOG_DOWNLOADED: DownloadedFormatter,
+    LETTERS_REQUESTED: RequestedFormatter,
+    LETTERS_READY: ReadyFormatter,
+    LETTERS_FAILED: FailedFormatter,
+    LETTERS_MAILED: MailedFormatter,
+    LETTERS_EXPIRED: ExpiredFormatter,
+    LETTERS_DOWNLOADED: DownloadedFormatter,
 }
-
-
-def register_letter_log_actions(actions: LogActionRegistry) -> None:
-    """Called by the ``register_log_actions`` hook."""
-    for action, formatter in FORMATTERS.items():
-        actions.register_action(action)(formatter)

@@ -38,6 +38,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from wagtail.log_actions import log
 
+from .. import history
 from ..conf import batchcomms_settings
 from ..exceptions import RenderError
 from ..jobs import worker_id
@@ -45,11 +46,7 @@ from ..models import Communication, DownloadStatus, LetterChunk, LetterDownload
 from ..notices.rendering import letters_html
 from ..spreadsheets import csv_cell
 from ..storage import letter_storage
-from .downloads import (
-    ACTIVE,
-    LOG_FAILED,
-    LOG_READY,
-)
+from .downloads import ACTIVE
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +266,11 @@ def fail_download(
         )
         if failed:
             download = LetterDownload.objects.select_related("batch").get(pk=download_id)
-            log(download.batch, LOG_FAILED, data={"download": download_id, "error": error[:500]})
+            log(
+                download.batch,
+                history.LETTERS_FAILED,
+                data={"download": download_id, "error": error[:500]},
+            )
 
 
 # --- merging -------------------------------------------------------------------------------
@@ -342,7 +343,7 @@ def merge_download(download_id: int, worker: str | None = None) -> str:
         if finished:
             log(
                 download.batch,
-                LOG_READY,
+                history.LETTERS_READY,
                 data={"download": download_id, "letters": letters, "pages": pages, "size": size},
             )
     if not finished:

@@ -23,9 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
+from .. import history
 from ..conf import batchcomms_settings
 from ..exceptions import LetterError
-from ..history.ids import LOG_PARTIALLY_SENT
 from ..jobs import enqueue
 from ..models import (
     Batch,
@@ -48,13 +48,6 @@ PRINT_ORDER = ("postal_code", "recipient_name", "pk")
 
 CHUNK_TASK = "wagtail_batchcomms.tasks.render_letter_chunk"
 MERGE_TASK = "wagtail_batchcomms.tasks.merge_letter_download"
-
-LOG_REQUESTED = "wagtail_batchcomms.letters_requested"
-LOG_READY = "wagtail_batchcomms.letters_ready"
-LOG_FAILED = "wagtail_batchcomms.letters_failed"
-LOG_MAILED = "wagtail_batchcomms.letters_mailed"
-LOG_EXPIRED = "wagtail_batchcomms.letters_expired"
-LOG_DOWNLOADED = "wagtail_batchcomms.letters_downloaded"
 
 
 def user_can_send_letters(user) -> bool:
@@ -148,7 +141,7 @@ def _request(batch_id: int, user) -> LetterDownload:
     )
     log(
         batch,
-        LOG_REQUESTED,
+        history.LETTERS_REQUESTED,
         user=user,
         data={"download": download.pk, "letters": len(ids), "chunks": len(chunks)},
     )
@@ -253,9 +246,14 @@ def mark_letters_mailed(batch_id: int, *, user, download_id: int | None = None) 
         if count and batch.status == BatchStatus.GENERATED:
             batch.mark_partially_sent()
             batch.save()
-            log(batch, LOG_PARTIALLY_SENT, user=user, data={"by": "letters mailed"})
+            log(batch, history.PARTIALLY_SENT, user=user, data={"by": "letters mailed"})
         if count:
-            log(batch, LOG_MAILED, user=user, data={"letters": count, "download": download_id})
+            log(
+                batch,
+                history.LETTERS_MAILED,
+                user=user,
+                data={"letters": count, "download": download_id},
+            )
     return count
 
 
@@ -281,7 +279,7 @@ def purge_expired_downloads(now=None) -> int:
             continue
         expired += 1
         _delete_files(storage, [download.file, download.mailing_list])
-        log(download.batch, LOG_EXPIRED, data={"download": download.pk})
+        log(download.batch, history.LETTERS_EXPIRED, data={"download": download.pk})
     keep_failed = now - timedelta(days=batchcomms_settings.LETTER_DOWNLOAD_EXPIRY_DAYS)
     leftovers = LetterChunk.objects.exclude(file="").filter(
         Q(

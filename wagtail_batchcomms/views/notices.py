@@ -306,7 +306,7 @@ def refusal_message(template: NoticeTemplate, batches: list) -> str:
     from django.utils.html import format_html_join
     from django.utils.translation import ngettext
 
-    from .batches.viewsets import batch_url
+    from .batches.links import batch_url
 
     named = format_html_join(
         ", ",

@@ -1,234 +1,179 @@
-"""The batch page's actions: a confirm page on GET, one service call on POST.
+"""The batch actions in the admin: one operation view, driven by the registry.
 
-This module holds what they share: how each action appears (``ACTIONS``), the base view
-(``BatchActionView``) and the URL routes. The views are in ``lifecycle_actions`` (generate,
-restart, complete, archive, clone) and ``delivery_actions`` (send, retry, letters).
+Every entry of ``batches.actions.ACTIONS`` that runs a use case gets a URL
+(``<pk>/<key with dashes>/``, named by its key) and a ``BatchActionView`` built from the entry.
+The view follows Wagtail's ``BaseOperationView`` (POST -> ``perform_operation()`` -> message ->
+redirect), with a confirm page on GET:
 
-Each view checks the Wagtail permission for its action (PolicyCheckedMixin: Wagtail's
-"permission denied" for users without it), asks ``batches.lifecycle.allowed_actions`` whether
-the action is available for this batch now (a message and the batch page otherwise, never a
-500), and on POST calls exactly one service function. A refused call (wrong state, a second
-click, a race with another admin) comes back as ``BatchActionError`` and is shown as an error
-message on the batch page.
+- the entry's ``permission`` is checked through the batch policy first (PolicyCheckedMixin:
+  Wagtail's "permission denied" for users without it);
+- then whether the action is available for this batch now (``allowed_actions``): otherwise a
+  message with the real reason and the batch page, never a 500;
+- GET shows the entry's confirm page; POST validates its form (``forms.ACTION_FORMS``, if
+  any), runs its use case once, and shows its message. A refusal by the use case (wrong
+  state, a second click, a race with another admin) is shown as an error on the batch page.
+
+``BaseOperationView`` and the mixins are the same in Wagtail 7.4 and 8.0 (no compat entry).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from django import forms
 from django.shortcuts import redirect
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.generic import TemplateView
 from wagtail.admin import messages
-from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.base import BaseOperationView, WagtailAdminTemplateMixin
 
-from ...batches import lifecycle as batch_services
-from ...exceptions import BatchActionError, SendingError
+from ...batches.actions import ACTIONS, REFUSALS, BatchAction, allowed_actions, refusal_reason
 from ...models import Batch
 from ...permissions import PolicyCheckedMixin
+from .forms import ACTION_FORMS
+from .links import batch_url, batches_url
 
 
-@dataclass(frozen=True)
-class ActionSpec:
-    """How an action appears: its label, icon, URL name and whether it is a main button."""
-
-    key: str
-    label: str
-    icon: str
-    url_name: str
-    primary: bool = False
-    serious: bool = False
-    priority: int = 100
-
-
-#: Every action the batch page can offer, in display order. ``key`` is what
-#: ``batches.lifecycle.allowed_actions`` returns.
-ACTIONS: list[ActionSpec] = [
-    ActionSpec("generate", gettext_lazy("Generate"), "cogs", "generate", primary=True, priority=10),
-    ActionSpec("regenerate", gettext_lazy("Regenerate"), "resubmit", "regenerate", priority=15),
-    ActionSpec(
-        "resume_generation",
-        gettext_lazy("Restart generation"),
-        "rotate",
-        "resume_generation",
-        primary=True,
-        priority=12,
-    ),
-    ActionSpec("send", gettext_lazy("Send emails"), "mail", "send", primary=True, priority=20),
-    ActionSpec("retry", gettext_lazy("Retry failed emails"), "repeat", "retry", priority=25),
-    ActionSpec(
-        "download_letters",
-        gettext_lazy("Download letters"),
-        "download",
-        "download_letters",
-        primary=True,
-        priority=30,
-    ),
-    ActionSpec(
-        "mark_mailed",
-        gettext_lazy("Mark letters as mailed"),
-        "tick",
-        "mark_mailed",
-        priority=35,
-    ),
-    ActionSpec("edit", gettext_lazy("Edit"), "edit", "edit", priority=40),
-    ActionSpec("complete", gettext_lazy("Complete"), "success", "complete", priority=50),
-    ActionSpec("clone", gettext_lazy("Clone"), "copy", "clone", priority=60),
-    ActionSpec("archive", gettext_lazy("Archive"), "folder", "archive", priority=70),
-    ActionSpec("delete", gettext_lazy("Delete"), "bin", "delete", serious=True, priority=80),
-]
-ACTIONS_BY_KEY = {spec.key: spec for spec in ACTIONS}
-
-
-#: The exceptions by which services refuse an action, each carrying the admin's message
-#: (``letters.downloads.LetterError`` is a ``BatchActionError``).
-REFUSALS: tuple[type[Exception], ...] = (BatchActionError, SendingError)
-
-
-def refusal_reason(batch: Batch, user, action: str) -> str:
-    """Why ``action`` is not available now: the state, the permission, a failed condition or
-    that there is nothing to do (``batches.lifecycle.refusal_reason``)."""
-    return batch_services.refusal_reason(batch, user, action) or _(
-        "It is not available for this batch now."
-    )
-
-
-class BatchActionView(PolicyCheckedMixin, WagtailAdminTemplateMixin, BaseObjectMixin, TemplateView):
-    """GET: a confirmation page. POST: ``perform()`` (one service call), message, redirect."""
+class BatchActionView(PolicyCheckedMixin, WagtailAdminTemplateMixin, BaseOperationView):
+    """GET: the entry's confirm page. POST: its use case, its message, the batch page."""
 
     model = Batch
-    action: str = ""
-    template_name = "wagtail_batchcomms/admin/confirm_action.html"
-    header_icon = "mail"
-    confirm_text = ""
-    confirm_button = gettext_lazy("Yes, go ahead")
-    confirm_button_classname = "button"
-    form_class: type[forms.Form] | None = None
+    #: The registry entry (``construct_view(BatchActionView, batch_action=...)``).
+    batch_action: BatchAction | None = None
 
     def get_base_object_queryset(self):
         return Batch.objects.select_related("template")
 
-    @cached_property
-    def spec(self) -> ActionSpec:
-        return ACTIONS_BY_KEY[self.action]
+    def get_template_names(self):
+        return [self.batch_action.confirm_template]
 
     def get_page_title(self):
-        return str(self.spec.label)
+        return str(self.batch_action.label)
 
     def get_page_subtitle(self):
         return str(self.object)
 
     def get_header_icon(self):
-        return self.spec.icon
+        return self.batch_action.icon
 
     def get_breadcrumbs_items(self):
-        from .viewsets import batch_url
-
         return [
             *self.breadcrumbs_items,
-            {"url": _index_url(), "label": _("Batch communications")},
+            {"url": batches_url(), "label": _("Batch communications")},
             {"url": batch_url(self.object), "label": str(self.object)},
             {"url": "", "label": self.get_page_title(), "sublabel": str(self.object)},
         ]
 
+    # --- available now? --------------------------------------------------------------------
+
     def is_allowed(self) -> bool:
-        return self.action in batch_services.allowed_actions(self.object, self.request.user)
+        return self.batch_action.key in allowed_actions(self.object, self.request.user)
 
     def refuse(self):
+        reason = refusal_reason(self.object, self.request.user, self.batch_action.key)
         messages.error(
             self.request,
             _("%(action)s is not available for “%(name)s”: %(reason)s")
             % {
                 "name": self.object,
-                "action": self.spec.label,
-                "reason": refusal_reason(self.object, self.request.user, self.action),
+                "action": self.batch_action.label,
+                "reason": reason or _("It is not available for this batch now."),
             },
         )
-        return redirect(self.get_batch_url())
+        return redirect(batch_url(self.object))
 
-    def get_batch_url(self) -> str:
-        from .viewsets import batch_url
+    # --- the confirm page ------------------------------------------------------------------
 
-        return batch_url(self.object)
+    @cached_property
+    def confirm_data(self) -> dict:
+        """What the confirm page shows (the entry's ``confirm_data``), read once."""
+        facts = self.batch_action.confirm_data
+        return facts(self.object) if facts else {}
 
     def get_form(self):
-        if self.form_class is None:
+        form_class = ACTION_FORMS.get(self.batch_action.key)
+        if form_class is None:
             return None
         data = self.request.POST if self.request.method == "POST" else None
-        return self.form_class(data, **self.get_form_kwargs())
+        return form_class.for_batch(self.object, data, self.confirm_data)
 
-    def get_form_kwargs(self) -> dict:
-        return {}
+    def get_confirm_text(self) -> str:
+        text = self.batch_action.confirm_text
+        return str(text(self.object) if callable(text) else text)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = getattr(self, "form", None) or self.get_form()
+        context.update(
+            self.confirm_data,
+            batch=self.object,
+            batch_url=batch_url(self.object),
+            form=form,
+            confirm_text=self.get_confirm_text(),
+            confirm_button=self.batch_action.confirm_button,
+            confirm_button_classname=self.batch_action.confirm_button_classname,
+            action_url=self.request.get_full_path(),
+        )
+        if form is not None:
+            context["media"] = form.media
+        return context
 
     def get(self, request, *args, **kwargs):
         if not self.is_allowed():
             return self.refuse()
-        return super().get(request, *args, **kwargs)
+        return self.render_to_response(self.get_context_data())
+
+    # --- the operation -----------------------------------------------------------------------
 
     def post(self, request, *args, **kwargs):
         # The same check as the page's buttons, so a stale form or a forged POST gets the
-        # real reason; the service checks again as it acts (another admin may be quicker).
+        # real reason; the use case checks again as it acts (another admin may be quicker).
         if not self.is_allowed():
             return self.refuse()
         self.form = self.get_form()
         if self.form is not None and not self.form.is_valid():
-            return self.render_to_response(self.get_context_data(form=self.form))
+            return self.render_to_response(self.get_context_data())
         try:
-            result = self.perform()
+            return super().post(request, *args, **kwargs)
         except REFUSALS as error:
             messages.error(request, str(error))
-            return redirect(self.get_batch_url())
-        self.add_result_message(result)
-        return redirect(self.get_success_url(result))
+            return redirect(batch_url(self.object))
 
-    def add_result_message(self, result) -> None:
-        messages.success(self.request, self.get_success_message(result))
+    def perform_operation(self):
+        options = self.form.cleaned_data if self.form is not None else {}
+        self.result = self.batch_action.run(self.object.pk, user=self.request.user, **options)
 
-    def perform(self):
-        raise NotImplementedError
+    def get_success_message(self):
+        action = self.batch_action
+        if action.nothing_done_message and not self.result:
+            return None
+        if action.success_message is None:
+            return _("%(action)s: done.") % {"action": action.label}
+        return action.success_message % action.message_values(self.object, self.result)
 
-    def get_success_message(self, result) -> str:
-        return _("%(action)s: done.") % {"action": self.spec.label}
+    def add_success_message(self):
+        super().add_success_message()
+        action = self.batch_action
+        if action.nothing_done_message and not self.result:
+            messages.warning(self.request, str(action.nothing_done_message))
+        warning = action.warning and action.warning(self.result)
+        if warning:
+            messages.warning(self.request, warning)
 
-    def get_success_url(self, result) -> str:
-        return self.get_batch_url()
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        if "form" not in kwargs:
-            context["form"] = getattr(self, "form", None) or self.get_form()
-        context.update(
-            batch=self.object,
-            batch_url=self.get_batch_url(),
-            confirm_text=self.get_confirm_text(),
-            confirm_button=self.confirm_button,
-            confirm_button_classname=self.confirm_button_classname,
-            action_url=self.request.get_full_path(),
-        )
-        if context["form"] is not None:
-            context["media"] = context["form"].media
-        return context
-
-    def get_confirm_text(self) -> str:
-        return str(self.confirm_text)
-
-
-def _index_url() -> str:
-    from django.urls import reverse
-
-    return reverse("wagtail_batchcomms_batch:index")
+    def get_success_url(self):
+        # Always the batch page (or the clone's): Wagtail's ``next`` is not offered here.
+        if self.batch_action.lands_on_result:
+            return batch_url(self.result)
+        return batch_url(self.object)
 
 
 def views(viewset) -> dict:
-    """URL routes of every action view (``lifecycle_actions``, ``delivery_actions``)."""
-    from .delivery_actions import DELIVERY_VIEWS
-    from .lifecycle_actions import LIFECYCLE_VIEWS
-
+    """URL routes of every registry entry with a use case: ``<pk>/<key with dashes>/``."""
     conv = viewset.pk_path_converter
     return {
-        name: (f"<{conv}:pk>/{name.replace('_', '-')}/", viewset.construct_view(view_class))
-        for name, view_class in {**LIFECYCLE_VIEWS, **DELIVERY_VIEWS}.items()
+        action.key: (
+            f"<{conv}:pk>/{action.key.replace('_', '-')}/",
+            viewset.construct_view(
+                BatchActionView, batch_action=action, permission_required=action.permission
+            ),
+        )
+        for action in ACTIONS
+        if action.run is not None
     }

@@ -30,7 +30,8 @@ from ...models import Assembly, Batch
 from ...notices.usage import live_templates
 from ...permissions import PolicyCheckedMixin
 from ...register.filters import AssemblyFilterSet, ListingSearchForm, search_assemblies
-from .viewsets import batch_landing_url, batch_policy, validate_due_date
+from .forms import validate_due_date
+from .links import batch_landing_url, batch_policy
 
 #: Listing parameters that are not filters: pagination and Wagtail's AJAX marker.
 NOT_FILTERS = ("p", "_w_filter_fragment")

@@ -35,7 +35,7 @@ from .add_to_batch import (
     listing_query,
     remember_created,
 )
-from .viewsets import batch_landing_url, batch_policy
+from .links import batch_landing_url, batch_policy
 
 
 class BulkAddForm(NewBatchForm):

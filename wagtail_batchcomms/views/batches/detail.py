@@ -1,28 +1,25 @@
-"""The batch page (the batch actions page), its progress endpoint and the skipped CSV.
+"""The batch page (the batch actions page): state, counts, progress, the actions allowed now
+(the registry's buttons), problems, downloads, the first rows of its lists.
 
 The page runs a bounded number of queries whatever the batch's size: the batch with its
 relations, one aggregate for the counts by channel and status, one for the skipped report, the
 letter downloads, the first rows of the communications and of the working list, and the
-checks behind ``allowed_actions``.
+checks behind ``batches.actions.allowed_actions``.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db.models import Count
-from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
-from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import Button, HeaderButton
 
-from ...batches import lifecycle as batch_services
+from ...batches.actions import ACTIONS, allowed_actions
 from ...letters.downloads import user_can_send_letters
 from ...models import (
     Batch,
@@ -36,11 +33,10 @@ from ...models import (
     SkipReason,
 )
 from ...notices.copies import batch_copies
-from ...permissions import PolicyCheckedMixin, user_can_look
-from ...timetext import clock
+from ...permissions import PolicyCheckedMixin, user_can, user_can_look
 from ..columns import admin_url_for
-from .actions import ACTIONS
-from .viewsets import batch_url
+from .links import batch_url, batches_url
+from .progress import progress_data
 
 #: Rows on the batch page before "View all".
 PREVIEW_ROWS = 10
@@ -54,74 +50,6 @@ class BatchObjectMixin(PolicyCheckedMixin, BaseObjectMixin):
         return Batch.objects.select_related(
             "template", "template_revision", "created_by", "cloned_from"
         )
-
-
-def progress_data(batch: Batch) -> dict:
-    """What the polling script needs: state, generation progress, sending, downloads.
-
-    "sending" is true only while a send task is alive as far as the database can tell
-    (``emails.sending.sending_state``), so the bar does not outlive a dead worker.
-    """
-    from ...emails.progress import sending_state
-
-    sending = sending_state(batch)
-    emails = sending.progress
-    active_downloads = [
-        _download_progress(download)
-        for download in batch.letter_downloads.filter(
-            status__in=[DownloadStatus.QUEUED, DownloadStatus.RENDERING]
-        )
-    ]
-    stalled = batch_services.generation_stalled_since(batch)
-    return {
-        "status": batch.status,
-        "status_label": batch.get_status_display(),
-        "generating": batch.status == BatchStatus.GENERATING,
-        "generation": {
-            "done": batch.progress_done,
-            "total": batch.progress_total,
-            "stalled": stalled is not None,
-            "stalled_since": stalled and clock(stalled),
-        },
-        "sending": sending.active,
-        "emails": {
-            "done": emails[CommunicationStatus.SENT]
-            + emails[CommunicationStatus.FAILED]
-            + emails[CommunicationStatus.UNKNOWN],
-            "total": emails["total"],
-            "sending": emails[CommunicationStatus.SENDING],
-            "pending": emails[CommunicationStatus.PENDING],
-            "stopped_at": sending.stopped_at and clock(sending.stopped_at),
-            "requested_at": sending.requested_at and clock(sending.requested_at),
-        },
-        "downloads": active_downloads,
-    }
-
-
-def _download_progress(download) -> dict:
-    """Letters rendered so far (``letters.downloads.download_progress``) and the estimated
-    time left, for the bar."""
-    from ...letters.downloads import download_progress
-
-    progress = download_progress(download)
-    return {
-        "id": download.pk,
-        "status": download.status,
-        "done": progress["letters_done"],
-        "total": progress["letters_total"],
-        "time_left": time_left(progress["seconds_left"]),
-    }
-
-
-def time_left(seconds: float | None) -> str:
-    """ "About 3 minutes left" for an estimate in seconds; "" without one."""
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return _("Less than a minute left")
-    now = timezone.now()
-    span = timeuntil(now + timedelta(seconds=seconds), now, depth=1)
-    return _("About %(time)s left") % {"time": span}
 
 
 def communications_url(batch: Batch, **params) -> str:
@@ -139,10 +67,7 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
     def get_breadcrumbs_items(self):
         return [
             *self.breadcrumbs_items,
-            {
-                "url": reverse("wagtail_batchcomms_batch:index"),
-                "label": _("Batch communications"),
-            },
+            {"url": batches_url(), "label": _("Batch communications")},
             {"url": "", "label": str(self.object)},
         ]
 
@@ -152,14 +77,16 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
 
     @cached_property
     def allowed(self) -> list[str]:
-        return batch_services.allowed_actions(self.object, self.request.user, counts=self.counts)
+        return allowed_actions(self.object, self.request.user, counts=self.counts)
 
-    def action_url(self, spec) -> str:
-        return reverse(f"wagtail_batchcomms_batch:{spec.url_name}", args=[self.object.pk])
+    def action_url(self, action) -> str:
+        return batch_url(self.object, action.key)
 
-    def is_primary(self, spec) -> bool:
+    def is_primary(self, action) -> bool:
         """A main header button; Complete becomes one once everything has gone out."""
-        return spec.primary or (spec.key == "complete" and self.all_sent(self.counts) is not None)
+        return action.primary or (
+            action.key == "complete" and self.all_sent(self.counts) is not None
+        )
 
     @cached_property
     def header_buttons(self):
@@ -226,9 +153,7 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
                 batch, status=[CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN]
             ),
             all_sent=self.all_sent(counts),
-            can_inspect_communications=self.request.user.has_perm(
-                "wagtail_batchcomms.view_communication"
-            ),
+            can_inspect_communications=user_can(self.request.user, "view", Communication),
             complete_url=reverse("wagtail_batchcomms_batch:complete", args=[batch.pk]),
             progress_url=reverse("wagtail_batchcomms_batch:progress", args=[batch.pk]),
             skipped=self.get_skipped(),
@@ -399,24 +324,8 @@ def _download_url(download) -> str | None:
     return reverse("wagtail_batchcomms_letters:download", args=[download.pk])
 
 
-class BatchProgressView(BatchObjectMixin, TemplateView):
-    """JSON for the polling script on the batch page."""
-
-    def get_base_object_queryset(self):
-        return Batch.objects.all()
-
-    def get(self, request, *args, **kwargs):
-        response = JsonResponse(progress_data(self.object))
-        response["Cache-Control"] = "no-store"
-        return response
-
-
 def views(viewset) -> dict:
     conv = viewset.pk_path_converter
     return {
         "detail": (f"<{conv}:pk>/", viewset.construct_view(BatchDetailView)),
-        "progress": (f"<{conv}:pk>/progress/", viewset.construct_view(BatchProgressView)),
     }
-
-
-__all__ = ["BatchDetailView", "batch_url", "progress_data", "views"]

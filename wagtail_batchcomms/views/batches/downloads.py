@@ -21,7 +21,7 @@ import logging
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import include, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import slugify
@@ -31,15 +31,17 @@ from wagtail.admin import messages
 from wagtail.admin.auth import permission_denied
 from wagtail.log_actions import log
 
-from ...exceptions import LetterError
+from ... import history
+from ...exceptions import LetterError, RenderError
+from ...letters.chunks import render_letters
 from ...letters.downloads import (
-    LOG_DOWNLOADED,
     request_letter_download,
     user_can_send_letters,
 )
 from ...models import Communication, DownloadStatus, LetterDownload
 from ...permissions import user_can_look
 from ...storage import letter_storage
+from .progress import progress_data
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +85,6 @@ def _breadcrumbs(batch, title: str) -> list[dict]:
 def _progress_context(download: LetterDownload) -> dict:
     """The batch page's progress bar of this download (letters rendered, time left), kept
     current by the same script; it goes to the batch page once the download is done."""
-    from .detail import progress_data
-
     return {
         "progress": progress_data(download.batch),
         "progress_url": reverse("wagtail_batchcomms_batch:progress", args=[download.batch_id]),
@@ -160,7 +160,7 @@ class DownloadView(View):
         # The files hold every recipient's name and address: who took a copy is on record.
         log(
             download.batch,
-            LOG_DOWNLOADED,
+            history.LETTERS_DOWNLOADED,
             user=request.user,
             data={"download": download.pk, "kind": self.kind, "letters": download.letter_count},
         )
@@ -259,9 +259,6 @@ class LetterPreviewView(View):
                 title=_("Letter not found"),
                 message=_("There is no communication with this link."),
             )
-        from ...exceptions import RenderError
-        from ...letters.chunks import render_letters
-
         buffer = io.BytesIO()
         try:
             render_letters([communication], buffer)
@@ -298,6 +295,4 @@ urlpatterns = [
 
 def get_urls():
     """For the ``register_admin_urls`` hook."""
-    from django.urls import include
-
     return [path("batchcomms/letters/", include((urlpatterns, app_name), namespace=app_name))]

@@ -1,28 +1,24 @@
 """Batch communications in the admin: a ModelViewSet (not a snippet).
 
 The listing, edit (while Open), delete (while Open) and history are Wagtail's generic views;
-the batch page, its sub-listings and the action views live in ``batch_detail.py``,
-``lists.py`` and ``actions.py`` and are wired up here.
+the batch page, its sub-listings and the action views live in ``detail.py``, ``progress.py``,
+``lists.py``, ``reports.py`` and ``actions.py`` and are wired up here.
 """
 
 from __future__ import annotations
 
-import datetime
-
-from django import forms
-from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views import View
+from django_fsm import ConcurrentTransition
 from wagtail.admin import messages
 from wagtail.admin.admin_url_finder import ModelAdminURLFinder
-from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn, TitleColumn, UserColumn
 from wagtail.admin.views import generic
@@ -31,36 +27,15 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
 
 from ...batches import lifecycle as batch_services
-from ...models import (
-    Batch,
-    BatchAssembly,
-    Channel,
-    Communication,
-    CommunicationStatus,
-    NoticeTemplate,
-)
-from ...notices.usage import live_templates
-from ...permissions import PolicyViewSetMixin, policy_for, user_can
+from ...models import Batch, BatchAssembly, Channel, Communication, CommunicationStatus
+from ...permissions import PolicyViewSetMixin, user_can
 from ...register.filters import BatchFilterSet
 from ..columns import BatchStatusColumn, LinkColumn
 from ..listing_guards import GuardedListingMixin
-
-
-def batch_url(batch_or_pk, view_name: str = "detail") -> str:
-    pk = getattr(batch_or_pk, "pk", batch_or_pk)
-    return reverse(f"wagtail_batchcomms_batch:{view_name}", args=[quote(pk)])
-
-
-def batch_landing_url(user, batch) -> str:
-    """Where to go after making or filling ``batch``: its page, or back to the Assemblies
-    listing for a user who may start batches but not open them (add_batch alone)."""
-    if user_can(user, "view", batch):
-        return batch_url(batch)
-    return reverse("wagtailsnippets_wagtail_batchcomms_assembly:list")
-
-
-def batch_policy():
-    return policy_for(Batch)
+from . import actions, detail, lists, progress, reports
+from .add_to_batch import AddToBatchView
+from .forms import BatchForm
+from .links import batch_policy, batch_url, batches_url
 
 
 def _count(queryset) -> Coalesce:
@@ -78,30 +53,6 @@ def annotate_counts(queryset):
         letter_total=_count(communications.filter(channel=Channel.LETTER)),
         sent_total=_count(communications.filter(status=CommunicationStatus.SENT)),
     )
-
-
-# --- forms ----------------------------------------------------------------------------------
-
-
-def validate_due_date(value: datetime.date | None) -> None:
-    if value and value < timezone.localdate():
-        raise forms.ValidationError(_("The due date cannot be in the past."))
-
-
-class BatchForm(WagtailAdminModelForm):
-    """Name, template (published ones only) and due date of an Open batch."""
-
-    template = forms.ModelChoiceField(
-        label=_("Notice template"),
-        queryset=NoticeTemplate.objects.none(),
-        required=False,
-        help_text=_("Only published templates can be picked."),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["template"].queryset = live_templates()
-        self.fields["due_date"].validators.append(validate_due_date)
 
 
 # --- views ----------------------------------------------------------------------------------
@@ -160,8 +111,6 @@ class StartBatchView(View):
 
     def get(self, request):
         if not batch_policy().user_has_permission(request.user, "add"):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         messages.info(
             request,
@@ -213,8 +162,6 @@ class BatchEditView(OpenOnlyMixin, generic.EditView):
         return batch_url(self.object)
 
     def save_instance(self):
-        from django_fsm import ConcurrentTransition
-
         try:
             return super().save_instance()
         except ConcurrentTransition as error:
@@ -235,7 +182,7 @@ class BatchDeleteView(OpenOnlyMixin, generic.DeleteView):
     refused_message = _("Only an Open batch can be deleted; archive it instead.")
 
     def get_success_url(self):
-        return reverse("wagtail_batchcomms_batch:index")
+        return batches_url()
 
     def delete_action(self):
         batch_services.delete_batch(self.object.pk, user=self.request.user)
@@ -349,21 +296,18 @@ class BatchViewSet(PolicyViewSetMixin, ModelViewSet):
 
     @property
     def add_view(self):
-        from .add_to_batch import AddToBatchView
-
         return self.construct_view(AddToBatchView)
 
     def get_urlpatterns(self):
-        from . import actions, lists
-        from . import detail as batch_detail
-
         urlpatterns = [
             pattern for pattern in super().get_urlpatterns() if pattern.name not in {"usage"}
         ]
         views = {
             "start": StartBatchView.as_view(),
-            **batch_detail.views(self),
+            **detail.views(self),
+            **progress.views(self),
             **lists.views(self),
+            **reports.views(self),
             **actions.views(self),
         }
         for name, (route, view) in _routes(views).items():
