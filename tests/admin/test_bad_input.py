@@ -27,7 +27,7 @@ from notice_admin_data import form_data as template_form_data
 from wagtail.images.tests.utils import get_test_image_file
 from wagtail.models import Revision
 
-from wagtail_batchcomms.batches import lifecycle as batch_services
+from wagtail_batchcomms.batches import lifecycle
 from wagtail_batchcomms.emails import sending
 from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.letters import chunks
@@ -440,12 +440,12 @@ def test_deleting_a_template_that_unfinished_batches_use_is_refused(
     assert result.sent > 0 and not result.failed
 
     # Closed batches do not hold it: once both are Complete/Archived, it can be deleted.
-    batch_services.complete_batch(batch.pk, user=admin)
+    lifecycle.complete_batch(batch.pk, user=admin)
     response = admin_client.post(reverse(f"{TEMPLATES}:delete", args=[template.pk]), follow=True)
     html = refused(response, unchanged=False)
     assert "1 batch that is not complete or archived uses it" in html
     assert "Fall reminders" in html and "Spring reminders" not in html
-    batch_services.archive_batch(open_one.pk, user=admin)
+    lifecycle.archive_batch(open_one.pk, user=admin)
     response = admin_client.post(reverse(f"{TEMPLATES}:delete", args=[template.pk]))
     assert response.status_code == 302
     assert not NoticeTemplate.objects.filter(pk=template.pk).exists()
@@ -508,16 +508,16 @@ def test_the_action_urls_are_read_from_the_viewset():
 def batches_in_every_state(admin, template) -> dict[str, Batch]:
     """One batch per state, each reached through the services."""
     open_ = make_batch(admin, template, name="Open one")
-    generating = batch_services.start_generation(
+    generating = lifecycle.start_generation(
         make_batch(admin, template, name="Generating one").pk, user=admin
     )
     generated = generate(make_batch(admin, template, name="Generated one"), admin)
     partly = generate(make_batch(admin, template, name="Partly sent one"), admin)
     assert letters.mark_letters_mailed(partly.pk, user=admin)
     complete = generate(make_batch(admin, template, name="Complete one"), admin)
-    batch_services.complete_batch(complete.pk, user=admin)
+    lifecycle.complete_batch(complete.pk, user=admin)
     archived = generate(make_batch(admin, template, name="Archived one"), admin)
-    batch_services.archive_batch(archived.pk, user=admin)
+    lifecycle.archive_batch(archived.pk, user=admin)
     batches = {
         b.status: b
         for b in Batch.objects.filter(
@@ -644,7 +644,7 @@ def test_expired_download_links(web, admin):
 
 def test_expired_download_of_a_closed_batch_cannot_be_rerequested(web, admin):
     download = letters_data.ready_download(admin)
-    batch_services.complete_batch(download.batch_id, user=admin)
+    lifecycle.complete_batch(download.batch_id, user=admin)
     letters.purge_expired_downloads(now=download.expires_at + datetime.timedelta(seconds=1))
     response = web.get(download_url(download))
     assert response.status_code == 410

@@ -21,7 +21,7 @@ from batch_admin_data import (
 from django.urls import reverse
 from django.utils import timezone
 
-from wagtail_batchcomms.batches import lifecycle as batch_services
+from wagtail_batchcomms.batches import lifecycle
 from wagtail_batchcomms.models import Assembly, Batch, BatchStatus
 
 LIST = "wagtailsnippets_wagtail_batchcomms_assembly:list"
@@ -338,7 +338,7 @@ def test_selected_rows_to_a_new_batch_and_to_an_existing_open_batch(web, registe
 @pytest.mark.django_db
 def test_existing_batch_must_be_open(web, register, template, admin):
     batch = make_batch(admin, template, Assembly.objects.filter(hazard="health"))
-    batch_services.archive_batch(batch.pk, user=admin)
+    lifecycle.archive_batch(batch.pk, user=admin)
     other = Assembly.objects.filter(hazard="non_health").first()
     response = web.post(f"{BULK}?id={other.pk}", {"target": "existing", "batch": batch.pk})
     assert response.status_code == 200  # the archived batch is not a valid choice

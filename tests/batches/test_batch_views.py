@@ -26,7 +26,7 @@ from django.utils.formats import date_format
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms.batches import actions as batch_actions
-from wagtail_batchcomms.batches import lifecycle as batch_services
+from wagtail_batchcomms.batches import lifecycle
 from wagtail_batchcomms.models import (
     Assembly,
     Batch,
@@ -107,7 +107,7 @@ def test_listing_shows_state_template_and_counts(web, generated_batch, admin):
 def test_listing_hides_archived_unless_asked_and_searches_by_name(web, register, template, admin):
     kept = make_batch(admin, template, name="Zone N rule change")
     archived = make_batch(admin, template, name="Old reminder")
-    batch_services.archive_batch(archived.pk, user=admin)
+    lifecycle.archive_batch(archived.pk, user=admin)
 
     names = lambda response: {b.name for b in response.context["object_list"]}  # noqa: E731
     assert names(web.get(reverse(INDEX))) == {kept.name}
@@ -215,7 +215,7 @@ def test_skipped_csv_lists_location_reason_account_and_address(web, generated_ba
 
 @pytest.mark.django_db
 def test_progress_while_generating(web, open_batch, admin):
-    batch = batch_services.start_generation(open_batch.pk, user=admin)
+    batch = lifecycle.start_generation(open_batch.pk, user=admin)
     html = web.get(detail(batch)).content.decode()
     assert "data-batch-progress" in html
     assert url("progress", batch) in html
@@ -227,7 +227,7 @@ def test_progress_while_generating(web, open_batch, admin):
 
 @pytest.mark.django_db
 def test_failed_generation_shows_its_error(web, open_batch, admin):
-    batch = batch_services.start_generation(open_batch.pk, user=admin)
+    batch = lifecycle.start_generation(open_batch.pk, user=admin)
     batch.fail_generation("The template could not render: loop too long")
     batch.save()
     html = web.get(detail(batch)).content.decode()
@@ -262,9 +262,9 @@ def test_buttons_are_the_allowed_actions_of_each_state(web, open_batch, admin, s
     if state != "open":
         batch = generate(batch, admin)
     if state == "complete":
-        batch = batch_services.complete_batch(batch.pk, user=admin)
+        batch = lifecycle.complete_batch(batch.pk, user=admin)
     if state == "archived":
-        batch = batch_services.archive_batch(batch.pk, user=admin)
+        batch = lifecycle.archive_batch(batch.pk, user=admin)
     html = web.get(detail(batch)).content.decode()
     assert offered_actions(html) == expected
     assert set(batch_actions.allowed_actions(batch, admin)) == expected
@@ -439,7 +439,7 @@ ACTION_URLS = [
 @pytest.mark.parametrize("action", ACTION_URLS)
 @pytest.mark.django_db
 def test_wrong_state_in_any_action_url_is_a_message_not_a_500(web, generated_batch, admin, action):
-    batch = batch_services.archive_batch(generated_batch.pk, user=admin)
+    batch = lifecycle.archive_batch(generated_batch.pk, user=admin)
     before = list(Communication.objects.filter(batch=batch).values_list("pk", "status"))
     for method in (web.get, web.post):
         response = method(url(action, batch))
@@ -606,7 +606,7 @@ def test_delete_only_while_open(web, open_batch, admin):
 
 @pytest.mark.django_db
 def test_history_lists_what_happened(web, generated_batch, admin):
-    batch_services.complete_batch(generated_batch.pk, user=admin)
+    lifecycle.complete_batch(generated_batch.pk, user=admin)
     response = web.get(url("history", generated_batch))
     assert response.status_code == 200
     html = response.content.decode()

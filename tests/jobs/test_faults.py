@@ -37,7 +37,7 @@ from smtp import SMTPTestServer
 from wagtail.models import ModelLogEntry
 from workers import wait_until
 
-from wagtail_batchcomms.batches import lifecycle as batch_services
+from wagtail_batchcomms.batches import generation, lifecycle
 from wagtail_batchcomms.models import (
     Assembly,
     Batch,
@@ -88,7 +88,7 @@ def start_workers(qcluster, app, mail_server, **settings):
 
 
 def make_batch(admin, register: ops_data.Register) -> Batch:
-    return batch_services.create_batch(
+    return lifecycle.create_batch(
         user=admin,
         name=f"Fault batch {register.prefix}",
         template=ops_data.notice_template(name=f"Reminder {register.prefix}"),
@@ -327,7 +327,7 @@ def test_stalled_generation_restarted_from_the_batch_page(qcluster, app, mail_se
 
     def stalled() -> bool:
         batch.refresh_from_db()
-        return batch_services.generation_stalled_since(batch) is not None
+        return generation.generation_stalled_since(batch) is not None
 
     wait_until(stalled, timeout=30, interval=0.2, clusters=[second], message="not stalled")
     # The new worker has not finished it on its own: the task is lost for it.

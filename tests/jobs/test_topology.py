@@ -25,7 +25,7 @@ from batch_admin_data import org_admin
 from django.utils import timezone
 from workers import wait_until
 
-from wagtail_batchcomms.batches import lifecycle as batch_services
+from wagtail_batchcomms.batches import lifecycle
 from wagtail_batchcomms.letters import downloads as letter_services
 from wagtail_batchcomms.models import (
     Assembly,
@@ -101,7 +101,7 @@ def test_two_workers_on_redis_generate_send_and_render_5000_assemblies_exactly_o
     )
     assert register.assemblies == ASSEMBLIES
     template = ops_data.notice_template()
-    batch = batch_services.create_batch(
+    batch = lifecycle.create_batch(
         user=admin,
         name="Programme-wide reminder",
         template=template,
@@ -216,7 +216,7 @@ def test_two_workers_on_redis_generate_send_and_render_5000_assemblies_exactly_o
     # --- closing out ------------------------------------------------------------------------
     mailed = letter_services.mark_letters_mailed(batch.pk, user=admin, download_id=download.pk)
     assert mailed == register.letters
-    batch = batch_services.complete_batch(batch.pk, user=admin)
+    batch = lifecycle.complete_batch(batch.pk, user=admin)
     assert batch.status == BatchStatus.COMPLETE
     assert Communication.objects.filter(batch=batch).exclude(status="sent").count() == 0
     assert Communication.objects.filter(batch=batch).count() == register.locations

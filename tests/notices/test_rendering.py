@@ -14,8 +14,9 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from wagtail_batchcomms.exceptions import RenderError
 from wagtail_batchcomms.models import Batch, BatchAssembly, Communication
-from wagtail_batchcomms.notices import rendering
+from wagtail_batchcomms.notices import merge_data, rendering
 from wagtail_batchcomms.notices.email_html import html_to_text, inline_styles, text_table
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +121,7 @@ def test_merge_data_is_plain_and_lists_the_batch_assemblies(template):
 
 def test_per_assembly_notice_has_its_one_assembly(template):
     _batch, communications = make_batch(template, assemblies_per_location=(3,), per_assembly=True)
-    datas = rendering.build_merge_data_many(communications)
+    datas = merge_data.build_merge_data_many(communications)
     for communication, data in zip(communications, datas, strict=True):
         assert [a["serial_number"] for a in data["assemblies"]] == [
             communication.assembly.serial_number
@@ -221,7 +222,7 @@ def test_render_error_names_the_problem(template):
     template.save_revision(clean=False).publish()
     template.refresh_from_db()
     _batch, (communication,) = make_batch(template)
-    with pytest.raises(rendering.RenderError, match="repeats more than"):
+    with pytest.raises(RenderError, match="repeats more than"):
         rendering.render_communication(communication)
 
 
@@ -287,7 +288,7 @@ def test_page_size_and_address_window(template, page_size, width, height, window
 
 
 def test_letter_has_date_body_table_and_signature(template):
-    letterhead = rendering.letterhead_data()
+    letterhead = merge_data.letterhead_data()
     from wagtail_batchcomms.models import Letterhead
 
     settings_row = Letterhead.load()
@@ -318,9 +319,9 @@ def test_letter_has_date_body_table_and_signature(template):
 def test_a_batch_without_its_revision_cannot_render(template):
     batch, (communication,) = make_batch(template)
     batch.template_revision.delete()  # the batch keeps the row, without a revision (SET_NULL)
-    with pytest.raises(rendering.RenderError, match="revision the batch was generated from"):
+    with pytest.raises(RenderError, match="revision the batch was generated from"):
         rendering.render_communication(communication)  # its batch, loaded before the delete
-    with pytest.raises(rendering.RenderError, match="no pinned template revision"):
+    with pytest.raises(RenderError, match="no pinned template revision"):
         rendering.render_communication(communication.pk)
 
 

@@ -19,8 +19,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from wagtail_batchcomms.batches import generation
-from wagtail_batchcomms.batches import lifecycle as batch_services
+from wagtail_batchcomms.batches import generation, lifecycle
 from wagtail_batchcomms.models import Assembly, Batch
 
 BATCH_PERMS = [
@@ -109,7 +108,7 @@ def build_register() -> dict:
 
 
 def make_batch(user, template=None, assemblies=None, name="Spring notices", **fields) -> Batch:
-    return batch_services.create_batch(
+    return lifecycle.create_batch(
         user=user,
         name=name,
         template=template if template is not None else factories.notice_template(),
@@ -121,7 +120,7 @@ def make_batch(user, template=None, assemblies=None, name="Spring notices", **fi
 
 def generate(batch: Batch, user) -> Batch:
     """Open -> Generating -> Generated through the services; the task body runs in-process."""
-    batch = batch_services.start_generation(batch.pk, user=user)
+    batch = lifecycle.start_generation(batch.pk, user=user)
     generation.generate(batch.pk, batch.task_token)
     batch.refresh_from_db()
     return batch

@@ -50,21 +50,6 @@ from .generation_sql import (
     refresh_statistics,
 )
 
-__all__ = [
-    "ContactRules",
-    "GenerationError",
-    "GenerationPreview",
-    "chunk_bounds",
-    "describe",
-    "generate",
-    "generation_stalled_since",
-    "insert_chunk",
-    "insert_skipped",
-    "preview_counts",
-    "preview_generation",
-    "still_generating_message",
-]
-
 logger = logging.getLogger(__name__)
 
 

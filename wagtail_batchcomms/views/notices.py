@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from wagtail.admin import messages
 from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.panels import (
     FieldPanel,
@@ -28,6 +30,7 @@ from wagtail.admin.panels import (
     ObjectList,
 )
 from wagtail.admin.ui.tables import Column, LiveStatusTagColumn, UpdatedAtColumn
+from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.admin.widgets.button import HeaderButton
 from wagtail.snippets.views.snippets import (
     CreateView,
@@ -37,11 +40,18 @@ from wagtail.snippets.views.snippets import (
     SnippetViewSet,
 )
 
+from ..exceptions import RenderError
 from ..models import NoticeTemplate
 from ..models.blocks import DEFAULT_COLUMNS
+from ..notices import letter_html
 from ..notices.language.filters import ALLOWED_FILTERS
+from ..notices.merge_data import letterhead_data, organisation_data
 from ..notices.merge_fields import catalogue_rows
+from ..notices.previews import sample_merge_data
+from ..notices.rendering import render_notice
+from ..notices.usage import deletion_blockers
 from ..permissions import LOOK_ACTIONS, PolicyViewSetMixin, user_can
+from .batches.links import batch_url
 from .listing_guards import GuardedListingMixin
 
 
@@ -225,12 +235,8 @@ class NoticeTemplateViewSet(PolicyViewSetMixin, SnippetViewSet):
 
     def letter_pdf_view(self, request, pk):
         """The saved draft's letter for the sample location, as the PDF the letters will be."""
-        from ..exceptions import RenderError
+        # WeasyPrint takes seconds to import: only the PDF preview loads it, not every admin page.
         from ..letters import pdf
-        from ..notices import letter_html
-        from ..notices.merge_data import letterhead_data, organisation_data
-        from ..notices.previews import sample_merge_data
-        from ..notices.rendering import render_notice
 
         template = get_object_or_404(NoticeTemplate, pk=pk)
         if not self.permission_policy.user_has_permission_for_instance(
@@ -277,11 +283,6 @@ def refuse_deleting_templates_in_use(request, instances):
     (to the template's edit page, where Unpublish is, for one template; back to the listing
     for a bulk delete), or None to let the deletion go ahead.
     """
-    from django.shortcuts import redirect
-    from wagtail.admin import messages
-    from wagtail.admin.utils import get_valid_next_url_from_request
-
-    from ..notices.usage import deletion_blockers
 
     templates = [instance for instance in instances if isinstance(instance, NoticeTemplate)]
     blockers = deletion_blockers(templates) if templates else {}
@@ -303,10 +304,6 @@ def refuse_deleting_templates_in_use(request, instances):
 def refusal_message(template: NoticeTemplate, batches: list) -> str:
     """E.g. "“Reminder” cannot be deleted: 2 batches that are not complete or archived use
     it: Spring (Generated), Fall (Open). Deleting it would also ..." with links."""
-    from django.utils.html import format_html_join
-    from django.utils.translation import ngettext
-
-    from .batches.links import batch_url
 
     named = format_html_join(
         ", ",

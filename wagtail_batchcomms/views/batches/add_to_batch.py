@@ -25,7 +25,8 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import HeaderButton
 from wagtail.admin.widgets.datetime import AdminDateInput
 
-from ...batches import lifecycle as batch_services
+from ...batches import lifecycle
+from ...exceptions import BatchActionError
 from ...models import Assembly, Batch
 from ...notices.usage import live_templates
 from ...permissions import PolicyCheckedMixin
@@ -243,7 +244,7 @@ class AddToBatchView(PolicyCheckedMixin, WagtailAdminTemplateMixin, FormView):
             form.add_error(None, _("No assemblies match these filters; nothing to add."))
             return self.form_invalid(form)
         try:
-            batch = batch_services.create_batch(
+            batch = lifecycle.create_batch(
                 user=self.request.user,
                 name=form.cleaned_data["name"],
                 template=form.cleaned_data["template"],
@@ -251,7 +252,7 @@ class AddToBatchView(PolicyCheckedMixin, WagtailAdminTemplateMixin, FormView):
                 assemblies=self.selection.queryset,
                 filter_query=self.filter_query,
             )
-        except batch_services.BatchActionError as error:
+        except BatchActionError as error:
             form.add_error(None, str(error))
             return self.form_invalid(form)
         remember_created(self.request, token, batch)

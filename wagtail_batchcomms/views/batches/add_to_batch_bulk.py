@@ -23,7 +23,8 @@ from wagtail.snippets.bulk_actions.delete import DeleteBulkAction
 from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
 from wagtail.snippets.models import get_snippet_models
 
-from ...batches import lifecycle as batch_services
+from ...batches import lifecycle
+from ...exceptions import BatchActionError
 from ...models import Assembly, Batch, BatchStatus
 from ...register.filters import ids_of
 from .add_to_batch import (
@@ -179,15 +180,13 @@ class AddToBatchBulkAction(SnippetBulkAction):
         try:
             if data["target"] == "existing":
                 batch = data["batch"]
-                added = batch_services.add_assemblies(
-                    batch.pk, self.assemblies, user=self.request.user
-                )
+                added = lifecycle.add_assemblies(batch.pk, self.assemblies, user=self.request.user)
                 message = _("%(count)s assemblies added to “%(name)s”.") % {
                     "count": f"{added:,}",
                     "name": batch,
                 }
             else:
-                batch = batch_services.create_batch(
+                batch = lifecycle.create_batch(
                     user=self.request.user,
                     name=data["name"],
                     template=data["template"],
@@ -203,7 +202,7 @@ class AddToBatchBulkAction(SnippetBulkAction):
                     "name": batch.name,
                     "count": f"{self.assembly_count:,}",
                 }
-        except batch_services.BatchActionError as error:
+        except BatchActionError as error:
             form.add_error(None, str(error))
             return self.form_invalid(form)
         remember_created(self.request, data.get("form_token", ""), batch)

@@ -26,6 +26,7 @@ from wagtail.admin.views import generic
 from wagtail.admin.widgets.button import HeaderButton
 
 from ...conf import batchcomms_settings
+from ...exceptions import RenderError
 from ...models import (
     Batch,
     BatchAssembly,
@@ -247,7 +248,7 @@ class EmailPreviewView(PreviewView):
         else:
             try:
                 notice = rendering.render_communication(communication, letter=False)
-            except rendering.RenderError as error:
+            except RenderError as error:
                 # The same admin page, its way back and all, saying why there is no email:
                 # 422, as the notice (not the request) is what cannot be processed.
                 context.update(page_subtitle=str(communication), render_error=str(error))

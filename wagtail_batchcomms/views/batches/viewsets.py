@@ -26,7 +26,8 @@ from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
 
-from ...batches import lifecycle as batch_services
+from ...batches import lifecycle
+from ...exceptions import BatchActionError
 from ...models import Batch, BatchAssembly, Channel, Communication, CommunicationStatus
 from ...permissions import PolicyViewSetMixin, user_can
 from ...register.filters import BatchFilterSet
@@ -166,14 +167,14 @@ class BatchEditView(OpenOnlyMixin, generic.EditView):
             return super().save_instance()
         except ConcurrentTransition as error:
             # Generation started in another tab between the page load and the save.
-            raise batch_services.BatchActionError(
+            raise BatchActionError(
                 _("The batch changed state while you were editing; nothing was saved.")
             ) from error
 
     def post(self, request, *args, **kwargs):
         try:
             return super().post(request, *args, **kwargs)
-        except batch_services.BatchActionError as error:
+        except BatchActionError as error:
             messages.error(request, str(error))
             return redirect(batch_url(self.object))
 
@@ -185,12 +186,12 @@ class BatchDeleteView(OpenOnlyMixin, generic.DeleteView):
         return batches_url()
 
     def delete_action(self):
-        batch_services.delete_batch(self.object.pk, user=self.request.user)
+        lifecycle.delete_batch(self.object.pk, user=self.request.user)
 
     def form_valid(self, form):
         try:
             return super().form_valid(form)
-        except batch_services.BatchActionError as error:
+        except BatchActionError as error:
             messages.error(self.request, str(error))
             return redirect(batch_url(self.object))
 
