@@ -19,6 +19,7 @@ from wagtail_batchcomms.emails import sending
 from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.letters import chunks as letter_chunks
 from wagtail_batchcomms.letters import downloads as letters
+from wagtail_batchcomms.letters import rendering as letter_rendering
 from wagtail_batchcomms.models import (
     Assembly,
     BatchStatus,
@@ -335,9 +336,9 @@ def test_letter_progress_moves_inside_a_chunk_with_time_left(
         seen.append(letters.download_progress(download)["letters_done"])
 
     communications = letter_chunks._communications(chunk.communication_ids)
-    pages = letter_chunks.render_letters(communications, tmp_path / "x.pdf", progress)
+    pages = letter_rendering.render_letters(communications, tmp_path / "x.pdf", progress)
     assert pages == 60
-    group = letter_chunks.RENDER_GROUP
+    group = letter_rendering.RENDER_GROUP
     assert seen == [min(60, n) for n in range(group, 60 + group, group)]
     assert seen[0] < 60  # it moved before the chunk finished
 

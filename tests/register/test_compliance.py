@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from wagtail_batchcomms.letters.chunks import render_letters
+from wagtail_batchcomms.letters.rendering import render_letters
 from wagtail_batchcomms.models import (
     Assembly,
     AssemblyQuerySet,

@@ -20,7 +20,7 @@ from wagtail.log_actions import log
 from .. import history
 from ..conf import batchcomms_settings
 from ..exceptions import RenderError
-from ..letters.chunks import render_letters
+from ..letters.rendering import render_letters
 from ..models import Batch, BatchStatus, Channel, Communication, CommunicationStatus
 from ..models.batches import DELIVERABLE_STATES
 from ..notices.rendering import render_communication, render_communications

@@ -12,23 +12,18 @@ Each step is safe to run twice, on several workers at once, and after a worker d
   claims the merge (the same conditional UPDATE on the download), so one of the last two to
   finish always merges, and only one does.
 
-Rendering: a chunk's letters are laid out in small groups (``RENDER_GROUP`` letters per
-WeasyPrint document, since every letter brings its own @page rules and WeasyPrint matches
-each page against all of a document's rules), and the groups' pages are combined with
-``Document.copy`` into one PDF per chunk with the fonts embedded once. Chunk PDFs from
-different workers are merged into the download's PDF with pypdf.
+Rendering a chunk's letters is ``rendering.render_letters``; chunk PDFs from different
+workers are merged into the download's PDF with pypdf.
 """
 
 from __future__ import annotations
 
 import csv
-import gc
 import logging
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -43,19 +38,13 @@ from ..conf import batchcomms_settings
 from ..exceptions import RenderError
 from ..jobs import worker_id
 from ..models import Communication, DownloadStatus, LetterChunk, LetterDownload
-from ..notices.rendering import letters_html
 from ..spreadsheets import csv_cell
 from ..storage import letter_storage
 from .downloads import ACTIVE
+from .rendering import few_collections, render_letters
 
 logger = logging.getLogger(__name__)
 
-#: Letters per WeasyPrint document inside a chunk (see the module docstring); measured with
-#: bench/letters.py.
-RENDER_GROUP = 25
-#: Allocations between two runs of Python's youngest-generation garbage collection while a
-#: chunk renders or merges (default 700; see ``few_collections``).
-GC_THRESHOLD = 100_000
 #: At most one progress update (one UPDATE of the chunk row) per this many seconds while a
 #: chunk renders: the bar moves, and a chunk costs a handful of queries, not one per letter.
 PROGRESS_EVERY = 1.0
@@ -75,24 +64,6 @@ MAILING_LIST_COLUMNS = (
 
 class NoLetters(Exception):
     """Every letter of the download was deleted (the batch was closed) before the merge."""
-
-
-@contextmanager
-def few_collections() -> Iterator[None]:
-    """Let Python's cyclic garbage collector run rarely, then collect once at the end.
-
-    Laying out pages (and merging PDFs) allocates millions of small, long-lived objects; with
-    the default thresholds the collector runs thousands of times per chunk and scans them
-    again each time, about a quarter of the CPU (bench/letters.py). Used by the worker tasks
-    only: the thresholds are per process, and a task runs alone in its worker process.
-    """
-    previous = gc.get_threshold()
-    gc.set_threshold(GC_THRESHOLD, *previous[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
-        gc.collect()
 
 
 def _stale_before():
@@ -219,31 +190,6 @@ def _progress_recorder(chunk_id: int, worker: str) -> Callable[[int], None]:
         ).update(letters_done=done)
 
     return record
-
-
-def render_letters(
-    communications: list[Communication],
-    target,
-    progress: Callable[[int], None] | None = None,
-) -> int:
-    """Render ``communications`` as letters into one PDF at ``target``; return its pages.
-
-    ``progress`` is called with the letters laid out so far after each render group.
-    """
-    # WeasyPrint takes about two seconds to import: only a process that renders letters
-    # loads it (not every web process, nor an email worker without PDF attachments).
-    from . import pdf
-
-    documents = []
-    images: dict = {}  # decoded images (the letterhead's logo), shared by the groups
-    for start in range(0, len(communications), RENDER_GROUP):
-        group = communications[start : start + RENDER_GROUP]
-        documents.append(pdf.render_pdf(letters_html(group), cache=images))
-        if progress is not None:
-            progress(start + len(group))
-    pages = [page for document in documents for page in document.pages]
-    pdf.write_pdf(documents[0].copy(pages), target)
-    return len(pages)
 
 
 def _error_message(error: Exception) -> str:

@@ -33,11 +33,11 @@ from wagtail.log_actions import log
 
 from ... import history
 from ...exceptions import LetterError, RenderError
-from ...letters.chunks import render_letters
 from ...letters.downloads import (
     request_letter_download,
     user_can_send_letters,
 )
+from ...letters.rendering import render_letters
 from ...models import Communication, DownloadStatus, LetterDownload
 from ...permissions import user_can_look
 from ...storage import letter_storage
