@@ -53,8 +53,6 @@ from .confirmations import (
     retry_facts,
 )
 
-ST = CommunicationStatus
-
 #: The confirm page every action has unless its entry names another (which extends it).
 CONFIRM_TEMPLATE = "wagtail_batchcomms/admin/confirm_action.html"
 
@@ -198,7 +196,9 @@ ACTIONS: list[BatchAction] = [
         checks=(
             *_SEND_CHECKS,
             has_notices(
-                Channel.EMAIL, [ST.PENDING], gettext_lazy("No emails are waiting to be sent.")
+                Channel.EMAIL,
+                [CommunicationStatus.PENDING],
+                gettext_lazy("No emails are waiting to be sent."),
             ),
         ),
         run=start_sending,
@@ -221,7 +221,7 @@ ACTIONS: list[BatchAction] = [
             *_SEND_CHECKS,
             has_notices(
                 Channel.EMAIL,
-                [ST.FAILED, ST.UNKNOWN],
+                [CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN],
                 gettext_lazy("No emails failed, so there is nothing to retry."),
             ),
         ),

@@ -29,8 +29,6 @@ from .transitions import check_transition, state_error, user_has_batch_permissio
 if TYPE_CHECKING:
     from .actions import BatchAction
 
-ST = CommunicationStatus
-
 
 class BatchFacts:
     """The facts about one batch and one user that the checks depend on, read once."""
@@ -156,7 +154,9 @@ LETTER_CHECKS: tuple[Check, ...] = (
     deliverable(gettext_lazy("letters can be printed and mailed")),
     permitted(gettext_lazy("You do not have permission to download or mail letters.")),
     has_notices(
-        Channel.LETTER, [ST.PENDING], gettext_lazy("No letters are waiting to be printed.")
+        Channel.LETTER,
+        [CommunicationStatus.PENDING],
+        gettext_lazy("No letters are waiting to be printed."),
     ),
 )
 

@@ -29,8 +29,6 @@ from ..history.kept import KEPT_LABELS, kept_text
 from ..letters import downloads
 from ..models import Batch, Channel, Communication, CommunicationStatus, LetterDownload
 
-ST = CommunicationStatus
-
 
 @dataclass
 class ClosingPlan:
@@ -93,10 +91,10 @@ def _tally(batch: Batch) -> ClosingPlan:
         .annotate(n=Count("pk"), tried=Count("pk", filter=Q(attempts__gt=0)))
     )
     for channel, status, n, tried in rows:
-        if status == ST.PENDING:
+        if status == CommunicationStatus.PENDING:
             plan.removed[channel] = plan.removed.get(channel, 0) + n - tried
             plan.kept["requeued"] += tried
-        elif status == ST.SENT:
+        elif status == CommunicationStatus.SENT:
             plan.kept["mailed" if channel == Channel.LETTER else "sent"] += n
         else:
             plan.kept[status] += n

@@ -17,8 +17,6 @@ from ..timetext import clock
 from .closing import closing_plan
 from .generation import preview_generation
 
-ST = CommunicationStatus
-
 
 def generation_facts(batch: Batch) -> dict:
     """The dry run: what generating now would give (notices by channel, skipped by reason)."""
@@ -55,9 +53,9 @@ def closing_facts(batch: Batch) -> dict:
 def email_facts(batch: Batch) -> dict:
     emails = sending_progress(batch)
     return {
-        "pending_total": emails.get(ST.PENDING, 0),
-        "failed_total": emails.get(ST.FAILED, 0),
-        "unknown_total": emails.get(ST.UNKNOWN, 0),
+        "pending_total": emails.get(CommunicationStatus.PENDING, 0),
+        "failed_total": emails.get(CommunicationStatus.FAILED, 0),
+        "unknown_total": emails.get(CommunicationStatus.UNKNOWN, 0),
         "retry": False,
         "copies": batch_copies(batch),
     }

@@ -44,9 +44,6 @@ from .transitions import (
     state_error,
 )
 
-S = BatchStatus
-
-
 # --- creating and filling a batch ------------------------------------------------------------
 
 
@@ -118,8 +115,8 @@ def add_assemblies(batch_id: int, assemblies: QuerySet[Assembly], *, user) -> in
     require_permission(user, "change", _("You do not have permission to change batches."))
     with transaction.atomic():
         batch = lock_batch(batch_id)
-        if batch.status != S.OPEN:
-            raise state_error(batch, [S.OPEN], _("changed"))
+        if batch.status != BatchStatus.OPEN:
+            raise state_error(batch, [BatchStatus.OPEN], _("changed"))
         added = snapshot(batch, assemblies)
         if added:
             batch.assembly_count = batch.batch_assemblies.count()
@@ -150,11 +147,11 @@ def start_generation(batch_id: int, *, user) -> Batch:
     """
     with transaction.atomic():
         batch = lock_batch(batch_id)
-        if batch.status == S.GENERATING:
+        if batch.status == BatchStatus.GENERATING:
             raise BatchActionError(_("This batch is already being generated."))
-        if batch.status not in (S.OPEN, S.GENERATED):
-            raise state_error(batch, [S.OPEN, S.GENERATED], _("generated"))
-        regenerating = batch.status == S.GENERATED
+        if batch.status not in (BatchStatus.OPEN, BatchStatus.GENERATED):
+            raise state_error(batch, [BatchStatus.OPEN, BatchStatus.GENERATED], _("generated"))
+        regenerating = batch.status == BatchStatus.GENERATED
         transition = "regenerate" if regenerating else "generate"
         check_transition(batch, transition, user)
         removed = kept = 0
@@ -197,8 +194,8 @@ def resume_generation(batch_id: int, *, user) -> Batch:
     )
     with transaction.atomic():
         batch = lock_batch(batch_id)
-        if batch.status != S.GENERATING:
-            raise state_error(batch, [S.GENERATING], _("restarted"))
+        if batch.status != BatchStatus.GENERATING:
+            raise state_error(batch, [BatchStatus.GENERATING], _("restarted"))
         stalled_since = generation_stalled_since(batch)
         if stalled_since is None:
             raise BatchActionError(still_generating_message(batch))
@@ -314,8 +311,8 @@ def delete_batch(batch_id: int, *, user) -> None:
     require_permission(user, "delete", _("You do not have permission to delete batches."))
     with transaction.atomic():
         batch = lock_batch(batch_id)
-        if batch.status != S.OPEN:
-            raise state_error(batch, [S.OPEN], _("deleted"))
+        if batch.status != BatchStatus.OPEN:
+            raise state_error(batch, [BatchStatus.OPEN], _("deleted"))
         log(instance=batch, action=history.DELETE, user=user, deleted=True)
         batch.delete()
 

@@ -46,7 +46,6 @@ from .progress import progress_data
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "wagtail_batchcomms/admin/letter_download_unavailable.html"
-DS = DownloadStatus
 
 
 def _batch_url(batch) -> str:
@@ -97,7 +96,9 @@ def _can_rerequest(download: LetterDownload) -> bool:
     batch = download.batch
     return (
         batch.can_send
-        and not batch.letter_downloads.filter(status__in=(DS.QUEUED, DS.RENDERING)).exists()
+        and not batch.letter_downloads.filter(
+            status__in=(DownloadStatus.QUEUED, DownloadStatus.RENDERING)
+        ).exists()
     )
 
 
@@ -120,7 +121,7 @@ class DownloadView(View):
                     "batch that was deleted. Open the batch to request its letters again."
                 ),
             )
-        if download.status in (DS.QUEUED, DS.RENDERING):
+        if download.status in (DownloadStatus.QUEUED, DownloadStatus.RENDERING):
             return unavailable(
                 request,
                 status=409,
@@ -132,14 +133,14 @@ class DownloadView(View):
                 download=download,
                 **_progress_context(download),
             )
-        if download.status == DS.FAILED:
+        if download.status == DownloadStatus.FAILED:
             return self.gone(
                 request,
                 download,
                 _("These letters could not be prepared: %(error)s")
                 % {"error": download.error or _("unknown error")},
             )
-        if download.status == DS.WITHDRAWN:
+        if download.status == DownloadStatus.WITHDRAWN:
             # Its letters were removed with their notices when the batch was closed.
             return self.gone(
                 request,
