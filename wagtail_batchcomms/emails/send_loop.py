@@ -36,7 +36,7 @@ MAX_CONNECTION_FAILURES = 3
 #: take it) fails instead of going back to pending once more.
 MAX_RETRIES_PER_MESSAGE = 3
 #: Outcomes are written at least this often (seconds), in one transaction: a commit per
-#: message would cost a disk sync each (about 15 ms on SQLite), capping a worker near 60/s.
+#: message would cost a disk sync each and cap a worker's rate (bench/emails.py measures it).
 OUTCOME_FLUSH_SECONDS = 0.25
 
 

@@ -31,8 +31,9 @@ def few_collections() -> Iterator[None]:
 
     Laying out pages (and merging PDFs) allocates millions of small, long-lived objects; with
     the default thresholds the collector runs thousands of times per chunk and scans them
-    again each time, about a quarter of the CPU (bench/letters.py). Used by the worker tasks
-    only: the thresholds are per process, and a task runs alone in its worker process.
+    again each time, a large share of the CPU (bench/letters.py measures it). Used by the
+    worker tasks only: the thresholds are per process, and a task runs alone in its worker
+    process.
     """
     previous = gc.get_threshold()
     gc.set_threshold(GC_THRESHOLD, *previous[1:])

@@ -98,8 +98,7 @@ class RegisterIndexView(GuardedListingMixin, IndexView):
         if field is not None and "__" not in name and (field.unique or name == default):
             # Serial and account numbers (the default sort is the serial number, unique with
             # the manufacturer): an index serves the sort and a tie is rare, where a
-            # primary-key tiebreak would cost a sort of every matching row (+50-100 ms at
-            # 100,000 assemblies on SQLite).
+            # primary-key tiebreak would cost a sort of every matching row (bench/listing.py).
             return queryset.order_by(column)
         return queryset.order_by(column, "-pk" if descending else "pk")
 
