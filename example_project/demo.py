@@ -156,6 +156,10 @@ def main() -> int:
                     raise KeyboardInterrupt
             time.sleep(0.5)
     except KeyboardInterrupt:
+        # A second Ctrl-C or SIGTERM (a supervisor and `timeout` both signalling) must not
+        # interrupt the stop and leave the children running.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         say("stopping")
         stop()
     return 0
