@@ -7,7 +7,7 @@ redirect), with a confirm page on GET:
 
 - the entry's ``permission`` is checked through the batch policy first (PolicyCheckedMixin:
   Wagtail's "permission denied" for users without it);
-- then whether the action is available for this batch now (``allowed_actions``): otherwise a
+- then whether the action is available for this batch now (its entry's checks): otherwise a
   message with the real reason and the batch page, never a 500;
 - GET shows the entry's confirm page; POST validates its form (``forms.ACTION_FORMS``, if
   any), runs its use case once, and shows its message. A refusal by the use case (wrong
@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import BaseOperationView, WagtailAdminTemplateMixin
 
-from ...batches.actions import ACTIONS, REFUSALS, BatchAction, allowed_actions, refusal_reason
+from ...batches.actions import ACTIONS, REFUSALS, BatchAction, refusal_reason
 from ...models import Batch
 from ...permissions import PolicyCheckedMixin
 from .forms import ACTION_FORMS
@@ -63,18 +63,20 @@ class BatchActionView(PolicyCheckedMixin, WagtailAdminTemplateMixin, BaseOperati
 
     # --- available now? --------------------------------------------------------------------
 
-    def is_allowed(self) -> bool:
-        return self.batch_action.key in allowed_actions(self.object, self.request.user)
+    @cached_property
+    def refusal(self) -> str | None:
+        """Why this action is not available for this batch and user now, or None (only this
+        entry's checks: the batch page asks every entry, this view needs one)."""
+        return refusal_reason(self.object, self.request.user, self.batch_action.key)
 
     def refuse(self):
-        reason = refusal_reason(self.object, self.request.user, self.batch_action.key)
         messages.error(
             self.request,
             _("%(action)s is not available for “%(name)s”: %(reason)s")
             % {
                 "name": self.object,
                 "action": self.batch_action.label,
-                "reason": reason or _("It is not available for this batch now."),
+                "reason": self.refusal,
             },
         )
         return redirect(batch_url(self.object))
@@ -116,7 +118,7 @@ class BatchActionView(PolicyCheckedMixin, WagtailAdminTemplateMixin, BaseOperati
         return context
 
     def get(self, request, *args, **kwargs):
-        if not self.is_allowed():
+        if self.refusal is not None:
             return self.refuse()
         return self.render_to_response(self.get_context_data())
 
@@ -125,7 +127,7 @@ class BatchActionView(PolicyCheckedMixin, WagtailAdminTemplateMixin, BaseOperati
     def post(self, request, *args, **kwargs):
         # The same check as the page's buttons, so a stale form or a forged POST gets the
         # real reason; the use case checks again as it acts (another admin may be quicker).
-        if not self.is_allowed():
+        if self.refusal is not None:
             return self.refuse()
         self.form = self.get_form()
         if self.form is not None and not self.form.is_valid():
