@@ -13,10 +13,14 @@ from .choices import (
     DownloadStatus,
     Grouping,
     Hazard,
+    LogKind,
     PropertyType,
+    RuleRunStatus,
+    RunMode,
     ServiceType,
     SkipReason,
     TestResult,
+    Trigger,
 )
 from .communications import Communication
 from .letterhead import Letterhead
@@ -31,19 +35,23 @@ from .register import (
     LocationContact,
     ServiceArea,
 )
+from .rules import ONCE_CYCLE, AutomaticNotice, CommunicationType, RuleRun, RuleRunType
 
 __all__ = [
+    "ONCE_CYCLE",
     "SIZE_CHOICES",
     "Assembly",
     "AssemblyQuerySet",
     "AssemblyStatus",
     "AssemblyType",
+    "AutomaticNotice",
     "Batch",
     "BatchAssembly",
     "BatchStatus",
     "Channel",
     "Communication",
     "CommunicationStatus",
+    "CommunicationType",
     "ComplianceStatus",
     "Contact",
     "ContactMethods",
@@ -56,11 +64,17 @@ __all__ = [
     "Letterhead",
     "Location",
     "LocationContact",
+    "LogKind",
     "NoticeTemplate",
     "PropertyType",
+    "RuleRun",
+    "RuleRunStatus",
+    "RuleRunType",
+    "RunMode",
     "ServiceArea",
     "ServiceType",
     "SkipReason",
     "SkippedRecipient",
     "TestResult",
+    "Trigger",
 ]

@@ -148,6 +148,35 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         related_name="clones",
     )
 
+    # Set on the batches the daily run of automatic notices makes: one per run and type.
+    communication_type = models.ForeignKey(
+        "wagtail_batchcomms.CommunicationType",
+        verbose_name=_("communication type"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="batches",
+    )
+    rule_run = models.ForeignKey(
+        "wagtail_batchcomms.RuleRun",
+        verbose_name=_("automatic run"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="batches",
+    )
+    # A batch of a type held for review: its emails wait until an admin releases them.
+    awaiting_review = models.BooleanField(_("awaiting review"), default=False, db_index=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
     assemblies = models.ManyToManyField(
         Assembly, through="BatchAssembly", related_name="batches", blank=True
     )
@@ -262,6 +291,11 @@ class Batch(ConcurrentTransitionMixin, models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status in (BatchStatus.COMPLETE, BatchStatus.ARCHIVED)
+
+    @property
+    def is_automatic(self) -> bool:
+        """Made by the daily run of automatic notices, not by an admin."""
+        return self.communication_type_id is not None
 
     @property
     def can_send(self) -> bool:

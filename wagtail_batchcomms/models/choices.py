@@ -164,6 +164,9 @@ class CommunicationStatus(models.TextChoices):
 
 class SkipReason(models.TextChoices):
     INACTIVE_LOCATION = "inactive_location", _("Location is inactive")
+    # The contact's mailing address is flagged as bad (letters came back) and no other way to
+    # reach them is allowed: see ``Contact.mailing_address_bad_since``.
+    BAD_ADDRESS = "bad_address", _("Mailing address flagged as bad (returned mail)")
     NO_CONTACT = "no_contact", _("No contact with the template's roles")
     NO_EMAIL = "no_email", _("No email address, and letters are not allowed")
     NO_ADDRESS = "no_address", _("No mailing address, and email is not allowed or not available")
@@ -178,3 +181,35 @@ class DownloadStatus(models.TextChoices):
     # Its letters' notices were removed when the batch was completed or archived (they were
     # never marked as mailed): printing it would send letters that leave no record.
     WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class Trigger(models.TextChoices):
+    """When a Communication Type applies to an assembly (``CommunicationType.trigger``)."""
+
+    BEFORE_DUE = "before_due", _("Days before the next test is due")
+    AFTER_DUE = "after_due", _("Days after the next test was due (overdue)")
+    FAILED_TEST = "failed_test", _("A failed test is recorded")
+    ASSEMBLY_ADDED = "assembly_added", _("An assembly is added to the register")
+
+
+class RunMode(models.TextChoices):
+    """What the daily run does with a type's notices once generated."""
+
+    AUTOMATIC = "automatic", _("Send automatically")
+    REVIEW = "review", _("Hold for review")
+
+
+class RuleRunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    FINISHED = "finished", _("Finished")
+    FAILED = "failed", _("Failed")
+
+
+class LogKind(models.TextChoices):
+    """What a one-time communication (Create Log) was."""
+
+    PHONE = "phone", _("Phone call")
+    EMAIL = "email", _("Email")
+    LETTER = "letter", _("Letter")
+    SITE_VISIT = "site_visit", _("Site visit")
+    NOTE = "note", _("Note")

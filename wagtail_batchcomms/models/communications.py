@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .batches import Batch
-from .choices import Channel, CommunicationStatus, ContactRole
+from .choices import Channel, CommunicationStatus, ContactRole, LogKind
 from .register import Assembly, Contact, Location, address_lines
 
 
@@ -45,7 +45,14 @@ class Communication(models.Model):
     when it is delivered, as the record of what was sent.
     """
 
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="communications")
+    # Empty for a one-time communication recorded with Create Log (``kind`` set).
+    batch = models.ForeignKey(
+        Batch,
+        on_delete=models.CASCADE,
+        related_name="communications",
+        null=True,
+        blank=True,
+    )
     location = models.ForeignKey(
         Location,
         on_delete=models.PROTECT,
@@ -69,8 +76,10 @@ class Communication(models.Model):
         related_name="communications",
         verbose_name=_("contact"),
     )
-    role = models.CharField(_("role"), max_length=20, choices=ContactRole.choices)
-    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, db_index=True)
+    role = models.CharField(_("role"), max_length=20, choices=ContactRole.choices, blank=True)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, db_index=True, blank=True
+    )
     status = models.CharField(
         _("status"),
         max_length=10,
@@ -109,12 +118,42 @@ class Communication(models.Model):
     error_code = models.CharField(_("error code"), max_length=20, blank=True)
     error = models.TextField(_("error"), blank=True)
 
+    # Create Log: a one-time communication an admin records (a call, a visit, an email or a
+    # letter sent now, a note). ``channel`` is email or letter only for those two kinds.
+    kind = models.CharField(_("kind"), max_length=12, choices=LogKind.choices, blank=True)
+    occurred_at = models.DateTimeField(_("when"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    outcome = models.CharField(_("outcome"), max_length=200, blank=True)
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("logged by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    # Returned mail: the letter came back undelivered.
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("returned marked by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
     objects = CommunicationQuerySet.as_manager()
 
     class Meta:
         ordering = ["batch", "location", "pk"]
         verbose_name = _("communication")
         verbose_name_plural = _("communications")
+        permissions = [
+            ("log_communication", _("Can record one-time communications (Create Log)")),
+            ("mark_returned", _("Can mark letters as returned mail")),
+        ]
         constraints = [
             # Generation is idempotent: re-running it cannot add a second notice. Role is not
             # part of the key: a contact holding two of the template's roles at a location

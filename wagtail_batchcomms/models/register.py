@@ -137,6 +137,12 @@ class Contact(models.Model):
         db_index=True,
         help_text=_("Send letters, never email, even when an email address is known."),
     )
+    # Returned mail: set when a letter to this mailing address came back and an admin flagged
+    # it; generation then treats the contact as having no mailing address. Editing the
+    # address clears it.
+    mailing_address_bad_since = models.DateTimeField(
+        _("mailing address flagged as bad"), null=True, blank=True, db_index=True
+    )
 
     class Meta:
         ordering = ["name"]
@@ -328,6 +334,23 @@ class Assembly(models.Model):
         db_index=True,
         help_text=_("Left empty, it is the last test date plus the test frequency."),
     )
+
+    # Empty for assemblies that were in the register before this was recorded (migration
+    # 0005): the "assembly added" trigger must not treat the whole register as new.
+    created_at = models.DateTimeField(
+        _("added"), default=timezone.now, null=True, blank=True, editable=False, db_index=True
+    )
+    # The latest notice about this assembly (batch, automatic or Create Log), kept by the
+    # paths that make notices so the listing can show and filter it without a join.
+    last_notice = models.ForeignKey(
+        "wagtail_batchcomms.Communication",
+        verbose_name=_("last notice"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    last_notice_at = models.DateTimeField(_("last notice"), null=True, blank=True, db_index=True)
 
     objects = AssemblyQuerySet.as_manager()
 
