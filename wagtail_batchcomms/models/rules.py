@@ -124,7 +124,10 @@ class RuleRun(models.Model):
         related_name="+",
         help_text=_("Empty for the daily schedule."),
     )
+    # The task that owns the run now (``jobs.worker_id()``); a resumed run takes it over.
     worker = models.CharField(_("worker"), max_length=100, blank=True)
+    # Saved after every step: a Running run that has not moved for a while lost its worker.
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     error = models.TextField(_("error"), blank=True)
 
     class Meta:
@@ -133,6 +136,15 @@ class RuleRun(models.Model):
         verbose_name_plural = _("automatic runs")
         permissions = [
             ("review_rulerun", _("Can review and release automatic notices")),
+        ]
+        constraints = [
+            # One scheduled run a day (an admin's "run now" may add more): two workers that
+            # pick up the same schedule, or a tick after a restart, find the day's run.
+            models.UniqueConstraint(
+                fields=["run_date"],
+                condition=models.Q(started_by__isnull=True),
+                name="batchcomms_rulerun_one_scheduled_per_day",
+            )
         ]
 
     def __str__(self) -> str:
