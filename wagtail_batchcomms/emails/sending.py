@@ -90,21 +90,35 @@ def start_sending(
             unknown=retry_unknown or communication_ids is not None,
             communication_ids=communication_ids,
         )
-        emails = Communication.objects.filter(batch=batch, channel=Channel.EMAIL)
-        queued = emails.filter(status=CommunicationStatus.PENDING).count()
+        queued = release_emails(batch, user=user, retried=retried)
         if not queued:
             # Nothing to do: refused (nothing logged), with the reason rather than the state.
             if retry_failed or retry_unknown or communication_ids is not None:
                 raise SendingError(_("No emails failed, so there is nothing to retry."))
             raise SendingError(_("No emails are waiting to be sent."))
-        enqueue(SEND_TASK, batch.pk, name=f"Send emails of batch {batch.pk}")
-        # Where every email is also copied (and which copies the setting refuses): the org
-        # admin reads it in the batch's history.
-        copies = batch_copies(batch)
-        data = {"queued": queued, "retried": retried}
-        if copies:
-            data["copies"] = copies.as_log_data()
-        log(batch, history.SEND, user=user, data=data)
+    return queued
+
+
+def release_emails(batch: Batch, *, user=None, retried: int = 0) -> int:
+    """Queue the send task for ``batch``'s pending emails and record it in the batch's
+    history; return how many are pending (0: nothing queued, nothing logged).
+
+    No permission or state check: call it inside a transaction after the caller's
+    (``start_sending`` for an admin's button; the daily run of automatic notices, with no
+    user, and the release of a batch held for review, with the reviewer).
+    """
+    emails = Communication.objects.filter(batch=batch, channel=Channel.EMAIL)
+    queued = emails.filter(status=CommunicationStatus.PENDING).count()
+    if not queued:
+        return 0
+    enqueue(SEND_TASK, batch.pk, name=f"Send emails of batch {batch.pk}")
+    # Where every email is also copied (and which copies the setting refuses): the org
+    # admin reads it in the batch's history.
+    copies = batch_copies(batch)
+    data = {"queued": queued, "retried": retried}
+    if copies:
+        data["copies"] = copies.as_log_data()
+    log(batch, history.SEND, user=user, data=data)
     return queued
 
 
