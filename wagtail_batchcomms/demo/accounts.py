@@ -16,10 +16,12 @@ from wagtail_batchcomms.models import (
     Assembly,
     Batch,
     Communication,
+    CommunicationType,
     Contact,
     Letterhead,
     Location,
     NoticeTemplate,
+    RuleRun,
     ServiceArea,
 )
 
@@ -55,6 +57,10 @@ def group_permissions() -> dict[str, list[Permission]]:
         *[_permission(Batch, action) for action in (*CRUD, *BATCH_ACTIONS)],
         _permission(Communication, "view"),
         _permission(Letterhead, "change"),
+        # The automatic notices: their types, and reviewing and releasing the runs' batches.
+        *[_permission(CommunicationType, action) for action in CRUD],
+        _permission(RuleRun, "view"),
+        _permission(RuleRun, "review"),
     ]
     editors = [
         access_admin,

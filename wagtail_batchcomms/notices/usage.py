@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from ..models import Batch, BatchStatus, NoticeTemplate
+from ..models import Batch, BatchStatus, CommunicationType, NoticeTemplate
 
 #: Batches in these states still need their template's pinned revision (to generate,
 #: regenerate, send, render letters or preview).
@@ -48,3 +48,14 @@ def deletion_blockers(templates: Iterable[NoticeTemplate]) -> dict[NoticeTemplat
     for batch in unfinished_batches(templates):
         blockers.setdefault(by_id[batch.template_id], []).append(batch)
     return blockers
+
+
+def types_using(templates: Iterable[NoticeTemplate]) -> dict[NoticeTemplate, list[CommunicationType]]:
+    """``{template: [Communication Types sending it]}``: a template a type sends is not
+    deleted (the type would have nothing to send; the database protects it too). One query."""
+    templates = list(templates)
+    by_id = {template.pk: template for template in templates}
+    used: dict[NoticeTemplate, list] = {}
+    for ctype in CommunicationType.objects.filter(template_id__in=by_id).order_by("name"):
+        used.setdefault(by_id[ctype.template_id], []).append(ctype)
+    return used

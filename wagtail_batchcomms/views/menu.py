@@ -8,6 +8,7 @@ from wagtail.admin.viewsets.base import ViewSetGroup
 from .batches.viewsets import BatchViewSet
 from .communications.viewsets import CommunicationViewSet
 from .notices import NoticeTemplateViewSet
+from .rules.types import CommunicationTypeViewSet
 
 
 class CommunicationsViewSetGroup(ViewSetGroup):
@@ -15,4 +16,4 @@ class CommunicationsViewSetGroup(ViewSetGroup):
     menu_icon = "mail"
     menu_name = "batchcomms-communications"
     menu_order = 220
-    items = (BatchViewSet, NoticeTemplateViewSet, CommunicationViewSet)
+    items = (BatchViewSet, NoticeTemplateViewSet, CommunicationViewSet, CommunicationTypeViewSet)
