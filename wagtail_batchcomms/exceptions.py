@@ -21,3 +21,9 @@ class SendingError(Exception):
 
 class RenderError(Exception):
     """A notice that cannot be rendered; ``str(error)`` names the problem for the admin."""
+
+
+class RuleError(Exception):
+    """A Communication Type that cannot be applied now (a scope that no longer validates, a
+    template with no published version); ``str(error)`` is shown on the type's form, its
+    preview and the run's figures."""
