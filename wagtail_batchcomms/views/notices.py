@@ -49,7 +49,7 @@ from ..notices.merge_data import letterhead_data, organisation_data
 from ..notices.merge_fields import catalogue_rows
 from ..notices.previews import sample_merge_data
 from ..notices.rendering import render_notice
-from ..notices.usage import deletion_blockers
+from ..notices.usage import deletion_blockers, types_using
 from ..permissions import LOOK_ACTIONS, PolicyViewSetMixin, user_can
 from .batches.links import batch_url
 from .listing_guards import GuardedListingMixin
@@ -286,9 +286,12 @@ def refuse_deleting_templates_in_use(request, instances):
 
     templates = [instance for instance in instances if isinstance(instance, NoticeTemplate)]
     blockers = deletion_blockers(templates) if templates else {}
-    if not blockers:
+    sending = types_using(templates) if templates else {}
+    if not blockers and not sending:
         return None
     viewset = NoticeTemplate.snippet_viewset
+    for template, types in sending.items():
+        messages.error(request, types_refusal_message(template, types))
     for template, batches in blockers.items():
         buttons = []
         if template.live:
@@ -299,6 +302,30 @@ def refuse_deleting_templates_in_use(request, instances):
         return redirect(viewset.get_url_name("edit"), templates[0].pk)
     listing = reverse(viewset.get_url_name("list"))
     return redirect(get_valid_next_url_from_request(request) or listing)
+
+
+def types_refusal_message(template: NoticeTemplate, types: list) -> str:
+    """E.g. "“Reminder” cannot be deleted: the Communication Types First notice, Final
+    notice send it. ..." with links to the types."""
+    type_viewset = types[0].snippet_viewset
+    named = format_html_join(
+        ", ",
+        '<a href="{}">{}</a>',
+        ((reverse(type_viewset.get_url_name("edit"), args=[t.pk]), t.name) for t in types),
+    )
+    sentence = ngettext(
+        "“%(name)s” cannot be deleted: the Communication Type %(types)s sends it.",
+        "“%(name)s” cannot be deleted: the Communication Types %(types)s send it.",
+        len(types),
+    )
+    # The sentence is translated with %-placeholders; format_html escapes the name and keeps
+    # the links.
+    text = sentence.replace("%(name)s", "{name}").replace("%(types)s", "{types}")
+    return format_html(
+        "{} {}",
+        format_html(text, name=str(template), types=named),
+        _("Choose another template for those types first."),
+    )
 
 
 def refusal_message(template: NoticeTemplate, batches: list) -> str:

@@ -5,7 +5,7 @@ notices."""
 from __future__ import annotations
 
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +21,7 @@ from ...permissions import PolicyViewSetMixin
 from ...rules.usage import deletion_blockers
 from ..listing_guards import GuardedListingMixin
 from .forms import communication_type_edit_handler
+from .preview import PreviewRunView
 from .scope import scope_summary
 
 
@@ -89,6 +90,16 @@ class CommunicationTypeViewSet(PolicyViewSetMixin, SnippetViewSet):
     index_view_class = CommunicationTypeIndexView
     edit_view_class = CommunicationTypeEditView
     inspect_view_enabled = False
+
+    @property
+    def preview_run_view(self):
+        return PreviewRunView.as_view()
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("preview/<int:pk>/", self.preview_run_view, name="preview_run"),
+        ]
 
 
 def refuse_deleting_types_in_use(request, instances):
