@@ -27,7 +27,10 @@ def test_listing_reads_like_the_rule(admin_client):
     area = factories.service_area(name="North", code="N")
     communication_type(name="First notice", days=30, scope=f"service_area={area.pk}")
     communication_type(
-        name="Failed test", trigger=Trigger.FAILED_TEST, days=7, active=True,
+        name="Failed test",
+        trigger=Trigger.FAILED_TEST,
+        days=7,
+        active=True,
         mode=RunMode.AUTOMATIC,
     )
     response = admin_client.get(type_url("list"))
@@ -179,7 +182,9 @@ def test_escalation_cannot_point_to_itself_or_go_round(admin_client):
     assert first.requires_type is None
 
     # A chain that does not come back is fine.
-    fourth = type_form(first.template, name="Fourth", requires_type=str(third.pk), requires_days="10")
+    fourth = type_form(
+        first.template, name="Fourth", requires_type=str(third.pk), requires_days="10"
+    )
     assert admin_client.post(type_url("add"), fourth).status_code == 302
 
 
@@ -188,8 +193,11 @@ def test_deleting_a_type_that_made_notices_is_refused(admin_client):
     asm = factories.assembly()
     run = RuleRun.objects.create(run_date=datetime.date(2026, 1, 5))
     AutomaticNotice.objects.create(
-        communication_type=ctype, assembly=asm, location=asm.location,
-        cycle=datetime.date(2026, 2, 1), run=run,
+        communication_type=ctype,
+        assembly=asm,
+        location=asm.location,
+        cycle=datetime.date(2026, 2, 1),
+        run=run,
     )
     response = admin_client.post(type_url("delete", ctype.pk), follow=True)
     assert CommunicationType.objects.filter(pk=ctype.pk).exists()

@@ -3,8 +3,11 @@ POST data."""
 
 from __future__ import annotations
 
+import datetime
+
 import factories
 from django.urls import reverse
+from django.utils import timezone
 
 from wagtail_batchcomms.models import CommunicationType, RunMode, Trigger
 
@@ -45,3 +48,23 @@ def type_form(template, **overrides) -> dict:
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+def due_locations(n: int, *, due_in: int = 20, email: bool = True, **assembly_fields) -> list:
+    """``n`` locations, each with an owner (with an email address unless ``email=False``,
+    and a mailing address: the location's) and one assembly due in ``due_in`` days."""
+    today = timezone.localdate()
+    assemblies = []
+    for _ in range(n):
+        place = factories.location()
+        owner = factories.contact(**({} if email else {"email": ""}))
+        factories.role(place, owner, "owner", primary=True)
+        assemblies.append(
+            factories.assembly(
+                place,
+                last_tested_on=today - datetime.timedelta(days=345),
+                next_test_due=today + datetime.timedelta(days=due_in),
+                **assembly_fields,
+            )
+        )
+    return assemblies

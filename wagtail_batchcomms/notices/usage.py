@@ -50,7 +50,9 @@ def deletion_blockers(templates: Iterable[NoticeTemplate]) -> dict[NoticeTemplat
     return blockers
 
 
-def types_using(templates: Iterable[NoticeTemplate]) -> dict[NoticeTemplate, list[CommunicationType]]:
+def types_using(
+    templates: Iterable[NoticeTemplate],
+) -> dict[NoticeTemplate, list[CommunicationType]]:
     """``{template: [Communication Types sending it]}``: a template a type sends is not
     deleted (the type would have nothing to send; the database protects it too). One query."""
     templates = list(templates)

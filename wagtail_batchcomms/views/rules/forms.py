@@ -4,8 +4,11 @@ escalation that leads somewhere)."""
 
 from __future__ import annotations
 
-from django.db.models import Q
+import copy
+
+from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.panels import (
@@ -16,8 +19,10 @@ from wagtail.admin.panels import (
     Panel,
 )
 
-from ...models import CommunicationType, NoticeTemplate, Trigger
+from ...models import CommunicationType, NoticeTemplate, RunMode, Trigger
 from ...notices.usage import live_templates
+from ...rules.preview import preview_type
+from .preview import activation_sentence
 from .scope import assemblies_url, parse_scope, scope_filterset, scope_from_data
 
 #: Event triggers: ``days`` is how far back an event still counts.
@@ -30,6 +35,15 @@ MAX_LOOK_BACK = 365
 class CommunicationTypeForm(WagtailAdminModelForm):
     """Besides the model's fields, ``scope_form``: the Assemblies listing's filter form bound
     to the POST (or to the stored scope), validated with it; its errors are the form's."""
+
+    confirm_activation = forms.BooleanField(
+        required=False,
+        label=_("Yes, send these notices automatically"),
+        help_text=_(
+            "Asked when a type that sends automatically is switched on: the preview of its "
+            "first run is shown here."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -49,9 +63,7 @@ class CommunicationTypeForm(WagtailAdminModelForm):
         if self.is_bound:
             self.scope_filterset = scope_filterset(self.data, prefixed=True)
         else:
-            self.scope_filterset = scope_filterset(
-                parse_scope(self.instance.scope), prefixed=False
-            )
+            self.scope_filterset = scope_filterset(parse_scope(self.instance.scope), prefixed=False)
         self.scope_form = self.scope_filterset.form
 
     @property
@@ -85,22 +97,39 @@ class CommunicationTypeForm(WagtailAdminModelForm):
             for name, errors in self.scope_form.errors.items():
                 label = self.scope_form.fields[name].label if name in self.scope_form.fields else ""
                 for error in errors:
-                    self.add_error(None, _("Scope, %(label)s: %(error)s") % {
-                        "label": label, "error": error
-                    })
+                    self.add_error(
+                        None, _("Scope, %(label)s: %(error)s") % {"label": label, "error": error}
+                    )
         else:
             # Not a form field (the scope's fields are the listing's): set on the instance,
             # which construct_instance leaves alone.
             self.instance.scope = scope_from_data(self.data)
+            self._confirm_activation(cleaned)
         return cleaned
+
+    def _confirm_activation(self, cleaned: dict) -> None:
+        """Switching on a type that sends by itself asks for a confirmation showing what its
+        first run sends (a held type sends nothing without a review, so it is not asked)."""
+        switching_on = cleaned.get("active") and not (self.instance.pk and self.instance.active)
+        if not switching_on or cleaned.get("mode") != RunMode.AUTOMATIC or self.errors:
+            return
+        if cleaned.get("confirm_activation"):
+            return
+        candidate = copy.copy(self.instance)
+        for name in ("template", "trigger", "days", "requires_type", "requires_days"):
+            setattr(candidate, name, cleaned.get(name))
+        preview = preview_type(candidate)
+        message = preview.error or activation_sentence(preview)
+        self.add_error(
+            "confirm_activation",
+            _("%(sentence)s Tick this box and save again to confirm.") % {"sentence": message},
+        )
 
     def _clean_escalation(self, cleaned: dict) -> None:
         earlier = cleaned.get("requires_type")
         if earlier is None:
             if cleaned.get("requires_days"):
-                self.add_error(
-                    "requires_days", _("Choose the earlier type these days count from.")
-                )
+                self.add_error("requires_days", _("Choose the earlier type these days count from."))
             return
         own = self.instance.pk
         if own is not None and earlier.pk == own:
@@ -114,7 +143,10 @@ class CommunicationTypeForm(WagtailAdminModelForm):
             if own is not None and step.requires_type_id == own:
                 self.add_error(
                     "requires_type",
-                    _("“%(name)s” already comes after this type: the escalation would go round in a circle.")
+                    _(
+                        "“%(name)s” already comes after this type: the escalation would go "
+                        "round in a circle."
+                    )
                     % {"name": earlier},
                 )
                 return
@@ -148,19 +180,26 @@ def communication_type_edit_handler() -> ObjectList:
             FieldPanel("description"),
             FieldPanel("template"),
             FieldRowPanel([FieldPanel("trigger"), FieldPanel("days")], heading=_("Trigger")),
-            ScopePanel(heading=_("Scope"), help_text=_(
-                "Only assemblies matching these filters of the Assemblies listing; none "
-                "chosen: every assembly."
-            )),
+            ScopePanel(
+                heading=_("Scope"),
+                help_text=_(
+                    "Only assemblies matching these filters of the Assemblies listing; none "
+                    "chosen: every assembly."
+                ),
+            ),
             FieldRowPanel(
                 [FieldPanel("requires_type"), FieldPanel("requires_days")],
                 heading=_("Escalation"),
             ),
             MultiFieldPanel(
-                [FieldPanel("response_days"), FieldPanel("mode"), FieldPanel("active")],
+                [
+                    FieldPanel("response_days"),
+                    FieldPanel("mode"),
+                    FieldPanel("active"),
+                    FieldPanel("confirm_activation"),
+                ],
                 heading=_("Sending"),
             ),
         ],
         base_form_class=CommunicationTypeForm,
     )
-

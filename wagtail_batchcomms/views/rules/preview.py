@@ -47,7 +47,9 @@ def sample_with_compliance(preview: TypePreview) -> list[Assembly]:
     return [by_pk[pk] for pk in order if pk in by_pk]
 
 
-class PreviewRunView(LookRequiredMixin, PolicyCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
+class PreviewRunView(
+    LookRequiredMixin, PolicyCheckedMixin, WagtailAdminTemplateMixin, TemplateView
+):
     """Read-only; for users who may look at types and at assemblies (it lists them)."""
 
     model = CommunicationType
@@ -59,7 +61,9 @@ class PreviewRunView(LookRequiredMixin, PolicyCheckedMixin, WagtailAdminTemplate
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
-        self.object = get_object_or_404(CommunicationType.objects.select_related("template"), pk=kwargs["pk"])
+        self.object = get_object_or_404(
+            CommunicationType.objects.select_related("template"), pk=kwargs["pk"]
+        )
 
     def get_page_subtitle(self):
         return str(self.object)
@@ -72,7 +76,10 @@ class PreviewRunView(LookRequiredMixin, PolicyCheckedMixin, WagtailAdminTemplate
         viewset = CommunicationType.snippet_viewset
         return [
             {"url": reverse(viewset.get_url_name("list")), "label": viewset.menu_label},
-            {"url": reverse(viewset.get_url_name("edit"), args=[self.object.pk]), "label": str(self.object)},
+            {
+                "url": reverse(viewset.get_url_name("edit"), args=[self.object.pk]),
+                "label": str(self.object),
+            },
             {"url": "", "label": _("Preview next run")},
         ]
 
@@ -91,9 +98,13 @@ class PreviewRunView(LookRequiredMixin, PolicyCheckedMixin, WagtailAdminTemplate
             ),
             table=Table(
                 [
-                    LinkColumn("serial_number", label=_("Serial number"), url=lambda a: reverse(
-                        Assembly.snippet_viewset.get_url_name("inspect"), args=[a.pk]
-                    )),
+                    LinkColumn(
+                        "serial_number",
+                        label=_("Serial number"),
+                        url=lambda a: reverse(
+                            Assembly.snippet_viewset.get_url_name("inspect"), args=[a.pk]
+                        ),
+                    ),
                     TextColumn("location", label=_("Location")),
                     DateTextColumn("next_test_due", label=_("Next test due")),
                     ComplianceColumn(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from ...models import Assembly
 from ...register.filters import AssemblyFilterSet
@@ -76,25 +77,25 @@ def scope_summary(scope: str) -> str:
     """E.g. "Service area: North; Hazard: Health hazard" (labels and chosen values as the
     listing's filter form shows them), or "All active assemblies" when empty."""
     if not scope:
-        return "All assemblies"
+        return _("All assemblies")
     form = scope_filterset(parse_scope(scope), prefixed=False).form
     if not form.is_valid():
-        return "Invalid scope: edit the type"
+        return _("Invalid scope: edit the type")
     parts = []
     for name, field in form.fields.items():
         value = form.cleaned_data.get(name)
         if value in (None, "", [], ()) or (hasattr(value, "start") and not any(value)):
             continue
         parts.append(f"{field.label}: {_display(field, value)}")
-    return "; ".join(parts) or "All assemblies"
+    return "; ".join(parts) or _("All assemblies")
 
 
 def _display(field, value) -> str:
     choices = dict(getattr(field, "choices", []) or [])
     if isinstance(value, slice):
-        return f"{value.start or '…'} – {value.stop or '…'}"
+        return f"{value.start or '…'} to {value.stop or '…'}"
     if hasattr(value, "__iter__") and not isinstance(value, str):
         return ", ".join(str(choices.get(v, v)) for v in value)
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     return str(choices.get(value, value))

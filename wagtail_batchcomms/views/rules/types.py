@@ -139,4 +139,3 @@ def refusal_message(ctype: CommunicationType, found: dict) -> str:
             "They are the record of what was sent. Pause the type (untick Active) to stop it."
         ),
     )
-
