@@ -58,11 +58,18 @@ class BatchPermissionPolicy(ModelPermissionPolicy):
     VIEW_GRANTING = ("view", "change", "delete", "generate", "send", "complete", "archive", "clone")
 
     def user_has_permission(self, user, action):
+        if action == "review":
+            # Releasing a batch held for review is RuleRun's review_rulerun ("Can review
+            # and release automatic notices"): the batch actions ask the batch policy, so it
+            # answers for it here, from the one place that knows.
+            runs = policy_for(apps.get_model("wagtail_batchcomms", "RuleRun"))
+            return runs.user_has_permission(user, "review")
         if action == "view":
+            # A reviewer of automatic notices opens the batches they release.
             return any(
                 super(BatchPermissionPolicy, self).user_has_permission(user, granting)
                 for granting in self.VIEW_GRANTING
-            )
+            ) or self.user_has_permission(user, "review")
         return super().user_has_permission(user, action)
 
     def users_with_any_permission(self, actions):

@@ -4,8 +4,8 @@ sends automatically is switched on."""
 from __future__ import annotations
 
 import factories
-from django.contrib.auth.models import Permission
 import pytest
+from django.contrib.auth.models import Permission
 from rules_admin_data import communication_type, due_locations, type_form, type_url
 
 from wagtail_batchcomms.models import CommunicationType, RunMode

@@ -28,17 +28,19 @@ from ..emails.sending import start_sending
 from ..exceptions import BatchActionError, SendingError
 from ..letters.downloads import mark_letters_mailed, request_letter_download
 from ..models import Batch, BatchStatus, Channel, CommunicationStatus
-from . import lifecycle
+from . import lifecycle, review
 from .availability import (
     LETTER_CHECKS,
     BatchFacts,
     Check,
+    awaiting_review,
     deliverable,
     first_refusal,
     generation_stalled,
     has_notices,
     in_state,
     letters_to_download,
+    not_awaiting_review,
     not_generating,
     permitted,
     transition,
@@ -113,6 +115,7 @@ class BatchAction:
 _SEND_CHECKS: tuple[Check, ...] = (
     deliverable(gettext_lazy("emails can be sent")),
     permitted(gettext_lazy("You do not have permission to send this batch.")),
+    not_awaiting_review,
 )
 
 ACTIONS: list[BatchAction] = [
@@ -211,6 +214,32 @@ ACTIONS: list[BatchAction] = [
         ),
         primary=True,
         priority=20,
+    ),
+    BatchAction(
+        key="release",
+        label=gettext_lazy("Release emails"),
+        icon="success",
+        # The batch policy's "review" is RuleRun's review_rulerun (permissions.py).
+        permission="review",
+        checks=(
+            permitted(gettext_lazy("You do not have permission to review automatic notices.")),
+            awaiting_review,
+        ),
+        run=review.release_reviewed,
+        history_id=history.RELEASE,
+        confirm_data=email_facts,
+        confirm_template="wagtail_batchcomms/admin/confirm_send.html",
+        confirm_text=gettext_lazy(
+            "These automatic notices were held for review. Releasing them sends the emails "
+            "now; letters are downloaded and marked as mailed as usual. To reject the day's "
+            "list instead, archive the batch."
+        ),
+        confirm_button=gettext_lazy("Release the emails"),
+        success_message=gettext_lazy(
+            "“%(name)s” is released: %(count)s emails are queued for sending."
+        ),
+        primary=True,
+        priority=18,
     ),
     BatchAction(
         key="retry",

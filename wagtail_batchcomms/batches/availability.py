@@ -122,6 +122,27 @@ def generation_stalled(facts: BatchFacts, action: BatchAction) -> str | None:
 # --- delivery ---------------------------------------------------------------------------------
 
 
+def not_awaiting_review(facts: BatchFacts, action: BatchAction) -> str | None:
+    """A batch of automatic notices held for review sends nothing until it is released."""
+    if facts.batch.awaiting_review:
+        return _(
+            "This batch is awaiting review: its emails go out when a reviewer releases them "
+            "(Release emails)."
+        )
+    return None
+
+
+def awaiting_review(facts: BatchFacts, action: BatchAction) -> str | None:
+    """Only a batch held for review (and not yet released) can be released."""
+    if not facts.batch.awaiting_review:
+        return _("This batch is not awaiting review (it was released or was not held).")
+    if facts.batch.status != BatchStatus.GENERATED:
+        return _("This batch is %(state)s; only Generated batches can be released.") % {
+            "state": facts.batch.get_status_display()
+        }
+    return None
+
+
 def deliverable(what: str) -> Check:
     """Only Generated or Partially sent batches deliver."""
 

@@ -83,6 +83,9 @@ def start_sending(
             )
         if not user_can_send(batch, user):
             raise SendingError(_("You do not have permission to send this batch."))
+        if batch.awaiting_review:
+            # Automatic notices held for review go out when a reviewer releases them.
+            raise SendingError(_("This batch is awaiting review: release it to send its emails."))
         retried = retry_emails(
             batch,
             user=user,

@@ -46,3 +46,6 @@ LETTERS_FAILED = f"{PREFIX}.letters_failed"
 LETTERS_MAILED = f"{PREFIX}.letters_mailed"
 LETTERS_EXPIRED = f"{PREFIX}.letters_expired"
 LETTERS_DOWNLOADED = f"{PREFIX}.letters_downloaded"
+
+# --- automatic notices held for review (batches.review) ---
+RELEASE = f"{PREFIX}.release"

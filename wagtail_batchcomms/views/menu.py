@@ -8,6 +8,7 @@ from wagtail.admin.viewsets.base import ViewSetGroup
 from .batches.viewsets import BatchViewSet
 from .communications.viewsets import CommunicationViewSet
 from .notices import NoticeTemplateViewSet
+from .rules.runs import RuleRunViewSet
 from .rules.types import CommunicationTypeViewSet
 
 
@@ -16,4 +17,10 @@ class CommunicationsViewSetGroup(ViewSetGroup):
     menu_icon = "mail"
     menu_name = "batchcomms-communications"
     menu_order = 220
-    items = (BatchViewSet, NoticeTemplateViewSet, CommunicationViewSet, CommunicationTypeViewSet)
+    items = (
+        BatchViewSet,
+        NoticeTemplateViewSet,
+        CommunicationViewSet,
+        CommunicationTypeViewSet,
+        RuleRunViewSet,
+    )

@@ -29,6 +29,7 @@ from ...models import (
     CommunicationStatus,
     DownloadStatus,
     NoticeTemplate,
+    RuleRun,
     SkippedRecipient,
     SkipReason,
 )
@@ -48,7 +49,13 @@ class BatchObjectMixin(PolicyCheckedMixin, BaseObjectMixin):
 
     def get_base_object_queryset(self):
         return Batch.objects.select_related(
-            "template", "template_revision", "created_by", "cloned_from"
+            "template",
+            "template_revision",
+            "created_by",
+            "cloned_from",
+            "communication_type",
+            "rule_run",
+            "reviewed_by",
         )
 
 
@@ -136,6 +143,16 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
             allowed_actions=self.allowed,
             history_url=reverse("wagtail_batchcomms_batch:history", args=[batch.pk]),
             template_url=self.get_template_url(),
+            communication_type_url=(
+                admin_url_for(self.request.user, batch.communication_type)
+                if batch.communication_type_id
+                else None
+            ),
+            rule_run_url=(
+                batch.rule_run.get_admin_url()
+                if batch.rule_run_id and user_can_look(self.request.user, RuleRun)
+                else None
+            ),
             revision_url=self.get_revision_url(),
             counts_table=self.get_counts_table(counts),
             progress=progress_data(batch),
