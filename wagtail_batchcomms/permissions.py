@@ -39,6 +39,8 @@ POLICY_MODELS = (
     "Batch",
     "Communication",
     "LetterDownload",
+    "CommunicationType",
+    "RuleRun",
 )
 
 #: Actions that let a user look at a model's rows (its listing, inspect view, chooser, the

@@ -46,3 +46,7 @@ LETTERS_FAILED = f"{PREFIX}.letters_failed"
 LETTERS_MAILED = f"{PREFIX}.letters_mailed"
 LETTERS_EXPIRED = f"{PREFIX}.letters_expired"
 LETTERS_DOWNLOADED = f"{PREFIX}.letters_downloaded"
+
+# --- automatic notices (rules/) ---
+#: On a batch the daily run made: which run (date) and Communication Type made it.
+AUTOMATIC_RUN = f"{PREFIX}.automatic_run"
