@@ -70,13 +70,24 @@ DEFAULTS: dict[str, Any] = {
     "MAX_LETTERHEAD_IMAGE_BYTES": 2 * 1024 * 1024,
     # Rows per page on the assembly and communication listings.
     "LISTING_PAGE_SIZE": 50,
+    # The hour (0-23, in the site's TIME_ZONE) from which the day's run of automatic notices
+    # starts; the schedule ticks every few minutes and starts it once on each local day.
+    "AUTOMATIC_NOTICES_HOUR": 6,
+    # A Running automatic run whose worker saved nothing for this long (seconds) lost its
+    # worker; the next tick (or "Run now") takes it over and finishes it.
+    "RULE_RUN_STALE_AFTER": 900,
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {"PAGE_SIZE": ("letter", "a4")}
 
 #: Whole-number keys for which 0 means something ("no limit"); every other one must be >= 1
 #: (a page size, chunk size or expiry of 0 would break the listing or the tasks).
-ZERO_ALLOWED = frozenset({"EMAIL_RATE_LIMIT"})
+ZERO_ALLOWED = frozenset({"EMAIL_RATE_LIMIT", "AUTOMATIC_NOTICES_HOUR"})
+
+#: Whole-number keys with an upper bound: key -> (maximum, what the number is).
+MAXIMUMS: dict[str, tuple[int, str]] = {
+    "AUTOMATIC_NOTICES_HOUR": (23, "an hour of the day in TIME_ZONE")
+}
 
 #: Keys whose value is None or a list of domain names ("example.org", or "*" for any).
 DOMAIN_LIST_KEYS = frozenset({"COPY_ADDRESS_DOMAINS"})
@@ -146,6 +157,12 @@ class BatchcommsSettings:
                     problems.append(
                         f"{SETTING_NAME}[{key!r}] must be a whole number of {minimum} or more, "
                         f"not {value!r}."
+                    )
+                elif key in MAXIMUMS and value > MAXIMUMS[key][0]:
+                    maximum, meaning = MAXIMUMS[key]
+                    problems.append(
+                        f"{SETTING_NAME}[{key!r}] must be from {minimum} to {maximum} "
+                        f"({meaning}), not {value!r}."
                     )
             elif default is None and value is not None and not isinstance(value, str | PathLike):
                 problems.append(f"{SETTING_NAME}[{key!r}] must be a string or None, not {value!r}.")

@@ -37,6 +37,12 @@ SCHEDULES: dict[str, tuple[str, int]] = {
         "wagtail_batchcomms.tasks.reap_stale_sending",
         5,
     ),
+    # The day's automatic notices, started by the first tick past AUTOMATIC_NOTICES_HOUR in
+    # the site's time zone (a tick, not a daily schedule: after downtime it is one run).
+    "wagtail_batchcomms: automatic notices": (
+        "wagtail_batchcomms.tasks.automatic_notices_tick",
+        5,
+    ),
 }
 
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.contrib.auth import get_user_model
+
 from .batches.generation import generate
 from .emails import sending
 from .letters.chunks import merge_download, render_chunk
 from .letters.downloads import purge_expired_downloads, recover_letter_downloads
+from .rules import runs
 
 # --- sending emails (emails.sending) ------------------------------------------------------
 
@@ -57,3 +60,23 @@ def merge_letter_download(download_id: int) -> str:
 def letters_housekeeping() -> dict:
     """Scheduled: re-queue letter work dead workers left behind; purge expired downloads."""
     return {"requeued": recover_letter_downloads(), "purged": purge_expired_downloads()}
+
+
+# --- automatic notices (rules.runs) ---------------------------------------------------
+
+
+def run_automatic_notices(user_id: int | None = None) -> str:
+    """Run the automatic notices now: an admin's "Run now" (``user_id``), or the day's
+    scheduled run (None). Safe to run twice: claims are once per type, assembly and cycle."""
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    if user_id and user is None:
+        return f"User {user_id} no longer exists; nothing run."
+    run = runs.run_automatic_notices(user=user)
+    return f"Automatic run {run.pk} of {run.run_date}: {run.status}"
+
+
+def automatic_notices_tick() -> str:
+    """Scheduled every few minutes: start the day's run once past AUTOMATIC_NOTICES_HOUR
+    (local time), and finish what a killed run left."""
+    run = runs.tick()
+    return f"Automatic run {run.pk} of {run.run_date}: {run.status}" if run else "Not yet time."

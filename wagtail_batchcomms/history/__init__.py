@@ -47,5 +47,9 @@ LETTERS_MAILED = f"{PREFIX}.letters_mailed"
 LETTERS_EXPIRED = f"{PREFIX}.letters_expired"
 LETTERS_DOWNLOADED = f"{PREFIX}.letters_downloaded"
 
+# --- automatic notices (rules/) ---
+#: On a batch the daily run made: which run (date) and Communication Type made it.
+AUTOMATIC_RUN = f"{PREFIX}.automatic_run"
+
 # --- automatic notices held for review (batches.review) ---
 RELEASE = f"{PREFIX}.release"

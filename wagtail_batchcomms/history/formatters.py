@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from wagtail.log_actions import LogActionRegistry, LogFormatter
 
-from . import batches, emails, letters, review
+from . import batches, emails, letters, review, rules
 
 FORMATTERS: dict[str, type[LogFormatter]] = {
     **batches.FORMATTERS,
     **emails.FORMATTERS,
     **letters.FORMATTERS,
     **review.FORMATTERS,
+    **rules.FORMATTERS,
 }
 
 

@@ -1,0 +1,195 @@
+"""The daily run of automatic notices: ``run_automatic_notices`` and its schedule's ``tick``.
+
+A run takes each active Communication Type in turn (escalation prerequisites first) and, for
+each, does ``claims.claim_type`` in one transaction, then generates the type's batch inline
+through ``batches.generation.generate`` (the batches' own path), then, for a type that sends
+automatically, ``emails.sending.release_emails`` (the one sender). Letters stay pending in
+the batch, printed and marked mailed as in any batch.
+
+Exactly once: the claims are unique per (type, assembly, cycle) in the database, so reruns,
+racing workers and resumed runs claim each assembly once. The scheduled run is unique per
+local day (``RuleRun``'s partial unique constraint): the worker that creates or takes over
+the day's run owns it (``RuleRun.worker``) and saves it after every step (``updated_at``, a
+heartbeat); another worker finding it Running with a recent heartbeat leaves it alone, and
+takes it over once it has been silent for ``RULE_RUN_STALE_AFTER`` seconds. What a killed
+worker left half way is finished by ``resume.resume_unfinished``, which every call runs first.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..batches.generation import describe, generate
+from ..conf import batchcomms_settings
+from ..exceptions import RuleError
+from ..jobs import enqueue, worker_id
+from ..models import (
+    Batch,
+    BatchStatus,
+    CommunicationType,
+    RuleRun,
+    RuleRunStatus,
+    RuleRunType,
+)
+from ..permissions import user_can
+from .claims import claim_type, rule_error
+from .preview import live_rules
+from .resume import record_figures, release_if_due, resume_unfinished
+
+logger = logging.getLogger(__name__)
+
+RUN_TASK = "wagtail_batchcomms.tasks.run_automatic_notices"
+
+
+class RunTakenOver(Exception):
+    """This worker no longer owns the run (another took it over): stop quietly."""
+
+
+def ordered_types() -> list[CommunicationType]:
+    """The active types, each after the type it escalates from (then by name)."""
+    types = list(CommunicationType.objects.filter(active=True).order_by("name", "pk"))
+    parents = dict(CommunicationType.objects.values_list("pk", "requires_type_id"))
+
+    def depth(pk: int) -> int:
+        seen: set[int] = set()
+        level = 0
+        while parents.get(pk) and pk not in seen:  # a loop of requirements ends the walk
+            seen.add(pk)
+            pk = parents[pk]
+            level += 1
+        return level
+
+    return sorted(types, key=lambda ctype: (depth(ctype.pk), ctype.name, ctype.pk))
+
+
+def _take_scheduled(today: datetime.date, worker: str) -> tuple[RuleRun, bool]:
+    """The day's scheduled run and whether this worker now owns it (module doc)."""
+    stale_before = timezone.now() - datetime.timedelta(
+        seconds=batchcomms_settings.RULE_RUN_STALE_AFTER
+    )
+    with transaction.atomic():
+        scheduled = RuleRun.objects.select_for_update().filter(
+            run_date=today, started_by__isnull=True
+        )
+        run = scheduled.first()
+        if run is None:
+            try:
+                with transaction.atomic():  # a savepoint: the racing worker's insert wins
+                    return RuleRun.objects.create(run_date=today, worker=worker), True
+            except IntegrityError:
+                run = scheduled.get()
+        if run.status != RuleRunStatus.RUNNING:
+            return run, False
+        if run.worker and run.worker != worker and run.updated_at >= stale_before:
+            return run, False
+        logger.warning("taking over automatic run %s from %r", run.pk, run.worker)
+        run.worker = worker
+        run.save(update_fields=["worker", "updated_at"])
+        return run, True
+
+
+def _lock_owned(run_id: int, worker: str) -> RuleRun:
+    """The run, locked, with a fresh heartbeat; ``RunTakenOver`` if another worker owns it."""
+    run = RuleRun.objects.select_for_update().get(pk=run_id)
+    if run.worker != worker or run.status != RuleRunStatus.RUNNING:
+        raise RunTakenOver
+    run.save(update_fields=["updated_at"])
+    return run
+
+
+def _run_type(run_id: int, ctype: CommunicationType, today: datetime.date, worker: str) -> None:
+    """One type's step: claims + batch (one transaction), generation, release."""
+    with transaction.atomic():
+        run = _lock_owned(run_id, worker)
+        if RuleRunType.objects.filter(run=run, communication_type=ctype).exists():
+            return  # done before this worker took the run over
+        try:
+            live_rules(ctype)  # refuses a template with no published version
+            with transaction.atomic():  # a RuleError undoes the claims made so far
+                result = claim_type(ctype, run, today)
+        except RuleError as error:
+            rule_error(ctype, run, str(error))
+            return
+    batch = result.batch
+    if batch is None:
+        return
+    try:
+        generate(batch.pk, batch.task_token)
+    except Exception as error:  # the batch is back to Open with the error shown on it
+        RuleRunType.objects.filter(pk=result.pk).update(error=describe(error))
+        return
+    with transaction.atomic():
+        _lock_owned(run_id, worker)
+        batch = Batch.objects.select_for_update().get(pk=batch.pk)
+        record_figures(batch)
+        if batch.status == BatchStatus.GENERATED:  # awaiting review: not released
+            release_if_due(batch)
+
+
+def run_automatic_notices(*, today: datetime.date | None = None, user=None) -> RuleRun:
+    """Run the automatic notices for ``today`` (default: the local date in ``TIME_ZONE``).
+
+    ``user`` None is the schedule: the day's one scheduled run is created, taken over, or
+    (finished, or owned by a live worker) returned untouched. With a user ("Run now") a new
+    run is made each time. A type's own problem is recorded on its ``RuleRunType`` and the
+    run goes on; the run ends Finished, or Failed with the error for an unexpected one
+    (which is re-raised, so the task is recorded as failed too).
+    """
+    today = today or timezone.localdate()
+    worker = worker_id()
+    resume_unfinished()
+    if user is None:
+        run, owned = _take_scheduled(today, worker)
+        if not owned:
+            return run
+    else:
+        run = RuleRun.objects.create(run_date=today, started_by=user, worker=worker)
+    try:
+        for ctype in ordered_types():
+            _run_type(run.pk, ctype, today, worker)
+        with transaction.atomic():
+            run = _lock_owned(run.pk, worker)
+            run.status = RuleRunStatus.FINISHED
+            run.finished_at = timezone.now()
+            run.save()
+    except RunTakenOver:
+        logger.warning("automatic run %s was taken over by another worker", run.pk)
+        run.refresh_from_db()
+    except Exception as error:
+        logger.exception("automatic run %s failed", run.pk)
+        RuleRun.objects.filter(pk=run.pk, worker=worker).update(
+            status=RuleRunStatus.FAILED,
+            finished_at=timezone.now(),
+            error=describe(error),
+            updated_at=timezone.now(),
+        )
+        raise
+    return run
+
+
+def tick(*, now: datetime.datetime | None = None) -> RuleRun | None:
+    """The schedule's every-few-minutes call: finish what killed runs left and, once the
+    local time (``TIME_ZONE``) is past ``AUTOMATIC_NOTICES_HOUR``, start (or find) the day's
+    run. After downtime this makes ONE run for today, which catches up the missed days (the
+    selection's windows still hold them); DST needs nothing, the hour is local."""
+    local = timezone.localtime(now)
+    if local.hour < batchcomms_settings.AUTOMATIC_NOTICES_HOUR:
+        resume_unfinished()
+        return None
+    return run_automatic_notices(today=local.date())
+
+
+def request_run(user) -> None:
+    """An admin's "Run now": queue a run by ``user`` when the transaction commits.
+
+    Needs the review permission of automatic runs (``review_rulerun``).
+    """
+    if not user_can(user, "review", RuleRun):
+        raise PermissionDenied(_("You do not have permission to run the automatic notices."))
+    enqueue(RUN_TASK, user.pk, name="Automatic notices (run now)")
