@@ -285,10 +285,25 @@ class BatchFilterSet(WagtailFilterSet):
         queryset=NoticeTemplate.objects.order_by("name"),
         empty_label=_("All"),
     )
+    # Automatic notices make a batch per type and run: this keeps them apart from an admin's
+    # own batches without hiding either by default.
+    made_by = django_filters.ChoiceFilter(
+        label=_("Made by"),
+        choices=[("admins", _("Admins")), ("automatic", _("Automatic runs"))],
+        empty_label=_("All (admins and automatic runs)"),
+        method="filter_made_by",
+    )
 
     class Meta:
         model = Batch
         fields: list[str] = []
+
+    def filter_made_by(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "automatic":
+            return queryset.filter(communication_type__isnull=False)
+        if value == "admins":
+            return queryset.filter(communication_type__isnull=True)
+        return queryset
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)

@@ -10,6 +10,7 @@ from .communications.viewsets import CommunicationViewSet
 from .notices import NoticeTemplateViewSet
 from .rules.runs import RuleRunViewSet
 from .rules.types import CommunicationTypeViewSet
+from .rules.worklists import AwaitingReviewViewSet, LettersToPrintViewSet
 
 
 class CommunicationsViewSetGroup(ViewSetGroup):
@@ -23,4 +24,6 @@ class CommunicationsViewSetGroup(ViewSetGroup):
         CommunicationViewSet,
         CommunicationTypeViewSet,
         RuleRunViewSet,
+        AwaitingReviewViewSet,
+        LettersToPrintViewSet,
     )

@@ -69,7 +69,9 @@ class BatchIndexView(GuardedListingMixin, generic.IndexView):
         queryset = (
             super()
             .get_base_queryset()
-            .select_related("template", "created_by", "created_by__wagtail_userprofile")
+            .select_related(
+                "template", "created_by", "created_by__wagtail_userprofile", "communication_type"
+            )
         )
         return annotate_counts(queryset)
 
@@ -262,7 +264,13 @@ class BatchViewSet(PolicyViewSetMixin, ModelViewSet):
         NumberColumn("email_total", label=_("Emails"), sort_key="email_total"),
         NumberColumn("letter_total", label=_("Letters"), sort_key="letter_total"),
         NumberColumn("sent_total", label=_("Sent"), sort_key="sent_total"),
+        # An automatic batch says which Communication Type made it; an admin's, who did.
         UserColumn("created_by", label=_("Created by")),
+        Column(
+            "communication_type",
+            label=_("Automatic notices"),
+            accessor=lambda batch: batch.communication_type or "",
+        ),
         DateColumn("created_at", label=_("Created"), sort_key="created_at"),
     ]
     # Without these Wagtail answered ?export=csv with one blank line per batch.
