@@ -10,6 +10,7 @@ from .views.batches.add_to_batch_bulk import AddToBatchBulkAction, BoundedDelete
 from .views.menu import CommunicationsViewSetGroup
 from .views.notices import refuse_deleting_templates_in_use
 from .views.register.viewsets import RegisterViewSetGroup
+from .views.rules.dashboard import add_dashboard_panels
 from .views.rules.types import refuse_deleting_types_in_use
 
 # register_snippet (not the register_admin_viewset hook) so that the snippet models are known
@@ -26,3 +27,4 @@ hooks.register("register_bulk_action", AddToBatchBulkAction)
 hooks.register("register_bulk_action", BoundedDeleteBulkAction, order=1)
 hooks.register("before_delete_snippet", refuse_deleting_templates_in_use)
 hooks.register("before_delete_snippet", refuse_deleting_types_in_use)
+hooks.register("construct_homepage_panels", add_dashboard_panels)
