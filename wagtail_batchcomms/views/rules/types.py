@@ -89,7 +89,22 @@ class CommunicationTypeViewSet(PolicyViewSetMixin, SnippetViewSet):
     edit_handler = communication_type_edit_handler()
     index_view_class = CommunicationTypeIndexView
     edit_view_class = CommunicationTypeEditView
-    inspect_view_enabled = False
+    # Read-only page for those who may only look at types (and "view" in the group editor).
+    inspect_view_enabled = True
+    inspect_view_fields = [
+        "name",
+        "description",
+        "template",
+        "trigger",
+        "days",
+        "scope",
+        "requires_type",
+        "requires_days",
+        "response_days",
+        "mode",
+        "active",
+        "updated_at",
+    ]
 
     @property
     def preview_run_view(self):
