@@ -86,7 +86,15 @@ def _take_scheduled(today: datetime.date, worker: str) -> tuple[RuleRun, bool]:
                 run = scheduled.get()
         if run.status != RuleRunStatus.RUNNING:
             return run, False
-        if run.worker and run.worker != worker and run.updated_at >= stale_before:
+        # Live: the run saved lately, or one of its batches is generating (the run's worker
+        # generates inline; generation saves its batch after every chunk).
+        live = (
+            run.updated_at >= stale_before
+            or Batch.objects.filter(
+                rule_run=run, status=BatchStatus.GENERATING, updated_at__gte=stale_before
+            ).exists()
+        )
+        if run.worker and run.worker != worker and live:
             return run, False
         logger.warning("taking over automatic run %s from %r", run.pk, run.worker)
         run.worker = worker
@@ -104,26 +112,30 @@ def _lock_owned(run_id: int, worker: str) -> RuleRun:
 
 
 def _run_type(run_id: int, ctype: CommunicationType, today: datetime.date, worker: str) -> None:
-    """One type's step: claims + batch (one transaction), generation, release."""
+    """One type's step: claims + batch (one transaction), generation, release. A type done
+    before this worker took the run over has its batch finished (generated, released)."""
     with transaction.atomic():
         run = _lock_owned(run_id, worker)
-        if RuleRunType.objects.filter(run=run, communication_type=ctype).exists():
-            return  # done before this worker took the run over
+        result = RuleRunType.objects.filter(run=run, communication_type=ctype).first()
+        if result is None:
+            try:
+                live_rules(ctype)  # refuses a template with no published version
+                with transaction.atomic():  # a RuleError undoes the claims made so far
+                    result = claim_type(ctype, run, today)
+            except RuleError as error:
+                rule_error(ctype, run, str(error))
+                return
+    if result.batch_id is None:
+        return
+    batch = Batch.objects.get(pk=result.batch_id)
+    if batch.status == BatchStatus.GENERATING:
+        # Ours, or left by the worker this run was taken from (silent for the stale period:
+        # see _take_scheduled). Generation is idempotent for one token.
         try:
-            live_rules(ctype)  # refuses a template with no published version
-            with transaction.atomic():  # a RuleError undoes the claims made so far
-                result = claim_type(ctype, run, today)
-        except RuleError as error:
-            rule_error(ctype, run, str(error))
+            generate(batch.pk, batch.task_token)
+        except Exception as error:  # the batch is back to Open with the error shown on it
+            RuleRunType.objects.filter(pk=result.pk).update(error=describe(error))
             return
-    batch = result.batch
-    if batch is None:
-        return
-    try:
-        generate(batch.pk, batch.task_token)
-    except Exception as error:  # the batch is back to Open with the error shown on it
-        RuleRunType.objects.filter(pk=result.pk).update(error=describe(error))
-        return
     with transaction.atomic():
         _lock_owned(run_id, worker)
         batch = Batch.objects.select_for_update().get(pk=batch.pk)
