@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import logging
 import sys
 import time
 from pathlib import Path
@@ -48,6 +49,9 @@ def parse_args() -> argparse.Namespace:
         "--database-url", help="PostgreSQL server to create a scratch database on (default SQLite)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--steps", action="store_true", help="log each type's claim and generation seconds"
+    )
     return parser.parse_args()
 
 
@@ -94,6 +98,9 @@ def report(label: str, run, seconds: float) -> None:
 def main() -> int:
     options = parse_args()
     cleanup = generation_bench.configure(options)
+    if options.steps:
+        logging.basicConfig(format="  %(message)s")
+        logging.getLogger("wagtail_batchcomms.rules.runs").setLevel(logging.INFO)
     try:
         import factories
         from django.contrib.auth import get_user_model
