@@ -197,6 +197,18 @@ def test_a_live_worker_keeps_its_run_and_a_silent_one_loses_it(app_settings):
 
 
 @pytest.mark.django_db
+def test_a_failed_scheduled_run_is_retried_by_the_next_call():
+    ctype()
+    reachable(today() + D(days=5))
+    failed = RuleRun.objects.create(
+        run_date=today(), worker="w:1:x", status=RuleRunStatus.FAILED, error="database gone"
+    )
+    run = run_automatic_notices()
+    assert run.pk == failed.pk and run.status == RuleRunStatus.FINISHED and run.error == ""
+    assert AutomaticNotice.objects.count() == 1 and run.results.get().assemblies == 1
+
+
+@pytest.mark.django_db
 def test_resume_generates_a_stalled_batch_and_releases_an_automatic_one(
     app_settings, django_capture_on_commit_callbacks
 ):

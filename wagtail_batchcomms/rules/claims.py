@@ -47,11 +47,15 @@ def insert_claims(ctype: CommunicationType, run: RuleRun, today: datetime.date) 
     except EmptyResultSet:
         return 0
     table = connection.ops.quote_name(AutomaticNotice._meta.db_table)
-    # "WHERE 1 = 1" keeps SQLite from reading ON CONFLICT as part of the FROM clause.
+    # "WHERE 1 = 1" keeps SQLite from reading ON CONFLICT as part of the FROM clause. In
+    # assembly order: two runs racing (an admin's "Run now" beside the schedule) take the
+    # unique index's row locks in the same order, so one waits for the other instead of
+    # deadlocking, and then skips what the other claimed.
     sql = (
         f"INSERT INTO {table} "
         "(communication_type_id, assembly_id, location_id, cycle, run_id, created_at) "
-        f"SELECT %s, s.*, %s, %s FROM ({sub_sql}) s WHERE 1 = 1 ON CONFLICT DO NOTHING"
+        f"SELECT %s, s.*, %s, %s FROM ({sub_sql}) s WHERE 1 = 1 ORDER BY 2 "
+        "ON CONFLICT DO NOTHING"
     )
     now = AutomaticNotice._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
     with connection.cursor() as cursor:

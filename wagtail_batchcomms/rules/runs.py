@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -84,13 +85,25 @@ def _take_scheduled(today: datetime.date, worker: str) -> tuple[RuleRun, bool]:
                     return RuleRun.objects.create(run_date=today, worker=worker), True
             except IntegrityError:
                 run = scheduled.get()
-        if run.status != RuleRunStatus.RUNNING:
+        if run.status == RuleRunStatus.FINISHED:
             return run, False
-        if run.worker and run.worker != worker and run.updated_at >= stale_before:
+        # Live: the run saved lately, or one of its batches is generating (the run's worker
+        # generates inline; generation saves its batch after every chunk).
+        live = (
+            run.updated_at >= stale_before
+            or Batch.objects.filter(
+                rule_run=run, status=BatchStatus.GENERATING, updated_at__gte=stale_before
+            ).exists()
+        )
+        if run.status == RuleRunStatus.RUNNING and run.worker and run.worker != worker and live:
             return run, False
-        logger.warning("taking over automatic run %s from %r", run.pk, run.worker)
+        # Silent, or Failed (an unexpected error, e.g. the database went away): the next tick
+        # tries again; every step is idempotent, so a retry finishes what the last one began.
+        logger.warning("taking over automatic run %s (%s) from %r", run.pk, run.status, run.worker)
         run.worker = worker
-        run.save(update_fields=["worker", "updated_at"])
+        run.status = RuleRunStatus.RUNNING
+        run.finished_at = None
+        run.save(update_fields=["worker", "status", "finished_at", "updated_at"])
         return run, True
 
 
@@ -104,42 +117,57 @@ def _lock_owned(run_id: int, worker: str) -> RuleRun:
 
 
 def _run_type(run_id: int, ctype: CommunicationType, today: datetime.date, worker: str) -> None:
-    """One type's step: claims + batch (one transaction), generation, release."""
+    """One type's step: claims + batch (one transaction), generation, release. A type done
+    before this worker took the run over has its batch finished (generated, released)."""
+    started = time.perf_counter()
     with transaction.atomic():
         run = _lock_owned(run_id, worker)
-        if RuleRunType.objects.filter(run=run, communication_type=ctype).exists():
-            return  # done before this worker took the run over
+        result = RuleRunType.objects.filter(run=run, communication_type=ctype).first()
+        if result is None:
+            try:
+                live_rules(ctype)  # refuses a template with no published version
+                with transaction.atomic():  # a RuleError undoes the claims made so far
+                    result = claim_type(ctype, run, today)
+            except RuleError as error:
+                rule_error(ctype, run, str(error))
+                return
+    if result.batch_id is None:
+        return
+    claimed = time.perf_counter()
+    batch = Batch.objects.get(pk=result.batch_id)
+    if batch.status == BatchStatus.GENERATING:
+        # Ours, or left by the worker this run was taken from (silent for the stale period:
+        # see _take_scheduled). Generation is idempotent for one token.
         try:
-            live_rules(ctype)  # refuses a template with no published version
-            with transaction.atomic():  # a RuleError undoes the claims made so far
-                result = claim_type(ctype, run, today)
-        except RuleError as error:
-            rule_error(ctype, run, str(error))
+            generate(batch.pk, batch.task_token)
+        except Exception as error:  # the batch is back to Open with the error shown on it
+            RuleRunType.objects.filter(pk=result.pk).update(error=describe(error))
             return
-    batch = result.batch
-    if batch is None:
-        return
-    try:
-        generate(batch.pk, batch.task_token)
-    except Exception as error:  # the batch is back to Open with the error shown on it
-        RuleRunType.objects.filter(pk=result.pk).update(error=describe(error))
-        return
     with transaction.atomic():
         _lock_owned(run_id, worker)
         batch = Batch.objects.select_for_update().get(pk=batch.pk)
         record_figures(batch)
         if batch.status == BatchStatus.GENERATED:  # awaiting review: not released
             release_if_due(batch)
+    logger.info(
+        "automatic run %s, %s: %s assemblies claimed in %.2f s, generated in %.2f s",
+        run_id,
+        ctype,
+        batch.assembly_count,
+        claimed - started,
+        time.perf_counter() - claimed,
+    )
 
 
 def run_automatic_notices(*, today: datetime.date | None = None, user=None) -> RuleRun:
     """Run the automatic notices for ``today`` (default: the local date in ``TIME_ZONE``).
 
-    ``user`` None is the schedule: the day's one scheduled run is created, taken over, or
-    (finished, or owned by a live worker) returned untouched. With a user ("Run now") a new
-    run is made each time. A type's own problem is recorded on its ``RuleRunType`` and the
-    run goes on; the run ends Finished, or Failed with the error for an unexpected one
-    (which is re-raised, so the task is recorded as failed too).
+    ``user`` None is the schedule: the day's one scheduled run is created, taken over (when
+    its worker fell silent, or it Failed: retried), or (Finished, or owned by a live worker)
+    returned untouched. With a user ("Run now") a new run is made each time. A type's own
+    problem is recorded on its ``RuleRunType`` and the run goes on; the run ends Finished,
+    or Failed with the error for an unexpected one (which is re-raised, so the task is
+    recorded as failed too).
     """
     today = today or timezone.localdate()
     worker = worker_id()
@@ -157,6 +185,7 @@ def run_automatic_notices(*, today: datetime.date | None = None, user=None) -> R
             run = _lock_owned(run.pk, worker)
             run.status = RuleRunStatus.FINISHED
             run.finished_at = timezone.now()
+            run.error = ""  # an earlier attempt's error (it is in the log), now overcome
             run.save()
     except RunTakenOver:
         logger.warning("automatic run %s was taken over by another worker", run.pk)
