@@ -67,6 +67,11 @@ class CommunicationTypeForm(WagtailAdminModelForm):
         self.scope_form = self.scope_filterset.form
 
     @property
+    def media(self):
+        # The scope's widgets (the date range picker) bring their own scripts.
+        return super().media + self.scope_form.media
+
+    @property
     def assemblies_url(self) -> str:
         return assemblies_url(self.instance.scope)
 
@@ -178,7 +183,9 @@ def communication_type_edit_handler() -> ObjectList:
         [
             FieldPanel("name"),
             FieldPanel("description"),
-            FieldPanel("template"),
+            # A plain select of the published templates, not the snippet chooser (which
+            # would offer drafts too).
+            FieldPanel("template", widget=forms.Select),
             FieldRowPanel([FieldPanel("trigger"), FieldPanel("days")], heading=_("Trigger")),
             ScopePanel(
                 heading=_("Scope"),
@@ -188,7 +195,7 @@ def communication_type_edit_handler() -> ObjectList:
                 ),
             ),
             FieldRowPanel(
-                [FieldPanel("requires_type"), FieldPanel("requires_days")],
+                [FieldPanel("requires_type", widget=forms.Select), FieldPanel("requires_days")],
                 heading=_("Escalation"),
             ),
             MultiFieldPanel(
