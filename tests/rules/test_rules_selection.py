@@ -42,7 +42,8 @@ def ids(queryset) -> set[int]:
 
 
 def claim(kind, assembly, cycle, created_at) -> AutomaticNotice:
-    run = RuleRun.objects.create(run_date=created_at.date(), started_by=factories.user())
+    admin = factories.user(f"runner{RuleRun.objects.count()}")
+    run = RuleRun.objects.create(run_date=created_at.date(), started_by=admin)
     return AutomaticNotice.objects.create(
         communication_type=kind,
         assembly=assembly,
@@ -178,3 +179,24 @@ def test_preview_unpublished_template():
     kind = ctype(template=factories.notice_template(publish=False))
     due_in(5)
     assert "not published" in preview_type(kind, today=TODAY).error
+
+
+@pytest.mark.django_db
+def test_escalation_of_an_event_type_needs_the_assembly_not_compliant():
+    """ASSEMBLY_ADDED has no date window, so "still not compliant" is the explicit failed,
+    overdue or never-tested condition."""
+    today = timezone.localdate()
+    welcome = ctype(Trigger.ASSEMBLY_ADDED, 30, name="welcome")
+    reminder = ctype(
+        Trigger.ASSEMBLY_ADDED, 30, name="reminder", requires_type=welcome, requires_days=0
+    )
+    never_tested = factories.assembly(
+        last_tested_on=None, last_test_result="none", next_test_due=None
+    )
+    compliant = factories.assembly(
+        last_tested_on=today - D(days=10), next_test_due=today + D(days=355)
+    )
+    failed = factories.assembly(last_tested_on=today - D(days=10), last_test_result="fail")
+    for assembly in (never_tested, compliant, failed):
+        claim(welcome, assembly, datetime.date.fromisoformat(ONCE_CYCLE), timezone.now())
+    assert ids(applying(reminder, today=today)) == {never_tested.pk, failed.pk}

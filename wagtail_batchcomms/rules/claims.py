@@ -16,7 +16,7 @@ import datetime
 import uuid
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
@@ -25,22 +25,24 @@ from wagtail.log_actions import log
 from .. import history
 from ..exceptions import RuleError
 from ..models import (
-    Assembly,
     AutomaticNotice,
     Batch,
+    BatchAssembly,
     CommunicationType,
     RuleRun,
     RuleRunType,
     RunMode,
 )
 from ..models.batches import CONDITION_MESSAGES
-from ..register.working_list import snapshot
 from .selection import applying
 
 
-def insert_claims(ctype: CommunicationType, run: RuleRun, today: datetime.date) -> int:
-    """Claim every assembly ``ctype`` newly applies to for ``run``; returns how many rows
-    this statement inserted (an assembly another run claimed first is not counted)."""
+def insert_claims(
+    ctype: CommunicationType, run: RuleRun, today: datetime.date, batch: Batch
+) -> int:
+    """Claim every assembly ``ctype`` newly applies to for ``run`` and its ``batch``;
+    returns how many rows this statement inserted (an assembly another run claimed first
+    is not counted)."""
     source = applying(ctype, today=today).values_list("pk", "location_id", "cycle")
     try:
         sub_sql, sub_params = source.query.sql_with_params()
@@ -53,13 +55,27 @@ def insert_claims(ctype: CommunicationType, run: RuleRun, today: datetime.date) 
     # deadlocking, and then skips what the other claimed.
     sql = (
         f"INSERT INTO {table} "
-        "(communication_type_id, assembly_id, location_id, cycle, run_id, created_at) "
-        f"SELECT %s, s.*, %s, %s FROM ({sub_sql}) s WHERE 1 = 1 ORDER BY 2 "
+        "(communication_type_id, assembly_id, location_id, cycle, run_id, batch_id, created_at) "
+        f"SELECT %s, s.*, %s, %s, %s FROM ({sub_sql}) s WHERE 1 = 1 ORDER BY 2 "
         "ON CONFLICT DO NOTHING"
     )
     now = AutomaticNotice._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ctype.pk, run.pk, now, *sub_params])
+        cursor.execute(sql, [ctype.pk, run.pk, batch.pk, now, *sub_params])
+        return max(cursor.rowcount, 0)
+
+
+def snapshot_claims(batch: Batch) -> int:
+    """The batch's working list: its claims' assemblies and locations, one ``INSERT ...
+    SELECT`` over the claims' batch index. Returns the number added."""
+    claims = connection.ops.quote_name(AutomaticNotice._meta.db_table)
+    working = connection.ops.quote_name(BatchAssembly._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {working} (batch_id, assembly_id, location_id) "
+            f"SELECT batch_id, assembly_id, location_id FROM {claims} WHERE batch_id = %s",
+            [batch.pk],
+        )
         return max(cursor.rowcount, 0)
 
 
@@ -83,21 +99,24 @@ def claim_type(ctype: CommunicationType, run: RuleRun, today: datetime.date) -> 
     row locked. No batch when nothing was claimed. The batch is left
     Generating with a fresh task token: the caller generates it after commit."""
     result = RuleRunType(run=run, communication_type=ctype)
-    claimed = insert_claims(ctype, run, today)
-    if claimed:
-        batch = Batch.objects.create(
-            name=batch_name(ctype, today),
-            template_id=ctype.template_id,
-            due_date=today + datetime.timedelta(days=ctype.response_days),
-            communication_type=ctype,
-            rule_run=run,
-            created_by=None,
-            awaiting_review=ctype.mode == RunMode.REVIEW,
-        )
-        AutomaticNotice.objects.filter(
-            run=run, communication_type=ctype, batch__isnull=True
-        ).update(batch=batch)
-        batch.assembly_count = snapshot(batch, Assembly.objects.filter(claims__batch=batch))
+    # The batch first, so the claims carry it from their insert; without claims it is rolled
+    # back (never seen by anyone) and the type's row says 0.
+    before_batch = transaction.savepoint()
+    batch = Batch.objects.create(
+        name=batch_name(ctype, today),
+        template_id=ctype.template_id,
+        due_date=today + datetime.timedelta(days=ctype.response_days),
+        communication_type=ctype,
+        rule_run=run,
+        created_by=None,
+        awaiting_review=ctype.mode == RunMode.REVIEW,
+    )
+    claimed = insert_claims(ctype, run, today, batch)
+    if not claimed:
+        transaction.savepoint_rollback(before_batch)
+    else:
+        transaction.savepoint_commit(before_batch)
+        batch.assembly_count = snapshot_claims(batch)
         if not can_proceed(batch.generate):  # e.g. a back-dated run's due date is past
             raise RuleError(
                 _("The batch of '%(type)s' could not be generated: %(reasons)s")
