@@ -121,7 +121,12 @@ def test_logs_mark_their_assembly_or_the_locations_active_assemblies():
     assert _last(removed) == (None, None)
     visit_at = when + timedelta(days=1)
     visit = _notice(
-        None, location, contact, channel="", kind=LogKind.SITE_VISIT, occurred_at=visit_at,
+        None,
+        location,
+        contact,
+        channel="",
+        kind=LogKind.SITE_VISIT,
+        occurred_at=visit_at,
         assembly=a2,
     )
     touch([visit.pk])
@@ -139,7 +144,11 @@ def test_never_moves_backwards_and_a_rerun_changes_nothing():
     now = timezone.now()
     newer = _notice(batch, location, contact, status="sent", sent_at=now)
     older = _notice(
-        batch, location, contact, channel=Channel.LETTER, status="sent",
+        batch,
+        location,
+        contact,
+        channel=Channel.LETTER,
+        status="sent",
         sent_at=now - timedelta(days=10),
     )
     assert touch([newer.pk]) == 1

@@ -39,6 +39,7 @@ from ..models import (
     ServiceType,
     TestResult,
 )
+from .notice_filters import LastNoticeFilterSet
 
 #: The longest search a listing runs. Longer is refused with a form error: nobody types more
 #: (a pasted address or list of serials stays well below), and SQLite stops at a LIKE pattern
@@ -111,8 +112,8 @@ class ModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = BoundedModelMultipleChoiceField
 
 
-class AssemblyFilterSet(WagtailFilterSet):
-    """The Assemblies listing's filters.
+class AssemblyFilterSet(LastNoticeFilterSet):
+    """The Assemblies listing's filters (with the "last notice" ones of ``notice_filters``).
 
     Every filter follows forward relations only (assembly -> location -> service area), so
     none can repeat a row: ``distinct=False`` stops django-filter adding ``SELECT DISTINCT``

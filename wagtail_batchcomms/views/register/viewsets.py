@@ -19,7 +19,14 @@ from ...register.filters import (
     ContactFilterSet,
     LocationFilterSet,
 )
-from ..columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn, YesNoColumn
+from ..columns import (
+    ComplianceColumn,
+    DateTextColumn,
+    LastNoticeColumn,
+    LinkColumn,
+    TextColumn,
+    YesNoColumn,
+)
 from .communications import CommunicationsPanel
 from .forms import ContactsInlinePanel, LocationForm
 from .listing import (
@@ -62,6 +69,7 @@ class AssemblyViewSet(PolicyViewSetMixin, SnippetViewSet):
         TextColumn("get_last_test_result_display", label=_("Result"), sort_key="last_test_result"),
         DateTextColumn("next_test_due", label=_("Next test due"), sort_key="next_test_due"),
         ComplianceColumn(),
+        LastNoticeColumn(),
     ]
     list_export = [
         "serial_number",
@@ -85,9 +93,13 @@ class AssemblyViewSet(PolicyViewSetMixin, SnippetViewSet):
         "location.address",
         "location.get_property_type_display",
         "location.service_area.name",
+        "last_notice_at",
+        "last_notice",
     ]
     export_headings = {
         "serial_number": _("Serial number"),
+        "last_notice_at": _("Last notice"),
+        "last_notice": _("Last notice was"),
         "assembly_type": _("Type code"),
         "get_assembly_type_display": _("Type"),
         "size_label": _("Size"),
