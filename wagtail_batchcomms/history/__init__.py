@@ -46,3 +46,8 @@ LETTERS_FAILED = f"{PREFIX}.letters_failed"
 LETTERS_MAILED = f"{PREFIX}.letters_mailed"
 LETTERS_EXPIRED = f"{PREFIX}.letters_expired"
 LETTERS_DOWNLOADED = f"{PREFIX}.letters_downloaded"
+
+# --- returned mail (letters/returned.py) ---
+LETTERS_RETURNED = f"{PREFIX}.letters_returned"
+ADDRESS_FLAGGED = f"{PREFIX}.address_flagged"
+ADDRESS_FLAG_CLEARED = f"{PREFIX}.address_flag_cleared"

@@ -39,7 +39,7 @@ from ..models import (
     ServiceType,
     TestResult,
 )
-from .notice_filters import LastNoticeFilterSet
+from .notice_filters import LastNoticeFilterSet, returned_filter
 
 #: The longest search a listing runs. Longer is refused with a form error: nobody types more
 #: (a pasted address or list of serials stays well below), and SQLite stops at a LIKE pattern
@@ -315,6 +315,7 @@ class BatchCommunicationFilterSet(WagtailFilterSet):
 
     channel = _channel_filter()
     status = _status_filter()
+    returned = returned_filter()
 
     class Meta:
         model = Communication
@@ -340,6 +341,7 @@ class CommunicationFilterSet(WagtailFilterSet):
         label=_("Generated"), widget=DateRangePickerWidget
     )
     sent_at = django_filters.DateFromToRangeFilter(label=_("Sent"), widget=DateRangePickerWidget)
+    returned = returned_filter()
     location = django_filters.CharFilter(
         label=_("Location account number"),
         field_name="location__account_number",

@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.widgets import BooleanRadioSelect
 
 from ..models import AutomaticNotice, Communication, CommunicationType
 
@@ -64,6 +65,17 @@ class LastNoticeFilterSet(WagtailFilterSet):
             assembly_id=OuterRef("pk"), communication_type__in=value
         )
         return queryset.filter(Exists(claims))
+
+
+def returned_filter() -> django_filters.BooleanFilter:
+    """Communications: returned mail (yes: letters marked as returned; no: the others)."""
+    return django_filters.BooleanFilter(
+        label=_("Returned"),
+        field_name="returned_at",
+        lookup_expr="isnull",
+        exclude=True,
+        widget=BooleanRadioSelect,
+    )
 
 
 def describe(notice: Communication | None) -> str:

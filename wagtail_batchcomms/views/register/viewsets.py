@@ -27,8 +27,9 @@ from ..columns import (
     TextColumn,
     YesNoColumn,
 )
+from .address_flag import AddressFlagPanel
 from .communications import CommunicationsPanel
-from .forms import ContactsInlinePanel, LocationForm
+from .forms import ContactForm, ContactsInlinePanel, LocationForm
 from .listing import (
     AssemblyIndexView,
     ContactIndexView,
@@ -293,27 +294,31 @@ class ContactViewSet(PolicyViewSetMixin, SnippetViewSet):
         "location_total": _("Locations"),
     }
     export_filename = "contacts"
-    panels = [
-        FieldRowPanel([FieldPanel("name"), FieldPanel("organisation")]),
-        FieldRowPanel([FieldPanel("email"), FieldPanel("phone"), FieldPanel("prefers_paper")]),
-        MultiFieldPanel(
-            [
-                FieldPanel("mailing_address_line1"),
-                FieldPanel("mailing_address_line2"),
-                FieldRowPanel(
-                    [
-                        FieldPanel("mailing_city"),
-                        FieldPanel("mailing_state"),
-                        FieldPanel("mailing_postal_code"),
-                    ]
-                ),
-            ],
-            heading=_("Mailing address"),
-            help_text=_("Leave empty to send letters to the location's service address."),
-        ),
-        RelatedObjectsPanel("contact_roles"),
-        CommunicationsPanel(),
-    ]
+    edit_handler = ObjectList(
+        [
+            AddressFlagPanel(),
+            FieldRowPanel([FieldPanel("name"), FieldPanel("organisation")]),
+            FieldRowPanel([FieldPanel("email"), FieldPanel("phone"), FieldPanel("prefers_paper")]),
+            MultiFieldPanel(
+                [
+                    FieldPanel("mailing_address_line1"),
+                    FieldPanel("mailing_address_line2"),
+                    FieldRowPanel(
+                        [
+                            FieldPanel("mailing_city"),
+                            FieldPanel("mailing_state"),
+                            FieldPanel("mailing_postal_code"),
+                        ]
+                    ),
+                ],
+                heading=_("Mailing address"),
+                help_text=_("Leave empty to send letters to the location's service address."),
+            ),
+            RelatedObjectsPanel("contact_roles"),
+            CommunicationsPanel(),
+        ],
+        base_form_class=ContactForm,
+    )
 
 
 class ServiceAreaViewSet(PolicyViewSetMixin, SnippetViewSet):
