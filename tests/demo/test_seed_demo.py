@@ -19,8 +19,8 @@ from django.db.models import Count
 from django.test import override_settings
 from django.urls import reverse
 
-from wagtail_batchcomms.demo.management.commands.seed_demo import Command as SeedDemo
 from wagtail_batchcomms.demo.ladder import LADDER, PAST_RUN_DAYS
+from wagtail_batchcomms.demo.management.commands.seed_demo import Command as SeedDemo
 from wagtail_batchcomms.demo.plan import add_months
 from wagtail_batchcomms.demo.seeding import seed_demo
 from wagtail_batchcomms.models import (
@@ -29,7 +29,6 @@ from wagtail_batchcomms.models import (
     AutomaticNotice,
     Batch,
     CommunicationType,
-    RuleRun,
     ComplianceStatus,
     Contact,
     Letterhead,
@@ -37,6 +36,7 @@ from wagtail_batchcomms.models import (
     LocationContact,
     NoticeTemplate,
     PropertyType,
+    RuleRun,
     ServiceArea,
 )
 from wagtail_batchcomms.notices.language.validation import template_errors
