@@ -30,6 +30,7 @@ from ..columns import (
 from .address_flag import AddressFlagPanel
 from .communications import CommunicationsPanel
 from .forms import ContactForm, ContactsInlinePanel, LocationForm
+from .ladder import LadderPanel
 from .listing import (
     AssemblyIndexView,
     ContactIndexView,
@@ -154,6 +155,7 @@ class AssemblyViewSet(PolicyViewSetMixin, SnippetViewSet):
             heading=_("Testing"),
         ),
         RelatedObjectsPanel("assembly_roles"),
+        LadderPanel(),
         CommunicationsPanel(),
     ]
 
@@ -241,6 +243,7 @@ class LocationViewSet(PolicyViewSetMixin, SnippetViewSet):
                 ],
             ),
             RelatedObjectsPanel("location_assemblies"),
+            LadderPanel(),
             CommunicationsPanel(),
         ],
         base_form_class=LocationForm,
