@@ -19,12 +19,16 @@ from django.db.models import Count
 from django.test import override_settings
 from django.urls import reverse
 
+from wagtail_batchcomms.demo.ladder import LADDER, PAST_RUN_DAYS
 from wagtail_batchcomms.demo.management.commands.seed_demo import Command as SeedDemo
 from wagtail_batchcomms.demo.plan import add_months
 from wagtail_batchcomms.demo.seeding import seed_demo
 from wagtail_batchcomms.models import (
     Assembly,
     AssemblyType,
+    AutomaticNotice,
+    Batch,
+    CommunicationType,
     ComplianceStatus,
     Contact,
     Letterhead,
@@ -32,6 +36,7 @@ from wagtail_batchcomms.models import (
     LocationContact,
     NoticeTemplate,
     PropertyType,
+    RuleRun,
     ServiceArea,
 )
 from wagtail_batchcomms.notices.language.validation import template_errors
@@ -59,6 +64,12 @@ def seed(
 
 
 def wipe_register() -> None:
+    # The demo's past automatic notices first: their notices protect the register's rows.
+    AutomaticNotice.objects.all().delete()
+    Batch.objects.all().delete()
+    RuleRun.objects.all().delete()
+    CommunicationType.objects.filter(requires_type__isnull=False).delete()
+    CommunicationType.objects.all().delete()
     Assembly.objects.all().delete()
     LocationContact.objects.all().delete()
     Contact.objects.all().delete()
@@ -162,7 +173,8 @@ def test_running_twice_adds_nothing():
     assert snapshot() == counts
     assert "Seeded in" in first_output
     assert "already seeded" in second_output
-    assert NoticeTemplate.objects.count() == 2
+    assert NoticeTemplate.objects.count() == 2 + len(LADDER)
+    assert CommunicationType.objects.count() == len(LADDER)
     assert Group.objects.filter(name__in=DEMO_GROUPS).count() == 2
 
 
@@ -176,7 +188,7 @@ def test_without_create_logins_no_users_are_made():
     assert groups.count() == 2
     for group in groups:
         assert group.permissions.exists(), group
-    assert NoticeTemplate.objects.filter(live=True).count() == 2
+    assert NoticeTemplate.objects.filter(live=True).count() == 2 + len(LADDER)
     assert Letterhead.load().organisation_name == "Riverbend Water"
 
 
@@ -348,7 +360,9 @@ def test_existing_logins_keep_their_passwords():
 def test_notice_templates_are_published_and_valid():
     seed(10)
     templates = {t.name: t for t in NoticeTemplate.objects.all()}
-    assert set(templates) == {"Annual test reminder", "Rule change announcement"}
+    assert set(templates) == {"Annual test reminder", "Rule change announcement"} | {
+        template["name"] for template, _type in LADDER
+    }
     reminder = templates["Annual test reminder"]
     assert reminder.live and reminder.live_revision_id
     assert sorted(reminder.contact_roles) == ["owner", "property_manager"]
@@ -364,7 +378,7 @@ def test_notice_templates_are_published_and_valid():
     reminder.name = "Annual test reminder (edited)"
     reminder.save()
     seed(10)
-    assert NoticeTemplate.objects.count() == 2
+    assert NoticeTemplate.objects.count() == 2 + len(LADDER)
 
 
 def test_letterhead_is_filled_once():
@@ -439,3 +453,32 @@ def test_help_says_no_users_without_the_flag():
     help_text = " ".join(SeedDemo().create_parser("manage.py", "seed_demo").format_help().split())
     assert "Creates no users unless --create-logins is given" in help_text
     assert "refused unless settings.DEBUG is on" in help_text
+
+
+def test_the_notice_ladder_and_its_history():
+    """Four Communication Types, each with its own published, valid template; one past run
+    whose claims and delivered notices give the Assemblies listing's Last notice column data."""
+    seed(1500)
+    types = {t.name: t for t in CommunicationType.objects.select_related("template")}
+    assert list(types) == sorted(t["name"] for _tpl, t in LADDER)
+    first, second = types["First notice"], types["Second notice"]
+    final, failed = types["Final notice before shut-off"], types["Failed test notice"]
+    assert (first.trigger, first.days, first.mode) == ("before_due", 30, "automatic")
+    assert (second.trigger, second.days, second.mode) == ("after_due", 30, "automatic")
+    assert (final.trigger, final.days, final.mode) == ("after_due", 60, "review")
+    assert (final.requires_type, final.requires_days) == (second, 14)
+    assert (failed.trigger, failed.days, failed.mode) == ("failed_test", 7, "automatic")
+    assert len({t.template_id for t in types.values()}) == 4
+    for ctype in types.values():
+        assert ctype.active and ctype.template.live
+        assert template_errors(ctype.template) == {}
+    run = RuleRun.objects.get()
+    assert run.run_date == TODAY - datetime.timedelta(days=PAST_RUN_DAYS)
+    claimed = Counter(AutomaticNotice.objects.values_list("communication_type__name", flat=True))
+    assert claimed["First notice"] > 0 and claimed["Second notice"] > 0
+    notified = Assembly.objects.filter(last_notice__isnull=False)
+    assert notified.exists()
+    assert not notified.filter(last_notice__status__in=["pending", "failed"]).exists()
+    # A second run adds no types, runs or notices.
+    seed(1500)
+    assert RuleRun.objects.count() == 1 and CommunicationType.objects.count() == 4

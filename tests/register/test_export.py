@@ -41,6 +41,8 @@ HEADINGS = [
     "Service address",
     "Property type",
     "Service area",
+    "Last notice",
+    "Last notice was",
 ]
 
 
@@ -131,6 +133,8 @@ def test_csv_export_has_every_column(admin_client, register):
         "Service address": "400 Mill St, Riverbend, IL 62704",
         "Property type": "Commercial",
         "Service area": "Riverside",
+        "Last notice": "",
+        "Last notice was": "",
     }
     assert rows["A0000003"]["Compliance status"] == "Never tested"
     assert rows["A0000003"]["Last tested on"] == ""

@@ -8,6 +8,9 @@ report (``insert_skipped``) and the same joins as counts for the dry run
 its contacts with the template's roles, the contact), so it stays linear at any size.
 Every insert is ``ON CONFLICT DO NOTHING`` against ``Communication``'s unique constraints,
 so running a chunk again adds nothing.
+
+Where letters go, and what a contact flagged for returned mail gets instead, is decided by
+the address conditions of ``addresses_sql`` (its docstring states the rules).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from ..models import (
     SkippedRecipient,
     SkipReason,
 )
+from .addresses_sql import LETTER_POSSIBLE, letter_address
 
 ROLE_ORDER: list[str] = list(ContactRole.values)
 
@@ -111,12 +115,6 @@ def _range(sql: _SQL, column: str, lo: int | None, hi: int | None) -> None:
         sql.add(f"AND {column} < %s", hi)
 
 
-CONTACT_HAS_ADDRESS = (
-    "(c.mailing_address_line1 <> '' AND c.mailing_city <> '' AND c.mailing_postal_code <> '')"
-)
-LOCATION_HAS_ADDRESS = "(l.address_line1 <> '' AND l.city <> '' AND l.postal_code <> '')"
-
-
 def _can_email(sql: _SQL) -> None:
     sql.add("(c.email <> '' AND c.prefers_paper = %s)", False)
 
@@ -139,7 +137,7 @@ def _channel_condition(sql: _SQL, rules: ContactRules, channel: str | None = "ch
         sql.add("(")
         if channel:
             sql.add(f"{channel} = %s AND", Channel.LETTER.value)
-        sql.add(f"({CONTACT_HAS_ADDRESS} OR {LOCATION_HAS_ADDRESS})")
+        sql.add(LETTER_POSSIBLE)
         if rules.first_available:
             sql.add("AND NOT")
             _can_email(sql)
@@ -231,10 +229,6 @@ def _recipient_rows(
         sql.add(f"AND {better} < {mine})", *better_params, *mine_params)
 
 
-def _address(field: str) -> str:
-    return f"CASE WHEN {CONTACT_HAS_ADDRESS} THEN c.mailing_{field} ELSE l.{field} END"
-
-
 def _insert_sql(batch_id: int, rules: ContactRules, lo=None, hi=None) -> _SQL:
     """``INSERT INTO communication ... SELECT ... ON CONFLICT DO NOTHING`` for one range."""
     mapped: dict[str, tuple[str, list]] = {
@@ -248,11 +242,11 @@ def _insert_sql(batch_id: int, rules: ContactRules, lo=None, hi=None) -> _SQL:
         "recipient_name": ("c.name", []),
         "recipient_organisation": ("c.organisation", []),
         "email": ("c.email", []),
-        "address_line1": (_address("address_line1"), []),
-        "address_line2": (_address("address_line2"), []),
-        "city": (_address("city"), []),
-        "state": (_address("state"), []),
-        "postal_code": (_address("postal_code"), []),
+        "address_line1": (letter_address("address_line1"), []),
+        "address_line2": (letter_address("address_line2"), []),
+        "city": (letter_address("city"), []),
+        "state": (letter_address("state"), []),
+        "postal_code": (letter_address("postal_code"), []),
         "created_at": ("%s", [timezone.now()]),
     }
     columns: list[str] = []
@@ -289,7 +283,16 @@ def _skip_reason(sql: _SQL, rules: ContactRules) -> None:
         "WHERE lc2.location_id = t.location_id"
     )
     _role_filter(sql, rules, "lc2")
-    sql.add(") THEN %s ELSE %s END", SkipReason.NO_CONTACT.value, fallback.value)
+    sql.add(") THEN %s", SkipReason.NO_CONTACT.value)
+    if rules.letter:
+        sql.add(
+            f"WHEN EXISTS (SELECT 1 FROM {_table(LocationContact)} lc4 "
+            f"JOIN {_table(Contact)} c4 ON c4.id = lc4.contact_id "
+            "WHERE lc4.location_id = t.location_id AND c4.mailing_address_bad_since IS NOT NULL"
+        )
+        _role_filter(sql, rules, "lc4")
+        sql.add(") THEN %s", SkipReason.BAD_ADDRESS.value)
+    sql.add("ELSE %s END", fallback.value)
 
 
 def _skipped_insert_sql(batch_id: int, rules: ContactRules) -> _SQL:

@@ -31,6 +31,7 @@ from .accounts import (
     ensure_letterhead,
     ensure_notice_templates,
 )
+from .ladder import ensure_communication_types, ensure_ladder_history
 from .plan import ACCOUNT_PREFIX, RegisterPlanner, plan_register
 
 BATCH_SIZE = 2000
@@ -184,6 +185,8 @@ def seed_demo(
             editor = None
         ensure_letterhead()
         created["notice templates"] = ensure_notice_templates(editor)
+        created["communication types"] = ensure_communication_types(editor)
+        created["past automatic notices"] = ensure_ladder_history(today or timezone.localdate())
     if created["assemblies"]:
         analyze_register()
     totals = {

@@ -24,6 +24,7 @@ from ..letters.rendering import render_letters
 from ..models import Batch, BatchStatus, Channel, Communication, CommunicationStatus
 from ..models.batches import DELIVERABLE_STATES
 from ..notices.rendering import render_communication, render_communications
+from ..register.last_notice import touch
 from .compose import MessageBuilder, message_id_expression
 from .pipeline import SendPipeline
 from .transport import Delivery, Mailer, Outcome, Prepared
@@ -114,7 +115,8 @@ def release_claimed(worker: str, ids: list[int]) -> int:
 
 
 def write_outcomes(worker: str, outcomes: list[tuple[int, dict]]) -> int:
-    """Write ``(pk, fields)`` outcomes of rows ``worker`` still holds, in one transaction.
+    """Write ``(pk, fields)`` outcomes of rows ``worker`` still holds, in one transaction,
+    with the last notice of the assemblies the sent ones concern (``register.last_notice``).
 
     The same conditional UPDATE as ``filter(pk=pk, claimed_by=worker, status__in=[sending,
     unknown]).update(**fields)`` for each, run as one prepared statement per set of fields
@@ -146,6 +148,11 @@ def write_outcomes(worker: str, outcomes: list[tuple[int, dict]]) -> int:
             ]
             cursor.executemany(sql, params)
             written += max(cursor.rowcount, 0)
+        # The assemblies' "last notice", in the same transaction (one statement per flush;
+        # touch ignores the rows this worker no longer held, which are not sent by it).
+        sent = [pk for pk, fields in outcomes if fields["status"] == CommunicationStatus.SENT]
+        if sent:
+            touch(sent, using=db)
     return written
 
 

@@ -53,3 +53,8 @@ AUTOMATIC_RUN = f"{PREFIX}.automatic_run"
 
 # --- automatic notices held for review (batches.review) ---
 RELEASE = f"{PREFIX}.release"
+
+# --- returned mail (letters/returned.py) ---
+LETTERS_RETURNED = f"{PREFIX}.letters_returned"
+ADDRESS_FLAGGED = f"{PREFIX}.address_flagged"
+ADDRESS_FLAG_CLEARED = f"{PREFIX}.address_flag_cleared"

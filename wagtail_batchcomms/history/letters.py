@@ -9,12 +9,15 @@ from django.utils.translation import ngettext
 from wagtail.log_actions import LogFormatter
 
 from . import (
+    ADDRESS_FLAG_CLEARED,
+    ADDRESS_FLAGGED,
     LETTERS_DOWNLOADED,
     LETTERS_EXPIRED,
     LETTERS_FAILED,
     LETTERS_MAILED,
     LETTERS_READY,
     LETTERS_REQUESTED,
+    LETTERS_RETURNED,
 )
 from .batches import number
 
@@ -89,6 +92,31 @@ class DownloadedFormatter(LogFormatter):
         }
 
 
+class ReturnedFormatter(LogFormatter):
+    label = _("Letters returned")
+
+    def format_message(self, log_entry):
+        return _("%(letters)s marked as returned mail") % {
+            "letters": _letters(log_entry.data.get("letters"))
+        }
+
+
+class AddressFlaggedFormatter(LogFormatter):
+    label = _("Mailing address flagged")
+
+    def format_message(self, log_entry):
+        return _("Mailing address flagged as bad: a letter came back")
+
+
+class AddressFlagClearedFormatter(LogFormatter):
+    label = _("Mailing address flag cleared")
+
+    def format_message(self, log_entry):
+        if log_entry.data.get("by") == "address edited":
+            return _("Mailing address flag cleared: the address was edited")
+        return _("Mailing address flag cleared")
+
+
 FORMATTERS: dict[str, type[LogFormatter]] = {
     LETTERS_REQUESTED: RequestedFormatter,
     LETTERS_READY: ReadyFormatter,
@@ -96,4 +124,7 @@ FORMATTERS: dict[str, type[LogFormatter]] = {
     LETTERS_MAILED: MailedFormatter,
     LETTERS_EXPIRED: ExpiredFormatter,
     LETTERS_DOWNLOADED: DownloadedFormatter,
+    LETTERS_RETURNED: ReturnedFormatter,
+    ADDRESS_FLAGGED: AddressFlaggedFormatter,
+    ADDRESS_FLAG_CLEARED: AddressFlagClearedFormatter,
 }

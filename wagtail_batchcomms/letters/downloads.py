@@ -38,6 +38,7 @@ from ..models import (
     LetterDownload,
 )
 from ..permissions import user_can
+from ..register.last_notice import touch_letters_mailed
 from ..storage import letter_storage
 
 logger = logging.getLogger(__name__)
@@ -243,6 +244,8 @@ def mark_letters_mailed(batch_id: int, *, user, download_id: int | None = None) 
             count = 0
             for ids in download.chunks.values_list("communication_ids", flat=True):
                 count += pending.filter(pk__in=ids).update(**values)
+        if count:
+            touch_letters_mailed(batch.pk, now)
         if count and batch.status == BatchStatus.GENERATED:
             batch.mark_partially_sent()
             batch.save()

@@ -39,6 +39,7 @@ from ..models import (
     ServiceType,
     TestResult,
 )
+from .notice_filters import LastNoticeFilterSet, returned_filter
 
 #: The longest search a listing runs. Longer is refused with a form error: nobody types more
 #: (a pasted address or list of serials stays well below), and SQLite stops at a LIKE pattern
@@ -111,8 +112,8 @@ class ModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = BoundedModelMultipleChoiceField
 
 
-class AssemblyFilterSet(WagtailFilterSet):
-    """The Assemblies listing's filters.
+class AssemblyFilterSet(LastNoticeFilterSet):
+    """The Assemblies listing's filters (with the "last notice" ones of ``notice_filters``).
 
     Every filter follows forward relations only (assembly -> location -> service area), so
     none can repeat a row: ``distinct=False`` stops django-filter adding ``SELECT DISTINCT``
@@ -329,6 +330,7 @@ class BatchCommunicationFilterSet(WagtailFilterSet):
 
     channel = _channel_filter()
     status = _status_filter()
+    returned = returned_filter()
 
     class Meta:
         model = Communication
@@ -354,6 +356,7 @@ class CommunicationFilterSet(WagtailFilterSet):
         label=_("Generated"), widget=DateRangePickerWidget
     )
     sent_at = django_filters.DateFromToRangeFilter(label=_("Sent"), widget=DateRangePickerWidget)
+    returned = returned_filter()
     location = django_filters.CharFilter(
         label=_("Location account number"),
         field_name="location__account_number",

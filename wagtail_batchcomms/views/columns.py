@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Model
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -12,6 +13,7 @@ from wagtail.admin.ui.tables import BooleanColumn, Column, StatusTagColumn
 
 from ..models import ComplianceStatus
 from ..permissions import is_ours, user_can, user_can_look
+from ..register.notice_filters import describe
 
 COMPLIANCE_LABELS = dict(ComplianceStatus.choices)
 PRIMARY_COMPLIANCE = {
@@ -49,6 +51,29 @@ class DateTextColumn(TextColumn):
             return self.cell("")
         return self.cell(
             format_html('<time datetime="{}">{}</time>', value.isoformat(), date_format(value))
+        )
+
+
+class LastNoticeColumn(TextColumn):
+    """An assembly's last notice: its date, and what it was (type, batch or "Logged")."""
+
+    def __init__(self, name="last_notice_at", **kwargs):
+        kwargs.setdefault("label", _("Last notice"))
+        kwargs.setdefault("sort_key", "last_notice_at")
+        super().__init__(name, **kwargs)
+
+    def render_cell_html(self, instance, parent_context):
+        moment = instance.last_notice_at
+        if moment is None:
+            return self.cell(_("Never"))
+        day = timezone.localtime(moment).date()
+        return self.cell(
+            format_html(
+                '<time datetime="{}">{}</time><div class="w-text-14">{}</div>',
+                day.isoformat(),
+                date_format(day),
+                describe(instance.last_notice),
+            )
         )
 
 

@@ -155,6 +155,7 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
             ),
             revision_url=self.get_revision_url(),
             counts_table=self.get_counts_table(counts),
+            returned_letters=self.get_returned_letters(),
             progress=progress_data(batch),
             due_date_past=bool(
                 batch.due_date
@@ -239,6 +240,14 @@ class BatchDetailView(BatchObjectMixin, WagtailAdminTemplateMixin, TemplateView)
                 args=[self.object.template_id, self.object.template_revision_id],
             )
         return None
+
+    def get_returned_letters(self) -> dict | None:
+        """Letters of the batch that came back (returned mail), with the list behind them."""
+        n = self.object.communications.filter(returned_at__isnull=False).count()
+        if not n:
+            return None
+        url = self.can_see_communications and communications_url(self.object, returned="true")
+        return {"n": n, "url": url}
 
     def get_counts_table(self, counts: dict) -> dict:
         statuses = list(CommunicationStatus)

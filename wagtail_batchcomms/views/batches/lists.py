@@ -110,6 +110,8 @@ class BatchCommunicationsView(LookRequiredMixin, BatchScopedMixin, Communication
     default_ordering = "pk"
     show_batch = False
     show_error = True
+    # Returned mail is marked from the Communication Log (where every letter is).
+    bulk_actions = False
     header_icon = "list-ul"
     # Without these Wagtail answered ?export=csv with one blank line per notice.
     list_export = [field for field in COMMUNICATION_EXPORT if field != "batch.name"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.views import generic
 from wagtail.admin.widgets.button import HeaderButton
 
-from ...models import Batch, Channel, Communication
+from ...letters.returned import user_can_mark_returned
+from ...models import Batch, Channel, Communication, CommunicationStatus
 from ...permissions import user_can_look
 from ..inspect_values import ReadableInspectMixin
 from .listing import preview_attrs, preview_urls
@@ -35,6 +38,8 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
         "attempts": _("Sending attempts"),
         "error": _("Server's answer"),
         "message_id": _("Message-ID"),
+        "returned_at": _("Returned"),
+        "returned_by": _("Marked as returned by"),
     }
 
     def get_fields(self):
@@ -52,6 +57,8 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
             fields.append("error")
         if email and c.message_id:
             fields.append("message_id")
+        if c.returned_at:
+            fields += ["returned_at", "returned_by"]
         return fields
 
     def setup(self, request, *args, **kwargs):
@@ -63,7 +70,7 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
 
     def get_object(self, queryset=None):
         return Communication.objects.select_related(
-            "batch", "location", "assembly", "contact", "sent_by"
+            "batch", "location", "assembly", "contact", "sent_by", "returned_by"
         ).filter(pk=self.pk).first() or super().get_object(queryset)
 
     def get_page_subtitle(self):
@@ -99,6 +106,12 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
         user = self.object.sent_by
         return user.get_full_name() or user.get_username()
 
+    def get_returned_by_display_value(self):
+        user = self.object.returned_by
+        if user is None:
+            return ""
+        return user.get_full_name() or user.get_username()
+
     def get_contact_display_value(self):
         c = self.object
         return c.contact or _("No longer in the register")
@@ -111,10 +124,32 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
 
     @cached_property
     def header_buttons(self):
-        return [
+        buttons = [
             HeaderButton(label, url=url, icon_name=icon, attrs=preview_attrs(url))
             for label, url, icon in preview_urls(self.object)
         ]
+        c = self.object
+        if (
+            c.channel == Channel.LETTER
+            and c.status == CommunicationStatus.SENT
+            and c.returned_at is None
+            and user_can_mark_returned(self.request.user)
+        ):
+            # The bulk action's confirm page, for this one letter, back here afterwards.
+            url = reverse(
+                "wagtail_bulk_action",
+                args=[Communication._meta.app_label, "communication", "mark_returned"],
+            )
+            here = self.request.get_full_path()
+            buttons.append(
+                HeaderButton(
+                    _("Mark as returned"),
+                    url=f"{url}?{urlencode({'id': c.pk, 'next': here})}",
+                    icon_name="warning",
+                    attrs={"data-mark-returned": c.pk},
+                )
+            )
+        return buttons
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

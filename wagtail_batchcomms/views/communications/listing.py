@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
+from wagtail.admin.ui.tables import BulkActionsCheckboxColumn, Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.widgets.button import ListingButton
 
 from ...conf import batchcomms_settings
+from ...letters.returned import user_can_mark_returned
 from ...models import Batch, Channel
 from ...permissions import user_can
 from ..columns import CommunicationStatusColumn, ErrorColumn, LinkColumn
@@ -66,6 +70,7 @@ COMMUNICATION_EXPORT = [
     "location.account_number",
     "created_at",
     "sent_at",
+    "returned_at",
     "answer_text",
 ]
 #: Wagtail would head the ``get_*_display`` columns " method".
@@ -76,6 +81,7 @@ COMMUNICATION_EXPORT_HEADINGS = {
     "address_line1": _("Address line 1"),
     "address_line2": _("Address line 2"),
     "location.account_number": _("Account number"),
+    "returned_at": _("Returned"),
     # A requeued email's earlier answer is marked "Last attempt: ..." (the export's Error).
     "answer_text": _("Error"),
 }
@@ -87,6 +93,22 @@ class CommunicationIndexView(GuardedListingMixin, generic.IndexView):
     show_batch = True
     show_error = False
     page_title = _("Communication Log")
+    #: Checkboxes for the bulk actions ("Mark as returned"), for users who may use them.
+    bulk_actions = True
+
+    def get_template_names(self):
+        if self.results_only or not self.bulk_actions:
+            return super().get_template_names()
+        return ["wagtail_batchcomms/admin/communication_index.html"]
+
+    @cached_property
+    def show_bulk_actions(self) -> bool:
+        return self.bulk_actions and user_can_mark_returned(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["show_bulk_actions"] = self.show_bulk_actions
+        return context
 
     def get_base_queryset(self):
         return (
@@ -118,6 +140,7 @@ class CommunicationIndexView(GuardedListingMixin, generic.IndexView):
                 label=_("Recipient"),
                 sort_key="recipient_name",
                 get_url=self.get_inspect_url,
+                get_title_id=lambda instance: f"communication_{instance.pk}_title",
             ),
             Column("get_channel_display", label=_("Channel"), sort_key="channel"),
             CommunicationStatusColumn(),
@@ -138,8 +161,11 @@ class CommunicationIndexView(GuardedListingMixin, generic.IndexView):
         columns += [
             DateColumn("created_at", label=_("Generated"), sort_key="created_at"),
             DateColumn("sent_at", label=_("Sent"), sort_key="sent_at"),
+            ReturnedColumn("returned_at", label=_("Returned"), sort_key="returned_at"),
             PreviewColumn("previews", label=_("Preview")),
         ]
+        if self.show_bulk_actions:
+            columns.insert(0, BulkActionsCheckboxColumn("bulk_actions", obj_type="communication"))
         return columns
 
     @cached_property
@@ -155,6 +181,19 @@ class CommunicationIndexView(GuardedListingMixin, generic.IndexView):
         if self.user_has_any_permission({"view", "change"}):
             return reverse("wagtail_batchcomms_communication:inspect", args=[instance.pk])
         return None
+
+
+class ReturnedColumn(DateColumn):
+    """When a letter came back, as a status tag (empty for the others)."""
+
+    def render_cell_html(self, instance, parent_context):
+        if instance.returned_at is None:
+            return format_html("<td>{}</td>", "")
+        return format_html(
+            '<td><span class="w-status w-status--primary" title="{}">{}</span></td>',
+            date_format(timezone.localtime(instance.returned_at).date()),
+            _("Returned"),
+        )
 
 
 class PreviewColumn(Column):

@@ -11,6 +11,7 @@ from ...permissions import PolicyViewSetMixin
 from ...register.filters import CommunicationFilterSet
 from .detail import CommunicationInspectView
 from .listing import COMMUNICATION_EXPORT, COMMUNICATION_EXPORT_HEADINGS, CommunicationIndexView
+from .returned import ClearAddressFlagView
 
 
 class CommunicationViewSet(PolicyViewSetMixin, ModelViewSet):
@@ -48,7 +49,12 @@ class CommunicationViewSet(PolicyViewSetMixin, ModelViewSet):
         )
 
     def get_permissions_to_register(self):
-        return super().get_permissions_to_register().filter(codename="view_communication")
+        # Viewing the log, and marking letters as returned mail (in Wagtail's group editor).
+        return (
+            super()
+            .get_permissions_to_register()
+            .filter(codename__in=["view_communication", "mark_returned"])
+        )
 
     def get_urlpatterns(self):
         conv = self.pk_path_converter
@@ -56,4 +62,9 @@ class CommunicationViewSet(PolicyViewSetMixin, ModelViewSet):
             path("", self.index_view, name="index"),
             path("results/", self.index_results_view, name="index_results"),
             path(f"inspect/<{conv}:pk>/", self.inspect_view, name="inspect"),
+            path(
+                "contacts/<int:pk>/clear-address-flag/",
+                ClearAddressFlagView.as_view(),
+                name="clear_address_flag",
+            ),
         ]

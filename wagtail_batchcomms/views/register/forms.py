@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import InlinePanel, Panel
+from wagtail.log_actions import log
 
+from ... import history
 from ...models import Contact, ContactRole
 from ...permissions import user_can_look
 
@@ -65,3 +67,33 @@ class ContactsInlinePanel(InlinePanel):
 
         def is_shown(self):
             return not self.omitted and super().is_shown()
+
+
+#: The fields of a contact's mailing address: editing any of them clears the returned-mail flag.
+MAILING_FIELDS = (
+    "mailing_address_line1",
+    "mailing_address_line2",
+    "mailing_city",
+    "mailing_state",
+    "mailing_postal_code",
+)
+
+
+class ContactForm(WagtailAdminModelForm):
+    """The contact form: a changed mailing address is a new address, so it is no longer the
+    one letters came back from (``Contact.mailing_address_bad_since`` is cleared)."""
+
+    def save(self, commit=True):
+        self.address_flag_cleared = False
+        if self.instance.mailing_address_bad_since and set(MAILING_FIELDS) & set(self.changed_data):
+            self.instance.mailing_address_bad_since = None
+            self.address_flag_cleared = True
+        saved = super().save(commit=commit)
+        if self.address_flag_cleared and commit:
+            log(
+                saved,
+                history.ADDRESS_FLAG_CLEARED,
+                user=self.for_user,
+                data={"by": "address edited"},
+            )
+        return saved

@@ -18,6 +18,7 @@ from wagtail.snippets.views.snippets import IndexView
 from ...conf import batchcomms_settings
 from ...models import Assembly, Location, LocationContact
 from ...register.filters import search_assemblies
+from ...register.notice_filters import describe
 from ..batches.add_to_batch import AddToBatchButtonMixin
 from ..listing_guards import GuardedListingMixin
 
@@ -125,7 +126,11 @@ class AssemblyIndexView(AddToBatchButtonMixin, RegisterIndexView):
         return (
             super()
             .get_base_queryset()
-            .select_related("location", "location__service_area")
+            .select_related(
+                "location",
+                "location__service_area",
+                "last_notice__batch__communication_type",
+            )
             .with_compliance()
         )
 
@@ -133,6 +138,11 @@ class AssemblyIndexView(AddToBatchButtonMixin, RegisterIndexView):
         if not self.is_searching:
             return queryset
         return search_assemblies(queryset, self.search_query)
+
+    def export_value(self, item, path: str):
+        if path == "last_notice":
+            return describe(item.last_notice)
+        return super().export_value(item, path)
 
     def get_paginate_by(self, queryset):
         if self.is_export:

@@ -9,17 +9,19 @@ view of the object when the user may see it.
 from __future__ import annotations
 
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import Panel
 from wagtail.admin.ui.tables import Table
 from wagtail.snippets.views.snippets import InspectView as SnippetInspectView
 
-from ...models import Assembly, Contact, Location, LocationContact
+from ...models import Assembly, Communication, Contact, Location, LocationContact
 from ...permissions import user_can_look
 from ..columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn, YesNoColumn
 from ..inspect_values import ReadableInspectMixin
+from .address_flag import address_flag_html
 from .communications import RegisterInspectView
+from .ladder import ladder
 
 #: Rows shown before "and N more"; a location rarely has more than a handful of assemblies.
 LIMIT = 50
@@ -189,12 +191,23 @@ class RelatedInspectView(RegisterInspectView):
         return context
 
 
-class AssemblyInspectView(RelatedInspectView):
+class LadderInspectMixin:
+    """The notice ladder below the fields (for users who may look at communications)."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if user_can_look(self.request.user, Communication):
+            context["ladder"] = ladder(self.object)
+            context["per_assembly"] = isinstance(self.object, Location)
+        return context
+
+
+class AssemblyInspectView(LadderInspectMixin, RelatedInspectView):
     relations = ("assembly_roles",)
     link_fields = ("location",)
 
 
-class LocationInspectView(RelatedInspectView):
+class LocationInspectView(LadderInspectMixin, RelatedInspectView):
     relations = ("location_assemblies", "location_roles")
 
 
@@ -205,8 +218,16 @@ class ContactInspectView(RelatedInspectView):
     def get_mailing_address_display_value(self):
         contact = self.object
         if contact.has_mailing_address:
-            return contact.mailing_address_lines
-        return _("Not set: letters go to the service address of each location")
+            value = contact.mailing_address_lines
+        else:
+            value = _("Not set: letters go to the service address of each location")
+        flag = address_flag_html(contact, self.request.user, self.request)
+        if not flag:
+            return value
+        lines = value if isinstance(value, list) else [value]
+        return format_html(
+            "{}{}", format_html_join("", "<div>{}</div>", ((v,) for v in lines)), flag
+        )
 
 
 class ServiceAreaInspectView(ReadableInspectMixin, SnippetInspectView):

@@ -19,9 +19,18 @@ from ...register.filters import (
     ContactFilterSet,
     LocationFilterSet,
 )
-from ..columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn, YesNoColumn
+from ..columns import (
+    ComplianceColumn,
+    DateTextColumn,
+    LastNoticeColumn,
+    LinkColumn,
+    TextColumn,
+    YesNoColumn,
+)
+from .address_flag import AddressFlagPanel
 from .communications import CommunicationsPanel
-from .forms import ContactsInlinePanel, LocationForm
+from .forms import ContactForm, ContactsInlinePanel, LocationForm
+from .ladder import LadderPanel
 from .listing import (
     AssemblyIndexView,
     ContactIndexView,
@@ -62,6 +71,7 @@ class AssemblyViewSet(PolicyViewSetMixin, SnippetViewSet):
         TextColumn("get_last_test_result_display", label=_("Result"), sort_key="last_test_result"),
         DateTextColumn("next_test_due", label=_("Next test due"), sort_key="next_test_due"),
         ComplianceColumn(),
+        LastNoticeColumn(),
     ]
     list_export = [
         "serial_number",
@@ -85,9 +95,13 @@ class AssemblyViewSet(PolicyViewSetMixin, SnippetViewSet):
         "location.address",
         "location.get_property_type_display",
         "location.service_area.name",
+        "last_notice_at",
+        "last_notice",
     ]
     export_headings = {
         "serial_number": _("Serial number"),
+        "last_notice_at": _("Last notice"),
+        "last_notice": _("Last notice was"),
         "assembly_type": _("Type code"),
         "get_assembly_type_display": _("Type"),
         "size_label": _("Size"),
@@ -141,6 +155,7 @@ class AssemblyViewSet(PolicyViewSetMixin, SnippetViewSet):
             heading=_("Testing"),
         ),
         RelatedObjectsPanel("assembly_roles"),
+        LadderPanel(),
         CommunicationsPanel(),
     ]
 
@@ -228,6 +243,7 @@ class LocationViewSet(PolicyViewSetMixin, SnippetViewSet):
                 ],
             ),
             RelatedObjectsPanel("location_assemblies"),
+            LadderPanel(),
             CommunicationsPanel(),
         ],
         base_form_class=LocationForm,
@@ -281,27 +297,31 @@ class ContactViewSet(PolicyViewSetMixin, SnippetViewSet):
         "location_total": _("Locations"),
     }
     export_filename = "contacts"
-    panels = [
-        FieldRowPanel([FieldPanel("name"), FieldPanel("organisation")]),
-        FieldRowPanel([FieldPanel("email"), FieldPanel("phone"), FieldPanel("prefers_paper")]),
-        MultiFieldPanel(
-            [
-                FieldPanel("mailing_address_line1"),
-                FieldPanel("mailing_address_line2"),
-                FieldRowPanel(
-                    [
-                        FieldPanel("mailing_city"),
-                        FieldPanel("mailing_state"),
-                        FieldPanel("mailing_postal_code"),
-                    ]
-                ),
-            ],
-            heading=_("Mailing address"),
-            help_text=_("Leave empty to send letters to the location's service address."),
-        ),
-        RelatedObjectsPanel("contact_roles"),
-        CommunicationsPanel(),
-    ]
+    edit_handler = ObjectList(
+        [
+            AddressFlagPanel(),
+            FieldRowPanel([FieldPanel("name"), FieldPanel("organisation")]),
+            FieldRowPanel([FieldPanel("email"), FieldPanel("phone"), FieldPanel("prefers_paper")]),
+            MultiFieldPanel(
+                [
+                    FieldPanel("mailing_address_line1"),
+                    FieldPanel("mailing_address_line2"),
+                    FieldRowPanel(
+                        [
+                            FieldPanel("mailing_city"),
+                            FieldPanel("mailing_state"),
+                            FieldPanel("mailing_postal_code"),
+                        ]
+                    ),
+                ],
+                heading=_("Mailing address"),
+                help_text=_("Leave empty to send letters to the location's service address."),
+            ),
+            RelatedObjectsPanel("contact_roles"),
+            CommunicationsPanel(),
+        ],
+        base_form_class=ContactForm,
+    )
 
 
 class ServiceAreaViewSet(PolicyViewSetMixin, SnippetViewSet):
