@@ -7,6 +7,7 @@ from wagtail.snippets.models import register_snippet
 from .history.formatters import register_log_actions
 from .views.batches import downloads
 from .views.batches.add_to_batch_bulk import AddToBatchBulkAction, BoundedDeleteBulkAction
+from .views.logs import urls as log_urls
 from .views.menu import CommunicationsViewSetGroup
 from .views.notices import refuse_deleting_templates_in_use
 from .views.register.viewsets import RegisterViewSetGroup
@@ -20,6 +21,7 @@ register_snippet(CommunicationsViewSetGroup)
 
 hooks.register("register_log_actions", register_log_actions)
 hooks.register("register_admin_urls", downloads.get_urls)
+hooks.register("register_admin_urls", log_urls.get_urls)
 hooks.register("register_bulk_action", AddToBatchBulkAction)
 # After Wagtail's own bulk delete (order 0), which it replaces for our snippets.
 hooks.register("register_bulk_action", BoundedDeleteBulkAction, order=1)

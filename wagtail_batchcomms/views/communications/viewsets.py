@@ -10,7 +10,11 @@ from ...models import Communication
 from ...permissions import PolicyViewSetMixin
 from ...register.filters import CommunicationFilterSet
 from .detail import CommunicationInspectView
-from .listing import COMMUNICATION_EXPORT, COMMUNICATION_EXPORT_HEADINGS, CommunicationIndexView
+from .listing import (
+    COMMUNICATION_EXPORT_HEADINGS,
+    COMMUNICATION_LOG_EXPORT,
+    CommunicationIndexView,
+)
 
 
 class CommunicationViewSet(PolicyViewSetMixin, ModelViewSet):
@@ -30,7 +34,7 @@ class CommunicationViewSet(PolicyViewSetMixin, ModelViewSet):
     filterset_class = CommunicationFilterSet
     search_fields = ["recipient_name", "email", "location__account_number"]
     ordering = ["-created_at", "-pk"]
-    list_export = COMMUNICATION_EXPORT
+    list_export = COMMUNICATION_LOG_EXPORT
     export_headings = COMMUNICATION_EXPORT_HEADINGS
     export_filename = "communications"
 
