@@ -54,6 +54,7 @@ def group_permissions() -> dict[str, list[Permission]]:
         _permission(NoticeTemplate, "view"),
         *[_permission(Batch, action) for action in (*CRUD, *BATCH_ACTIONS)],
         _permission(Communication, "view"),
+        _permission(Communication, "log"),
         _permission(Letterhead, "change"),
     ]
     editors = [

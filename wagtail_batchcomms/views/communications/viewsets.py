@@ -52,7 +52,12 @@ class CommunicationViewSet(PolicyViewSetMixin, ModelViewSet):
         )
 
     def get_permissions_to_register(self):
-        return super().get_permissions_to_register().filter(codename="view_communication")
+        # Viewing the log, and recording one-time communications (Create Log).
+        return (
+            super()
+            .get_permissions_to_register()
+            .filter(codename__in=["view_communication", "log_communication"])
+        )
 
     def get_urlpatterns(self):
         conv = self.pk_path_converter

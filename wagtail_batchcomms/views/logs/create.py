@@ -27,8 +27,10 @@ ORIGIN_MODELS = {"assembly": Assembly, "location": Location, "contact": Contact}
 
 
 def register_url(instance, view: str = "inspect") -> str:
+    """A register page of ``instance``: its ``inspect`` view, or the model's ``list``."""
     opts = instance._meta
-    return reverse(f"wagtailsnippets_{opts.app_label}_{opts.model_name}:{view}", args=[instance.pk])
+    name = f"wagtailsnippets_{opts.app_label}_{opts.model_name}:{view}"
+    return reverse(name) if view == "list" else reverse(name, args=[instance.pk])
 
 
 def create_log_url(instance) -> str:
