@@ -321,6 +321,14 @@ class BatchCommunicationFilterSet(WagtailFilterSet):
         fields: list[str] = []
 
 
+MADE_BY = [("batch", _("A batch")), ("automatic", _("Automatic")), ("logged", _("Create Log"))]
+MADE_BY_CONDITIONS = {
+    "batch": Q(batch__isnull=False, batch__communication_type__isnull=True),
+    "automatic": Q(batch__communication_type__isnull=False),
+    "logged": Q(batch__isnull=True),
+}
+
+
 class CommunicationFilterSet(WagtailFilterSet):
     """The Communication Log.
 
@@ -352,13 +360,7 @@ class CommunicationFilterSet(WagtailFilterSet):
         help_text=_("The contact's ID; the Communications link on a contact's page sets it."),
     )
     made_by = django_filters.ChoiceFilter(
-        label=_("Made by"),
-        choices=[
-            ("batch", _("A batch")),
-            ("automatic", _("Automatic notices")),
-            ("logged", _("Create Log (one-time)")),
-        ],
-        method="filter_made_by",
+        label=_("Made by"), choices=MADE_BY, method="filter_made_by"
     )
     kind = django_filters.ChoiceFilter(label=_("Kind (one-time)"), choices=LogKind.choices)
     assembly = django_filters.ModelChoiceFilter(
@@ -374,8 +376,7 @@ class CommunicationFilterSet(WagtailFilterSet):
         fields: list[str] = []
 
     def filter_made_by(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Which of the three ways made it (``made_by_condition``)."""
-        return queryset.filter(made_by_condition(value)) if value else queryset
+        return queryset.filter(MADE_BY_CONDITIONS[value]) if value else queryset
 
     def filter_assembly(self, queryset: QuerySet, name: str, value: Assembly | None) -> QuerySet:
         """Notices about this assembly: its own (per-assembly grouping) or its location's
@@ -385,21 +386,9 @@ class CommunicationFilterSet(WagtailFilterSet):
         return queryset.filter(communications_about(value))
 
 
-def made_by_condition(value: str) -> Q:
-    """A ``Q`` on Communication for one of the three ways of communicating: ``batch`` (an
-    admin's batch), ``automatic`` (a Communication Type's batch) or ``logged`` (Create Log,
-    no batch)."""
-    return {
-        "batch": Q(batch__isnull=False, batch__communication_type__isnull=True),
-        "automatic": Q(batch__isnull=False, batch__communication_type__isnull=False),
-        "logged": Q(batch__isnull=True),
-    }[value]
-
-
 def communications_about(assembly: Assembly) -> Q:
-    """A ``Q`` on Communication selecting the notices that concerned ``assembly``: its own,
-    its location's notice in a batch whose working list holds it, and a one-time
-    communication about its whole location (Create Log without an assembly)."""
+    """A ``Q`` on Communication: the notices about ``assembly``, its location's in a batch
+    holding it, and Create Log's about its whole location."""
     in_working_list = BatchAssembly.objects.filter(
         batch_id=OuterRef("batch_id"), assembly_id=assembly.pk
     )
