@@ -267,8 +267,9 @@ def retry_log_email(communication_id: int, *, user) -> bool:
         raise PermissionError(_("You do not have permission to record communications."))
     with transaction.atomic():
         communication = (
-            Communication.objects.select_for_update()
+            Communication.objects.select_for_update(of=("self",))
             .filter(pk=communication_id, batch__isnull=True, channel=Channel.EMAIL)
+            .order_by()  # the model's ordering joins the batch: no FOR UPDATE over it
             .first()
         )
         if communication is None or not communication.needs_attention:
