@@ -9,12 +9,14 @@ import factories
 import logs_data
 import pytest
 from batch_admin_data import org_admin
+from concurrency import run_at_once
 from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms import history
+from wagtail_batchcomms.logs.recording import LogRequest, record_log
 from wagtail_batchcomms.models import Channel, Communication, CommunicationStatus, LogKind
 
 APP = "wagtail_batchcomms"
@@ -287,3 +289,23 @@ def test_the_page_of_a_phone_call_works_without_a_batch(web, site):
         assert expected in text, expected
     assert "Back to the batch" not in text
     assert "Email preview" not in text and "Letter PDF" not in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submits_of_one_form_record_one():
+    """Four requests carrying the same form at once (a double click on a slow network): the
+    contact's row lock serialises them, and all but the first find its token."""
+    site = logs_data.site()
+    user = org_admin("racer", extra=[LOG_PERM])
+    request = LogRequest(
+        kind=LogKind.NOTE,
+        contact=site.owner,
+        location=site.location,
+        occurred_at=timezone.now(),
+        token="same-form",
+        subject="Noted",
+    )
+    results = run_at_once(4, lambda: record_log(request, user=user))
+    assert sorted(created for _communication, created in results) == [False, False, False, True]
+    assert len({communication.pk for communication, _created in results}) == 1
+    assert Communication.objects.count() == 1
