@@ -326,9 +326,12 @@ def send_one_time_email(communication_id: int, worker: str) -> SendResult:
                 result.stopped = "connection"
         finally:
             sender.close()
-    Communication.objects.filter(
-        pk=communication_id, status=CommunicationStatus.PENDING, claimed_by=""
-    ).exclude(error="").update(status=CommunicationStatus.FAILED)
+    if result.released:
+        # This run's row came back to pending (the connection was lost before the server
+        # took it): failed, with the reason the send loop wrote.
+        Communication.objects.filter(
+            pk=communication_id, status=CommunicationStatus.PENDING, claimed_by=""
+        ).exclude(error="").update(status=CommunicationStatus.FAILED)
     communication = Communication.objects.filter(pk=communication_id).first()
     if communication is not None and communication.status != CommunicationStatus.SENDING:
         log(
