@@ -62,6 +62,8 @@ def preview_urls(communication) -> list[tuple[str, str, str]]:
 
 
 def recipient_summary(communication) -> str:
+    if not communication.channel:
+        return ""  # a call, a visit or a note went to no address
     if communication.channel == Channel.EMAIL:
         return communication.email
     return ", ".join(communication.address_lines)
