@@ -287,6 +287,7 @@ def test_the_page_of_a_phone_call_works_without_a_batch(web, site):
         "logger",
     ):
         assert expected in text, expected
+    assert "Recorded: Phone call with Olive Owner" in text  # its history
     assert "Back to the batch" not in text
     assert "Email preview" not in text and "Letter PDF" not in text
 

@@ -12,6 +12,7 @@ from django.views import View
 from wagtail.admin import messages
 from wagtail.admin.auth import permission_denied
 from wagtail.log_actions import log
+from wagtail.log_actions import registry as log_registry
 
 from ... import history
 from ...logs.letters import has_log_letter, letter_file_name, user_can_download_log_letter
@@ -47,7 +48,12 @@ def one_time_context(user, communication: Communication) -> dict:
     """What a one-time communication's page offers: its email's retry, its letter's PDF
     (ready, being prepared or failed) and "mark as mailed"."""
     c = communication
-    context: dict = {"kind": c.get_kind_display()}
+    history_entries = log_registry.get_logs_for_instance(c).select_related("user")
+    context: dict = {
+        "kind": c.get_kind_display(),
+        # Its record: who recorded it, each sending attempt's outcome, the letter's PDF.
+        "history": list(history_entries.order_by("-timestamp", "-pk")[:20]),
+    }
     if c.channel == Channel.EMAIL and (c.body_html or c.body_text):
         context["can_retry"] = c.needs_attention and user_can_log(user)
         context["retry_url"] = reverse("wagtail_batchcomms_logs:retry", args=[c.pk])
