@@ -14,6 +14,7 @@ from .batches.generation import generate
 from .emails import sending
 from .letters.chunks import merge_download, render_chunk
 from .letters.downloads import purge_expired_downloads, recover_letter_downloads
+from .logs.letters import run_letter_task
 from .rules import runs
 
 # --- sending emails (emails.sending) ------------------------------------------------------
@@ -22,6 +23,11 @@ from .rules import runs
 def send_batch_emails(batch_id: int) -> dict:
     """Send the batch's pending emails; safe to run twice or in parallel (rows are claimed)."""
     return asdict(sending.run_send_task(batch_id))
+
+
+def send_one_time_email(communication_id: int) -> dict:
+    """Send one one-time email (Create Log); safe to run twice: the row is claimed first."""
+    return asdict(sending.run_send_one_task(communication_id))
 
 
 def reap_stale_sending() -> int:
@@ -80,3 +86,11 @@ def automatic_notices_tick() -> str:
     (local time), and finish what a killed run left."""
     run = runs.tick()
     return f"Automatic run {run.pk} of {run.run_date}: {run.status}" if run else "Not yet time."
+
+
+# --- one-time communications (logs) --------------------------------------------------------
+
+
+def make_one_time_letter(communication_id: int) -> str:
+    """Make a one-time letter's PDF (Create Log's "letter now"); safe to run twice."""
+    return run_letter_task(communication_id)

@@ -8,6 +8,7 @@ from .history.formatters import register_log_actions
 from .views.batches import downloads
 from .views.batches.add_to_batch_bulk import AddToBatchBulkAction, BoundedDeleteBulkAction
 from .views.communications.returned import MarkReturnedBulkAction
+from .views.logs import urls as log_urls
 from .views.menu import CommunicationsViewSetGroup
 from .views.notices import refuse_deleting_templates_in_use
 from .views.register.viewsets import RegisterViewSetGroup
@@ -23,6 +24,7 @@ register_snippet(CommunicationsViewSetGroup)
 
 hooks.register("register_log_actions", register_log_actions)
 hooks.register("register_admin_urls", downloads.get_urls)
+hooks.register("register_admin_urls", log_urls.get_urls)
 hooks.register("register_bulk_action", AddToBatchBulkAction)
 hooks.register("register_bulk_action", MarkReturnedBulkAction)
 # After Wagtail's own bulk delete (order 0), which it replaces for our snippets.

@@ -56,6 +56,7 @@ def group_permissions() -> dict[str, list[Permission]]:
         _permission(NoticeTemplate, "view"),
         *[_permission(Batch, action) for action in (*CRUD, *BATCH_ACTIONS)],
         _permission(Communication, "view"),
+        _permission(Communication, "log"),
         _permission(Letterhead, "change"),
         # The automatic notices: their types, and reviewing and releasing the runs' batches.
         *[_permission(CommunicationType, action) for action in CRUD],

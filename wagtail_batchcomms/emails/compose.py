@@ -9,7 +9,7 @@ from email.utils import formataddr, parseaddr
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
 from django.db.models import Case, CharField, F, Value, When
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Coalesce, Concat
 
 from ..conf import batchcomms_settings, from_email
 from ..models import Batch, Communication, NoticeTemplate
@@ -31,8 +31,9 @@ def message_id_domain() -> str:
 
 
 def message_id_expression() -> Case:
-    """SQL for a row's stable Message-ID, ``<batchcomms.{batch}.{id}.{random}@{domain}>``,
-    keeping the one a row already has: it is fixed at the first claim and reused on retry.
+    """SQL for a row's stable Message-ID, ``<batchcomms.{batch}.{id}.{random}@{domain}>``
+    (``log`` for the batch of a one-time communication), keeping the one a row already has:
+    it is fixed at the first claim and reused on retry.
 
     The batch and row ids make it unique within a database; the random part (one per claim)
     keeps it unique across databases that reuse primary keys.
@@ -43,7 +44,7 @@ def message_id_expression() -> Case:
             message_id="",
             then=Concat(
                 Value("<batchcomms."),
-                Cast("batch_id", CharField()),
+                Coalesce(Cast("batch_id", CharField()), Value("log")),
                 Value("."),
                 Cast("id", CharField()),
                 Value(tail),
@@ -116,7 +117,7 @@ class MessageBuilder:
             reply_to=[self.reply_to] if self.reply_to else [],
             headers={
                 "Message-ID": communication.message_id,
-                COMMUNICATION_HEADER: f"{communication.batch_id}.{communication.pk}",
+                COMMUNICATION_HEADER: f"{batch_part(communication)}.{communication.pk}",
                 # RFC 3834: an automated notice; out-of-office robots should not answer it.
                 "Auto-Submitted": "auto-generated",
             },
@@ -130,4 +131,9 @@ class MessageBuilder:
 
 def attachment_name(communication: Communication) -> str:
     """The file name of the letter PDF attached to an email notice."""
-    return f"notice-{communication.batch_id}-{communication.pk}.pdf"
+    return f"notice-{batch_part(communication)}-{communication.pk}.pdf"
+
+
+def batch_part(communication: Communication) -> str:
+    """The batch's id in names and headers; ``log`` for a one-time communication."""
+    return str(communication.batch_id) if communication.batch_id is not None else "log"

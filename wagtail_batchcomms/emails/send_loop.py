@@ -55,11 +55,15 @@ class SendResult:
     error: str = ""
 
 
-def claim_emails(batch_id: int, worker: str, limit: int) -> list[Communication]:
+def claim_emails(
+    batch_id: int | None, worker: str, limit: int, *, communication_ids: list[int] | None = None
+) -> list[Communication]:
     """Claim up to ``limit`` pending emails of a sendable batch for ``worker``; return them.
 
-    One short transaction. Claimed rows are ``sending`` with ``claimed_by=worker``, a fresh
-    ``claimed_at`` and one more attempt; each gets its stable Message-ID on its first claim.
+    With ``batch_id=None``: the one-time emails (Create Log, no batch) among
+    ``communication_ids`` instead. One short transaction. Claimed rows are ``sending`` with
+    ``claimed_by=worker``, a fresh ``claimed_at`` and one more attempt; each gets its stable
+    Message-ID on its first claim.
     """
     now = timezone.now()
     claim = {
@@ -69,11 +73,12 @@ def claim_emails(batch_id: int, worker: str, limit: int) -> list[Communication]:
         "attempts": F("attempts") + 1,
         "message_id": message_id_expression(),
     }
+    if batch_id is None:
+        in_scope = {"batch__isnull": True, "pk__in": communication_ids or []}
+    else:
+        in_scope = {"batch_id": batch_id, "batch__status__in": DELIVERABLE_STATES}
     candidates = Communication.objects.filter(
-        batch_id=batch_id,
-        batch__status__in=DELIVERABLE_STATES,
-        channel=Channel.EMAIL,
-        status=CommunicationStatus.PENDING,
+        **in_scope, channel=Channel.EMAIL, status=CommunicationStatus.PENDING
     ).order_by("pk")
     db = router.db_for_write(Communication)
     with transaction.atomic(using=db):
@@ -97,7 +102,7 @@ def claim_emails(batch_id: int, worker: str, limit: int) -> list[Communication]:
             ).update(**claim)
         return list(
             Communication.objects.filter(
-                batch_id=batch_id,
+                batch_id=batch_id,  # None: batch IS NULL
                 status=CommunicationStatus.SENDING,
                 claimed_by=worker,
                 claimed_at=now,
@@ -177,16 +182,27 @@ def mark_partially_sent(batch_id: int) -> bool:
 
 
 class ChunkSender:
-    """Sends claimed chunks of one batch for one worker, keeping state across chunks."""
+    """Sends claimed chunks of one batch for one worker, keeping state across chunks.
 
-    def __init__(self, batch_id: int, worker: str, mailer: Mailer, result: SendResult) -> None:
+    ``batch_id=None`` sends one-time communications (Create Log): their content is the one
+    recorded on each row, they copy no one and attach nothing, and there is no batch state
+    to move.
+    """
+
+    def __init__(
+        self, batch_id: int | None, worker: str, mailer: Mailer, result: SendResult
+    ) -> None:
         self.batch_id = batch_id
         self.worker = worker
         self.mailer = mailer
         self.result = result
         self.builder = MessageBuilder()
-        self.batch = Batch.objects.select_related("template_revision").get(pk=batch_id)
-        self.template = self.builder.template_for(self.batch)
+        self.batch = (
+            Batch.objects.select_related("template_revision").get(pk=batch_id)
+            if batch_id is not None
+            else None
+        )
+        self.template = self.builder.template_for(self.batch) if self.batch else None
         self.moved_batch = False
         self.sent_any = False
         self.outcomes: list[tuple[int, dict]] = []  # (pk, fields) not yet written
@@ -385,6 +401,6 @@ class ChunkSender:
                     len(self.outcomes),
                 )
             self.outcomes.clear()
-        if self.sent_any and not self.moved_batch:
+        if self.sent_any and not self.moved_batch and self.batch_id is not None:
             self.moved_batch = True
             mark_partially_sent(self.batch_id)

@@ -40,6 +40,7 @@ from .transport import Mailer
 logger = logging.getLogger(__name__)
 
 SEND_TASK = "wagtail_batchcomms.tasks.send_batch_emails"
+SEND_ONE_TASK = "wagtail_batchcomms.tasks.send_one_time_email"
 
 STALE_ERROR = (
     "The worker sending this email stopped before it recorded the outcome: it may or may not "
@@ -191,8 +192,11 @@ def reap_stale_sending() -> int:
         per_batch: dict[int, int] = {}
         for _pk, batch_id in rows:
             per_batch[batch_id] = per_batch.get(batch_id, 0) + 1
-        for batch in Batch.objects.filter(pk__in=per_batch):
+        for batch in Batch.objects.filter(pk__in=[pk for pk in per_batch if pk is not None]):
             log(batch, history.DELIVERY_UNKNOWN, data={"count": per_batch[batch.pk]})
+        one_time = [pk for pk, batch_id in rows if batch_id is None]
+        for communication in Communication.objects.filter(pk__in=one_time):
+            log(communication, history.DELIVERY_UNKNOWN, data={"count": 1})
     logger.warning("%s emails left in 'sending' by a dead worker are now 'unknown'", total)
     return total
 
@@ -274,4 +278,75 @@ def run_send_task(batch_id: int) -> SendResult:
     if result.stopped == "deadline":
         enqueue(SEND_TASK, batch_id, name=f"Send emails of batch {batch_id} (continued)")
     logger.info("send task for batch %s: %s", batch_id, result)
+    return result
+
+
+# --- one email, not in a batch (Create Log) --------------------------------------------------
+
+
+def release_one_time_email(communication: Communication, *, user=None, retry: bool = False) -> bool:
+    """Queue the send task of one pending one-time email (no batch) and record it in the
+    communication's history; return whether it was queued.
+
+    No permission check (the caller's). ``retry`` first puts a failed or delivery-unknown
+    one back to pending (the caller checked it may). Call inside a transaction: the task is
+    queued on commit, so the request never talks to the mail server.
+    """
+    rows = Communication.objects.filter(
+        pk=communication.pk, batch__isnull=True, channel=Channel.EMAIL
+    )
+    if retry:
+        rows.filter(status__in=[CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN]).update(
+            status=CommunicationStatus.PENDING, claimed_by=""
+        )
+    if not rows.filter(status=CommunicationStatus.PENDING).exists():
+        return False
+    enqueue(SEND_ONE_TASK, communication.pk, name=f"Send one-time email {communication.pk}")
+    log(communication, history.SEND_RETRY if retry else history.SEND, user=user, data={"queued": 1})
+    return True
+
+
+def send_one_time_email(communication_id: int, worker: str) -> SendResult:
+    """The one-time email task's body: claim the row, send it once, record the outcome.
+
+    The same claim (pending -> sending -> sent/failed/unknown), message building, transport
+    and outcome writing as a batch's send task (``ChunkSender`` without a batch), so the
+    email goes out at most once however often the task runs. A lost connection is an
+    outcome here, not a reason to wait: nothing else would send the row again, so it is
+    recorded as failed with the server's answer, and an admin retries it from its page.
+    """
+    result = SendResult()
+    reap_stale_sending()
+    rows = claim_emails(None, worker, 1, communication_ids=[communication_id])
+    if not rows:
+        result.stopped = "done"
+        return result
+    result.claimed = len(rows)
+    with Mailer(rate=batchcomms_settings.EMAIL_RATE_LIMIT) as mailer:
+        sender = ChunkSender(None, worker, mailer, result)
+        try:
+            if not sender.send_chunk(rows):
+                result.stopped = "connection"
+        finally:
+            sender.close()
+    if result.released:
+        # This run's row came back to pending (the connection was lost before the server
+        # took it): failed, with the reason the send loop wrote.
+        Communication.objects.filter(
+            pk=communication_id, status=CommunicationStatus.PENDING, claimed_by=""
+        ).exclude(error="").update(status=CommunicationStatus.FAILED)
+    communication = Communication.objects.filter(pk=communication_id).first()
+    if communication is not None and communication.status != CommunicationStatus.SENDING:
+        log(
+            communication,
+            history.ONE_TIME_OUTCOME,
+            data={"status": communication.status, "error": communication.error[:500]},
+        )
+    return result
+
+
+def run_send_one_task(communication_id: int) -> SendResult:
+    """The whole one-time email task, under a fresh worker id."""
+    result = send_one_time_email(communication_id, worker_id())
+    logger.info("one-time email %s: %s", communication_id, result)
     return result

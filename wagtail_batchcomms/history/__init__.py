@@ -3,7 +3,7 @@
 Capabilities write entries with ``wagtail.log_actions.log(instance, history.<ID>, ...)`` and
 read them back by the same names; the formatters that turn an entry into a label and a
 sentence are beside them, one module per capability that writes them (``batches``,
-``emails``, ``letters``), and ``FORMATTERS`` (in ``formatters``) maps every id to its
+``emails``, ``letters``, ``logs``), and ``FORMATTERS`` (in ``formatters``) maps every id to its
 formatter for the ``register_log_actions`` hook.
 
 The ids' string values are stored in the host's database with every entry: never change one.
@@ -58,3 +58,8 @@ RELEASE = f"{PREFIX}.release"
 LETTERS_RETURNED = f"{PREFIX}.letters_returned"
 ADDRESS_FLAGGED = f"{PREFIX}.address_flagged"
 ADDRESS_FLAG_CLEARED = f"{PREFIX}.address_flag_cleared"
+# --- one-time communications (logs/, emails.sending for their email) ---
+LOG_RECORDED = f"{PREFIX}.log_recorded"
+ONE_TIME_OUTCOME = f"{PREFIX}.one_time_outcome"
+LOG_LETTER_MADE = f"{PREFIX}.log_letter_made"
+LOG_LETTER_MAILED = f"{PREFIX}.log_letter_mailed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from wagtail.log_actions import LogActionRegistry, LogFormatter
 
-from . import batches, emails, letters, review, rules
+from . import batches, emails, letters, logs, review, rules
 
 FORMATTERS: dict[str, type[LogFormatter]] = {
     **batches.FORMATTERS,
@@ -13,6 +13,7 @@ FORMATTERS: dict[str, type[LogFormatter]] = {
     **letters.FORMATTERS,
     **review.FORMATTERS,
     **rules.FORMATTERS,
+    **logs.FORMATTERS,
 }
 
 

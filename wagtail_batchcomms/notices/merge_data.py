@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..exceptions import RenderError
-from ..models import Assembly, BatchAssembly, Communication, ContactRole, Letterhead
+from ..models import Assembly, AssemblyStatus, BatchAssembly, Communication, ContactRole, Letterhead
 
 logger = logging.getLogger(__name__)
 
@@ -167,15 +167,27 @@ def load_communications(communications: Iterable) -> list:
 
 
 def _assemblies_by_key(items: list) -> tuple[dict, dict]:
-    """({(batch_id, location_id): [assembly data, ...]}, {assembly_id: assembly data}), in two
-    queries whatever the number of communications."""
-    batch_ids = {item.batch_id for item in items}
+    """({(batch_id, location_id): [assembly data, ...]}, {assembly_id: assembly data}), in
+    three queries at most whatever the number of communications.
+
+    A one-time communication (Create Log: no batch) about a whole location concerns the
+    location's active assemblies; its key is ``(None, location_id)``.
+    """
+    batch_ids = {item.batch_id for item in items if item.batch_id is not None}
     location_ids = {item.location_id for item in items}
     memberships = list(
         BatchAssembly.objects.filter(
             batch_id__in=batch_ids, location_id__in=location_ids
         ).values_list("batch_id", "location_id", "assembly_id")
     )
+    loose = {item.location_id for item in items if item.batch_id is None and not item.assembly_id}
+    if loose:
+        memberships += [
+            (None, location_id, assembly_id)
+            for location_id, assembly_id in Assembly.objects.filter(
+                location_id__in=loose, status=AssemblyStatus.ACTIVE
+            ).values_list("location_id", "pk")
+        ]
     wanted = {(item.batch_id, item.location_id) for item in items}
     ids = {assembly_id for b, loc, assembly_id in memberships if (b, loc) in wanted}
     ids |= {item.assembly_id for item in items if item.assembly_id}
@@ -193,6 +205,13 @@ def _assemblies_by_key(items: list) -> tuple[dict, dict]:
         },
         by_id,
     )
+
+
+def batch_data(batch) -> dict:
+    """The ``batch`` merge field; empty for a one-time communication (no batch)."""
+    if batch is None:
+        return {"name": "", "due_date": None}
+    return {"name": batch.name, "due_date": batch.due_date}
 
 
 def build_merge_data_many(
@@ -232,7 +251,7 @@ def build_merge_data_many(
                     address_lines=item.address_lines,
                 ),
                 "location": location_data(item.location),
-                "batch": {"name": item.batch.name, "due_date": item.batch.due_date},
+                "batch": batch_data(item.batch),
                 "assemblies": assemblies,
                 "assembly": assemblies[0] if assemblies else None,
                 "organisation": organisation,

@@ -18,7 +18,8 @@ The functions the rest of the app renders with:
 Previews of a template for editors are ``previews``, which renders through ``render_notice``.
 
 A communication renders with its batch's PINNED revision (``batch.template_revision``), never
-the template's current draft. ``RenderError`` (from ``exceptions``: a message fit for the
+the template's current draft; a one-time communication (no batch) with the content it was
+recorded with (``stored_notice``). ``RenderError`` (from ``exceptions``: a message fit for the
 admin and for ``Communication.error``) is raised when a notice cannot render, e.g. it exceeds
 the sandbox's limits or a merge field is missing.
 """
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import dateformat, timezone
+from django.utils.html import linebreaks
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from jinja2 import TemplateError
@@ -142,6 +144,43 @@ def render_notice(
             _("The notice could not be rendered: %(error)s")
             % {"error": getattr(error, "message", None) or str(error) or type(error).__name__}
         ) from error
+    return _wrap(subject, bodies, data, letterhead, letter_id)
+
+
+def render_free_text(
+    subject: str,
+    text: str,
+    data: dict,
+    *,
+    letterhead: dict | None = None,
+    letter_id: object = "preview",
+    email: bool = True,
+    letter: bool = True,
+) -> RenderedNotice:
+    """A notice an admin wrote for one recipient (Create Log's free text), in the same
+    letterhead email and letter layouts as a template's notice.
+
+    ``text`` is plain text, never template source: it is escaped and its blank lines make
+    paragraphs, so nothing typed can reach the template language. ``data`` is the merge
+    data of the recipient (the letter's address block).
+    """
+    if letterhead is None:
+        letterhead = letterhead_data()
+    body = linebreaks(text.strip(), autoescape=True)
+    bodies = {}
+    if email:
+        bodies["email"] = inline_styles(body)
+    if letter:
+        bodies["letter"] = body
+    return _wrap(" ".join(subject.split()), bodies, data, letterhead, letter_id)
+
+
+def _wrap(
+    subject: str, bodies: dict[str, str], data: dict, letterhead: dict, letter_id: object
+) -> RenderedNotice:
+    """The email document, its text part and the letter section around rendered bodies
+    (``{"email": html, "letter": html}``; a medium left out is left "")."""
+    email, letter = "email" in bodies, "letter" in bodies
     reference = _reference(data)
     email_html = text = letter_fragment = ""
     if email:
@@ -279,23 +318,46 @@ def _template_for(communication, templates: dict[int, object]):
     return templates[revision_id]
 
 
+def stored_notice(communication) -> RenderedNotice:
+    """A one-time communication's notice (Create Log: no batch) as it was composed.
+
+    Its content was rendered once when it was recorded (``logs``) and kept on the row:
+    ``subject``, ``body_text`` and ``body_html``, which holds the email's HTML document for
+    an email and the letter's ``<section class="letter">`` for a letter. Sending or printing
+    it later uses exactly that content, as a batch uses its pinned revision.
+    """
+    if not (communication.body_html or communication.body_text):
+        raise RenderError(_("This one-time communication has no message to send or print."))
+    is_letter = communication.channel == "letter"
+    return RenderedNotice(
+        subject=communication.subject,
+        html="" if is_letter else communication.body_html,
+        text=communication.body_text,
+        letter_html_fragment=communication.body_html if is_letter else "",
+        letter_id=str(communication.pk),
+    )
+
+
 def _render_many(
     communications: Iterable, *, email: bool = True, letter: bool = True
 ) -> tuple[list[RenderedNotice], dict]:
     items = load_communications(communications)
     letterhead = letterhead_data()
-    datas = build_merge_data_many(items, letterhead=letterhead)
-    templates = pinned_templates(item.batch.template_revision_id for item in items)
+    in_batches = [item for item in items if item.batch_id is not None]
+    datas = iter(build_merge_data_many(in_batches, letterhead=letterhead) if in_batches else [])
+    templates = pinned_templates(item.batch.template_revision_id for item in in_batches)
     notices = [
         render_notice(
             _template_for(item, templates),
-            data,
+            next(datas),
             letterhead=letterhead,
             letter_id=item.pk,
             email=email,
             letter=letter,
         )
-        for item, data in zip(items, datas, strict=True)
+        if item.batch_id is not None
+        else stored_notice(item)
+        for item in items
     ]
     return notices, letterhead
 

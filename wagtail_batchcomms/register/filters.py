@@ -33,6 +33,7 @@ from ..models import (
     Hazard,
     Location,
     LocationContact,
+    LogKind,
     NoticeTemplate,
     PropertyType,
     ServiceArea,
@@ -337,6 +338,14 @@ class BatchCommunicationFilterSet(WagtailFilterSet):
         fields: list[str] = []
 
 
+MADE_BY = [("batch", _("A batch")), ("automatic", _("Automatic")), ("logged", _("Create Log"))]
+MADE_BY_CONDITIONS = {
+    "batch": Q(batch__isnull=False, batch__communication_type__isnull=True),
+    "automatic": Q(batch__communication_type__isnull=False),
+    "logged": Q(batch__isnull=True),
+}
+
+
 class CommunicationFilterSet(WagtailFilterSet):
     """The Communication Log.
 
@@ -368,6 +377,10 @@ class CommunicationFilterSet(WagtailFilterSet):
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
         help_text=_("The contact's ID; the Communications link on a contact's page sets it."),
     )
+    made_by = django_filters.ChoiceFilter(
+        label=_("Made by"), choices=MADE_BY, method="filter_made_by"
+    )
+    kind = django_filters.ChoiceFilter(label=_("Kind (one-time)"), choices=LogKind.choices)
     assembly = django_filters.ModelChoiceFilter(
         label=_("Assembly"),
         queryset=Assembly.objects.all(),
@@ -380,6 +393,9 @@ class CommunicationFilterSet(WagtailFilterSet):
         model = Communication
         fields: list[str] = []
 
+    def filter_made_by(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(MADE_BY_CONDITIONS[value]) if value else queryset
+
     def filter_assembly(self, queryset: QuerySet, name: str, value: Assembly | None) -> QuerySet:
         """Notices about this assembly: its own (per-assembly grouping) or its location's
         notice in a batch whose working list holds it (per-location grouping)."""
@@ -389,10 +405,13 @@ class CommunicationFilterSet(WagtailFilterSet):
 
 
 def communications_about(assembly: Assembly) -> Q:
-    """A ``Q`` on Communication selecting the notices that concerned ``assembly``."""
+    """A ``Q`` on Communication: the notices about ``assembly``, its location's in a batch
+    holding it, and Create Log's about its whole location."""
     in_working_list = BatchAssembly.objects.filter(
         batch_id=OuterRef("batch_id"), assembly_id=assembly.pk
     )
-    return Q(assembly_id=assembly.pk) | Q(
-        Exists(in_working_list), assembly__isnull=True, location_id=assembly.location_id
+    return (
+        Q(assembly_id=assembly.pk)
+        | Q(Exists(in_working_list), assembly__isnull=True, location_id=assembly.location_id)
+        | Q(batch__isnull=True, assembly__isnull=True, location_id=assembly.location_id)
     )

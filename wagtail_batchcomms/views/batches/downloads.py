@@ -269,11 +269,13 @@ class LetterPreviewView(View):
                 status=422,
                 title=_("The letter cannot be rendered"),
                 message=str(error),
-                batch_url=_batch_url(communication.batch),
+                batch_url=_batch_url(communication.batch)
+                if communication.batch_id is not None
+                else reverse("wagtail_batchcomms_communication:inspect", args=[communication.pk]),
             )
         response = HttpResponse(buffer.getvalue(), content_type="application/pdf")
         response["Content-Disposition"] = (
-            f'inline; filename="letter-{communication.batch_id}-{communication.pk}.pdf"'
+            f'inline; filename="letter-{communication.batch_id or "log"}-{communication.pk}.pdf"'
         )
         _private(response)
         return response

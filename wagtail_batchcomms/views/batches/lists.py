@@ -211,7 +211,9 @@ class EmailPreviewView(PreviewView):
         inspect_url = reverse("wagtail_batchcomms_communication:inspect", args=[communication.pk])
         title = _("Email preview")
         # The preview is the Communication Log's; the batch's pages only for who may open them.
-        batch_link = user_can_look(self.request.user, Batch) and batch_url(batch)
+        batch_link = (
+            batch is not None and user_can_look(self.request.user, Batch) and batch_url(batch)
+        )
         if batch_link:
             trail = [
                 {
@@ -246,7 +248,8 @@ class EmailPreviewView(PreviewView):
                 communication.body_html,
                 communication.body_text,
             )
-            sent = True
+            # A one-time email keeps its message from the moment it was recorded (pending).
+            sent = batch is not None or communication.status == CommunicationStatus.SENT
         else:
             try:
                 notice = rendering.render_communication(communication, letter=False)

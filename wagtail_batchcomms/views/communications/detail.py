@@ -14,6 +14,7 @@ from ...letters.returned import user_can_mark_returned
 from ...models import Batch, Channel, Communication, CommunicationStatus
 from ...permissions import user_can_look
 from ..inspect_values import ReadableInspectMixin
+from ..logs.actions import one_time_context
 from .listing import preview_attrs, preview_urls
 
 
@@ -40,11 +41,19 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
         "message_id": _("Message-ID"),
         "returned_at": _("Returned"),
         "returned_by": _("Marked as returned by"),
+        "kind": _("Kind"),
+        "occurred_at": _("When"),
+        "subject": _("Subject"),
+        "notes": _("Notes"),
+        "outcome": _("Outcome"),
+        "logged_by": _("Logged by"),
     }
 
     def get_fields(self):
         c = self.object
         email = c.channel == Channel.EMAIL
+        if c.batch_id is None:
+            return self.one_time_fields()
         fields = ["status", "channel", "batch", "recipient", "role", "sent_to", "location"]
         if c.assembly_id:
             fields.append("assembly")
@@ -61,6 +70,31 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
             fields += ["returned_at", "returned_by"]
         return fields
 
+    def one_time_fields(self) -> list[str]:
+        """A one-time communication (Create Log): what was done, with whom, when, and how
+        it went; the sending fields only for an email or letter made here."""
+        c = self.object
+        fields = ["kind", "status", "occurred_at", "subject", "recipient", "role"]
+        if c.channel:
+            fields.append("sent_to")
+        fields.append("location")
+        if c.assembly_id:
+            fields.append("assembly")
+        fields += ["contact", "notes", "outcome", "logged_by", "created_at"]
+        if c.channel and (c.body_html or c.body_text):  # sent or made now, here
+            fields.append("sent_at")
+        if c.sent_by_id:
+            fields.append("sent_by")
+        if c.channel == Channel.EMAIL and c.attempts:
+            fields.append("attempts")
+        if c.error or c.error_code:
+            fields.append("error")
+        if c.channel == Channel.EMAIL and c.message_id:
+            fields.append("message_id")
+        if c.returned_at:
+            fields += ["returned_at", "returned_by"]
+        return fields
+
     def setup(self, request, *args, **kwargs):
         # Wagtail's setup lists the fields before it loads the object; the fields depend on it.
         super(generic.InspectView, self).setup(request, *args, **kwargs)
@@ -70,13 +104,22 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
 
     def get_object(self, queryset=None):
         return Communication.objects.select_related(
-            "batch", "location", "assembly", "contact", "sent_by", "returned_by"
+            "batch", "location", "assembly", "contact", "sent_by", "logged_by", "returned_by"
         ).filter(pk=self.pk).first() or super().get_object(queryset)
 
     def get_page_subtitle(self):
-        return str(self.object)
+        c = self.object
+        if c.batch_id is None:
+            # "Phone call with ...": a call has no channel for ``str()`` to name.
+            return _("%(kind)s with %(name)s") % {
+                "kind": c.get_kind_display(),
+                "name": c.recipient_name,
+            }
+        return str(c)
 
     def get_field_label(self, field_name, field):
+        if field_name == "created_at" and self.object.batch_id is None:
+            return _("Recorded")
         if field_name == "error" and self.object.answer_is_previous:
             return _("Last attempt's answer")
         if field_name == "sent_at":
@@ -111,6 +154,13 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
         if user is None:
             return ""
         return user.get_full_name() or user.get_username()
+
+    def get_logged_by_display_value(self):
+        user = self.object.logged_by
+        return (user.get_full_name() or user.get_username()) if user else _("Unknown")
+
+    def get_created_at_display_value(self):
+        return self.object.created_at
 
     def get_contact_display_value(self):
         c = self.object
@@ -159,6 +209,7 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
             is_email=c.channel == Channel.EMAIL,
             delivered=bool(c.body_html or c.body_text),
             previews=preview_urls(c),
-            can_view_batch=user_can_look(self.request.user, Batch),
+            can_view_batch=c.batch_id is not None and user_can_look(self.request.user, Batch),
+            one_time=one_time_context(self.request.user, c) if c.batch_id is None else None,
         )
         return context

@@ -9,7 +9,9 @@ choices: constant whatever the page size.
 
 from __future__ import annotations
 
-from django.db.models import Q
+from collections import OrderedDict
+
+from django.db.models import BooleanField, Case, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -19,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import BulkActionsCheckboxColumn, Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.widgets.button import ListingButton
+from wagtail.coreutils import multigetattr
 
 from ...conf import batchcomms_settings
 from ...letters.returned import user_can_mark_returned
@@ -28,8 +31,22 @@ from ..columns import CommunicationStatusColumn, ErrorColumn, LinkColumn
 from ..listing_guards import GuardedListingMixin
 
 
+def has_message(communication) -> bool:
+    """Whether a one-time communication (no batch) carries a message to preview: one sent or
+    made now from this app; a call, a visit, a note or one sent elsewhere has none. The
+    listings annotate it (``has_message``) rather than load every row's body."""
+    annotated = getattr(communication, "has_message", None)
+    if annotated is not None:
+        return bool(annotated)
+    return bool(communication.body_html or communication.body_text)
+
+
 def preview_urls(communication) -> list[tuple[str, str, str]]:
     """(label, url, icon) of the previews a communication offers: its email or its letter."""
+    if communication.batch_id is None and not (
+        communication.channel and has_message(communication)
+    ):
+        return []
     if communication.channel == Channel.EMAIL:
         return [
             (
@@ -48,6 +65,8 @@ def preview_urls(communication) -> list[tuple[str, str, str]]:
 
 
 def recipient_summary(communication) -> str:
+    if not communication.channel:
+        return ""  # a call, a visit or a note went to no address
     if communication.channel == Channel.EMAIL:
         return communication.email
     return ", ".join(communication.address_lines)
@@ -73,9 +92,26 @@ COMMUNICATION_EXPORT = [
     "returned_at",
     "answer_text",
 ]
+#: The Communication Log's export: also which of the three ways made each, and what a
+#: one-time communication (Create Log) records.
+COMMUNICATION_LOG_EXPORT = [
+    "batch.name",
+    "made_by",
+    *COMMUNICATION_EXPORT[1:],
+    "get_kind_display",
+    "occurred_at",
+    "subject",
+    "outcome",
+    "notes",
+    "logged_by_name",
+]
 #: Wagtail would head the ``get_*_display`` columns " method".
 COMMUNICATION_EXPORT_HEADINGS = {
     "batch.name": _("Batch"),
+    "made_by": _("Made by"),
+    "get_kind_display": _("Kind"),
+    "occurred_at": _("When"),
+    "logged_by_name": _("Logged by"),
     "get_channel_display": _("Channel"),
     "get_status_display": _("Status"),
     "address_line1": _("Address line 1"),
@@ -84,6 +120,27 @@ COMMUNICATION_EXPORT_HEADINGS = {
     "returned_at": _("Returned"),
     # A requeued email's earlier answer is marked "Last attempt: ..." (the export's Error).
     "answer_text": _("Error"),
+}
+
+
+def made_by(communication) -> str:
+    """Which of the three ways made it: "Batch", "Automatic" or the one-time kind."""
+    if communication.batch_id is None:
+        return _("Logged: %(kind)s") % {"kind": communication.get_kind_display() or _("note")}
+    if communication.batch.communication_type_id is not None:
+        return str(_("Automatic"))
+    return str(_("Batch"))
+
+
+def user_name(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else ""
+
+
+#: Export values that are not a plain attribute path (a batch-less row has no batch name).
+EXPORT_VALUES = {
+    "batch.name": lambda c: c.batch.name if c.batch_id is not None else "",
+    "made_by": made_by,
+    "logged_by_name": lambda c: user_name(c.logged_by),
 }
 
 
@@ -114,8 +171,18 @@ class CommunicationIndexView(GuardedListingMixin, generic.IndexView):
         return (
             super()
             .get_base_queryset()
-            .select_related("batch", "location", "contact")
+            .select_related("batch", "location", "contact", "logged_by")
             .defer("body_html", "body_text")
+            .annotate(has_message=message_annotation())
+        )
+
+    def to_row_dict(self, item):
+        return OrderedDict(
+            (
+                field,
+                EXPORT_VALUES[field](item) if field in EXPORT_VALUES else multigetattr(item, field),
+            )
+            for field in self.list_export
         )
 
     def search_queryset(self, queryset):
@@ -150,14 +217,11 @@ class CommunicationIndexView(GuardedListingMixin, generic.IndexView):
         if self.show_error:
             columns.append(ErrorColumn(label=_("Error")))
         if self.show_batch:
-            columns.append(
-                LinkColumn(
-                    "batch",
-                    label=_("Batch"),
-                    sort_key="batch__name",
-                    url=self.batch_url,
-                )
-            )
+            columns += [
+                MadeByColumn("made_by", label=_("Made by"), batch_url=self.batch_url),
+                Column("subject", label=_("Subject")),
+                Column("outcome", label=_("Outcome")),
+            ]
         columns += [
             DateColumn("created_at", label=_("Generated"), sort_key="created_at"),
             DateColumn("sent_at", label=_("Sent"), sort_key="sent_at"),
@@ -173,7 +237,7 @@ class CommunicationIndexView(GuardedListingMixin, generic.IndexView):
         return user_can(self.request.user, "view", Batch)
 
     def batch_url(self, communication) -> str | None:
-        if self.can_view_batches:
+        if self.can_view_batches and communication.batch_id is not None:
             return reverse("wagtail_batchcomms_batch:detail", args=[communication.batch_id])
         return None
 
@@ -194,6 +258,41 @@ class ReturnedColumn(DateColumn):
             date_format(timezone.localtime(instance.returned_at).date()),
             _("Returned"),
         )
+
+
+def message_annotation() -> Case:
+    """SQL for ``has_message`` (see ``has_message``) without loading the bodies."""
+    return Case(
+        When(Q(body_html="") & Q(body_text=""), then=Value(False)),
+        default=Value(True),
+        output_field=BooleanField(),
+    )
+
+
+class MadeByColumn(Column):
+    """The batch (a link where the user may open batches), "Automatic: <batch>", or
+    "Logged: Phone call by <user>" for a one-time communication."""
+
+    def __init__(self, name, *, batch_url, **kwargs):
+        super().__init__(name, **kwargs)
+        self.batch_url = batch_url
+
+    def get_value(self, instance):
+        if instance.batch_id is None:
+            who = user_name(instance.logged_by)
+            text = made_by(instance)
+            return _("%(what)s by %(who)s") % {"what": text, "who": who} if who else text
+        return instance.batch
+
+    def render_cell_html(self, instance, parent_context):
+        value = self.get_value(instance)
+        url = self.batch_url(instance) if instance.batch_id is not None else None
+        if instance.batch_id is not None and instance.batch.communication_type_id is not None:
+            label = format_html("{}: {}", _("Automatic"), value)
+        else:
+            label = value
+        html = format_html('<a href="{}">{}</a>', url, label) if url else label
+        return format_html("<td>{}</td>", html)
 
 
 class PreviewColumn(Column):

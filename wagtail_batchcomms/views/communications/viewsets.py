@@ -10,7 +10,11 @@ from ...models import Communication
 from ...permissions import PolicyViewSetMixin
 from ...register.filters import CommunicationFilterSet
 from .detail import CommunicationInspectView
-from .listing import COMMUNICATION_EXPORT, COMMUNICATION_EXPORT_HEADINGS, CommunicationIndexView
+from .listing import (
+    COMMUNICATION_EXPORT_HEADINGS,
+    COMMUNICATION_LOG_EXPORT,
+    CommunicationIndexView,
+)
 from .returned import ClearAddressFlagView
 
 
@@ -31,7 +35,7 @@ class CommunicationViewSet(PolicyViewSetMixin, ModelViewSet):
     filterset_class = CommunicationFilterSet
     search_fields = ["recipient_name", "email", "location__account_number"]
     ordering = ["-created_at", "-pk"]
-    list_export = COMMUNICATION_EXPORT
+    list_export = COMMUNICATION_LOG_EXPORT
     export_headings = COMMUNICATION_EXPORT_HEADINGS
     export_filename = "communications"
 
@@ -49,11 +53,12 @@ class CommunicationViewSet(PolicyViewSetMixin, ModelViewSet):
         )
 
     def get_permissions_to_register(self):
-        # Viewing the log, and marking letters as returned mail (in Wagtail's group editor).
+        # Viewing the log, recording one-time communications (Create Log) and marking letters
+        # as returned mail (in Wagtail's group editor).
         return (
             super()
             .get_permissions_to_register()
-            .filter(codename__in=["view_communication", "mark_returned"])
+            .filter(codename__in=["view_communication", "log_communication", "mark_returned"])
         )
 
     def get_urlpatterns(self):

@@ -5,6 +5,7 @@ in the Communication Log."""
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import Panel
@@ -14,12 +15,15 @@ from ...models import Assembly, Batch, Communication, Contact, Location
 from ...permissions import user_can, user_can_look
 from ...register.filters import communications_about
 from ..inspect_values import ReadableInspectMixin
+from ..logs.create import create_log_button, create_log_url
 
 
 def communications_for(instance):
     """Notices about a register object, newest first, and the Communication Log URL for it."""
     log_url = reverse("wagtail_batchcomms_communication:index")
-    queryset = Communication.objects.select_related("batch").defer("body_html", "body_text")
+    queryset = Communication.objects.select_related("batch", "logged_by").defer(
+        "body_html", "body_text"
+    )
     if isinstance(instance, Location):
         return queryset.filter(location=instance), log_url + "?" + urlencode(
             {"location": instance.account_number}
@@ -35,14 +39,18 @@ def communications_for(instance):
     raise TypeError(f"No communications for {type(instance).__name__}")
 
 
-def communications_context(instance, limit: int = 10) -> dict:
+def communications_context(instance, limit: int = 10, user=None) -> dict:
+    """The section's rows and links; with ``user``, the Create Log link where they may."""
     queryset, log_url = communications_for(instance)
     latest = list(queryset.order_by("-created_at", "-pk")[: limit + 1])
+    may_log = user is not None and user_can(user, "log", Communication)
     return {
         "communications": latest[:limit],
         "has_more": len(latest) > limit,
         "last_communication": latest[0] if latest else None,
         "log_url": log_url,
+        "can_view_log": user is not None and user_can_look(user, Communication),
+        "create_log_url": create_log_url(instance) if may_log else "",
     }
 
 
@@ -74,7 +82,9 @@ class CommunicationsPanel(Panel):
 
         def get_context_data(self, parent_context=None):
             context = super().get_context_data(parent_context)
-            context.update(communications_context(self.instance, self.panel.limit))
+            context.update(
+                communications_context(self.instance, self.panel.limit, self.request.user)
+            )
             context["can_view_batches"] = user_can(self.request.user, "view", Batch)
             return context
 
@@ -89,10 +99,17 @@ class CommunicationsInspectMixin:
         context = super().get_context_data(**kwargs)
         user = self.request.user
         if user_can_look(user, Communication):
-            context.update(communications_context(self.object))
+            context.update(communications_context(self.object, user=user))
             context.update(show_communications=True, can_view_batches=user_can(user, "view", Batch))
         return context
 
 
 class RegisterInspectView(CommunicationsInspectMixin, ReadableInspectMixin, SnippetInspectView):
-    """The inspect view of assemblies, locations and contacts, with their communications."""
+    """The inspect view of assemblies, locations and contacts, with their communications
+    and, for users who may record one, the "Create Log" header button."""
+
+    @cached_property
+    def header_buttons(self):
+        buttons = list(super().header_buttons)
+        button = create_log_button(self.request.user, self.object)
+        return [*buttons, button] if button else buttons
