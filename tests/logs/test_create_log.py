@@ -107,6 +107,29 @@ def test_every_kind_from_every_page_records_one_communication(web, site, logger_
     assert queued() == []  # nothing to send
 
 
+@pytest.mark.parametrize("with_assembly", [True, False])
+def test_a_recorded_log_is_the_last_notice_of_the_assemblies_it_concerns(
+    web, site, with_assembly
+):
+    """A log about one assembly moves that assembly's last notice; one about the whole
+    location moves every active assembly's there. A later notice is never moved back."""
+    response = post(web, site, "location", assembly=site.assembly.pk if with_assembly else "")
+    assert response.status_code == 302, response.context["form"].errors
+    log = Communication.objects.get()
+    site.assembly.refresh_from_db()
+    assert site.assembly.last_notice_id == log.pk
+    assert site.assembly.last_notice_at == log.sent_at
+    others = site.location.assemblies.exclude(pk=site.assembly.pk)
+    expected = set() if with_assembly else set(others.values_list("pk", flat=True))
+    assert set(others.filter(last_notice=log).values_list("pk", flat=True)) == expected
+
+    earlier = timezone.localtime() - datetime.timedelta(days=3)
+    post(web, site, "assembly", occurred_at=earlier.strftime("%Y-%m-%d %H:%M"), token="second")
+    assert Communication.objects.count() == 2
+    site.assembly.refresh_from_db()
+    assert site.assembly.last_notice_id == log.pk  # the older call does not move it back
+
+
 def test_assembly_is_optional_and_must_be_at_the_location(web, site):
     elsewhere = factories.assembly(site.other_location)
     assert post(web, site, "contact", assembly=site.assembly.pk).status_code == 302
