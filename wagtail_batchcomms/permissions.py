@@ -78,23 +78,9 @@ class BatchPermissionPolicy(ModelPermissionPolicy):
         return super().users_with_any_permission(actions)
 
 
-class CommunicationPermissionPolicy(ModelPermissionPolicy):
-    """Communications: the action "mark_returned" is the permission ``mark_returned`` (its
-    codename does not end in the model's name, as Wagtail's policy expects)."""
-
-    #: Actions whose codename is the action itself.
-    OWN_CODENAMES = ("mark_returned",)
-
-    def _get_permission_codename(self, action):
-        if action in self.OWN_CODENAMES:
-            return action
-        return super()._get_permission_codename(action)
-
-
 #: Models whose policy is not Wagtail's plain ModelPermissionPolicy.
 POLICY_CLASSES: dict[str, type[ModelPermissionPolicy]] = {
     "Batch": BatchPermissionPolicy,
-    "Communication": CommunicationPermissionPolicy,
 }
 
 

@@ -25,7 +25,10 @@ BULK_URL = reverse(
     "wagtail_bulk_action", args=["wagtail_batchcomms", "communication", "mark_returned"]
 )
 LOG_URL = reverse("wagtail_batchcomms_communication:index")
-RETURNER = ["wagtail_batchcomms.mark_returned", "wagtail_batchcomms.view_communication"]
+RETURNER = [
+    "wagtail_batchcomms.mark_returned_communication",
+    "wagtail_batchcomms.view_communication",
+]
 
 
 @pytest.fixture

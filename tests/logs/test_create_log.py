@@ -108,9 +108,7 @@ def test_every_kind_from_every_page_records_one_communication(web, site, logger_
 
 
 @pytest.mark.parametrize("with_assembly", [True, False])
-def test_a_recorded_log_is_the_last_notice_of_the_assemblies_it_concerns(
-    web, site, with_assembly
-):
+def test_a_recorded_log_is_the_last_notice_of_the_assemblies_it_concerns(web, site, with_assembly):
     """A log about one assembly moves that assembly's last notice; one about the whole
     location moves every active assembly's there. A later notice is never moved back."""
     response = post(web, site, "location", assembly=site.assembly.pk if with_assembly else "")

@@ -48,9 +48,9 @@ def mark_returned(ids: Iterable[int], *, user, flag_address: bool = False) -> Re
     """Mark the mailed letters among ``ids`` as returned (now, by ``user``); with
     ``flag_address``, flag their contacts' mailing addresses as bad.
 
-    Needs the ``mark_returned`` permission. Only letters with status *sent* (mailed) are
-    marked; others are counted in ``not_mailed`` and left alone. Safe to repeat (a double
-    click, two admins at once): one conditional UPDATE marks each letter once, the first
+    Needs the ``mark_returned_communication`` permission. Only letters with status *sent*
+    (mailed) are marked; others are counted in ``not_mailed`` and left alone. Safe to repeat
+    (a double click, two admins at once): one conditional UPDATE marks each letter once, the first
     time, and only the letters this call marked are written in the history (one entry per
     batch). A contact already flagged keeps its first date.
     """

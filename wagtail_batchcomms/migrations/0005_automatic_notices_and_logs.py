@@ -6,6 +6,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from wagtail_batchcomms.register.last_notice import backfill_migration
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -20,7 +22,7 @@ class Migration(migrations.Migration):
                 "ordering": ["batch", "location", "pk"],
                 "permissions": [
                     ("log_communication", "Can record one-time communications (Create Log)"),
-                    ("mark_returned", "Can mark letters as returned mail"),
+                    ("mark_returned_communication", "Can mark letters as returned mail"),
                 ],
                 "verbose_name": "communication",
                 "verbose_name_plural": "communications",
@@ -552,4 +554,6 @@ class Migration(migrations.Migration):
                 fields=("run", "communication_type"), name="batchcomms_runtype_unique"
             ),
         ),
+        # Every assembly's last notice from the notices already delivered (one statement).
+        migrations.RunPython(backfill_migration, migrations.RunPython.noop, elidable=True),
     ]

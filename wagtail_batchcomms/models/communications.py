@@ -152,7 +152,7 @@ class Communication(models.Model):
         verbose_name_plural = _("communications")
         permissions = [
             ("log_communication", _("Can record one-time communications (Create Log)")),
-            ("mark_returned", _("Can mark letters as returned mail")),
+            ("mark_returned_communication", _("Can mark letters as returned mail")),
         ]
         constraints = [
             # Generation is idempotent: re-running it cannot add a second notice. Role is not

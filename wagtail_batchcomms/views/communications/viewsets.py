@@ -58,7 +58,13 @@ class CommunicationViewSet(PolicyViewSetMixin, ModelViewSet):
         return (
             super()
             .get_permissions_to_register()
-            .filter(codename__in=["view_communication", "log_communication", "mark_returned"])
+            .filter(
+                codename__in=[
+                    "view_communication",
+                    "log_communication",
+                    "mark_returned_communication",
+                ]
+            )
         )
 
     def get_urlpatterns(self):
