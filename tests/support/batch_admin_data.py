@@ -54,6 +54,8 @@ def org_admin(username: str = "orgadmin", extra: list[str] = ()):
             *BATCH_PERMS,
             *REGISTER_PERMS,
             "wagtail_batchcomms.view_communication",
+            # Releasing a batch held for review is a batch action too.
+            "wagtail_batchcomms.review_rulerun",
             # The batch page's template and revision links (read-only, like the demo group).
             "wagtail_batchcomms.view_noticetemplate",
             *extra,

@@ -57,6 +57,7 @@ def group_permissions() -> dict[str, list[Permission]]:
         *[_permission(Batch, action) for action in (*CRUD, *BATCH_ACTIONS)],
         _permission(Communication, "view"),
         _permission(Communication, "log"),
+        _permission(Communication, "mark_returned"),
         _permission(Letterhead, "change"),
         # The automatic notices: their types, and reviewing and releasing the runs' batches.
         *[_permission(CommunicationType, action) for action in CRUD],
