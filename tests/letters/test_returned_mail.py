@@ -112,6 +112,31 @@ def test_bulk_action_confirm_and_post(client, mailed, returner):
     assert Communication.objects.filter(returned_at__isnull=False).count() == 2
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # The Log's search (a recipient's name) and its filters narrow "select all".
+        (lambda rows: f"q={rows[1].recipient_name}", lambda rows: {rows[1].pk}),
+        (lambda rows: f"contact={rows[2].contact_id}", lambda rows: {rows[2].pk}),
+        (lambda rows: "channel=email", lambda rows: set()),
+        # No filter: every mailed letter (the unmailed fourth is never markable).
+        (lambda rows: "", lambda rows: {rows[0].pk, rows[1].pk, rows[2].pk}),
+        # An invalid filter selects nothing rather than everything.
+        (lambda rows: "contact=not-a-number", lambda rows: set()),
+    ],
+)
+def test_select_all_applies_the_logs_filters_and_search(client, mailed, returner, query, expected):
+    _batch, rows = mailed
+    client.force_login(returner)
+    url = f"{BULK_URL}?id=all&{query(rows)}&next={LOG_URL}"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert page.content.decode().count("data-returned-item") == len(expected(rows))
+    client.post(url, {})
+    marked = Communication.objects.filter(returned_at__isnull=False)
+    assert set(marked.values_list("pk", flat=True)) == expected(rows)
+
+
 def test_bulk_action_refused_without_permission(client, mailed):
     _batch, rows = mailed
     viewer = factories.user(

@@ -34,6 +34,13 @@ class ReturnedResult:
     flagged: int = 0  # contacts whose mailing address was flagged now
 
 
+def is_returnable(communication: Communication) -> bool:
+    """``returnable``'s condition on a loaded row."""
+    return (
+        communication.channel == Channel.LETTER and communication.status == CommunicationStatus.SENT
+    )
+
+
 def returnable(queryset=None):
     """Letters that can be marked as returned: mailed (status sent), by letter."""
     queryset = Communication.objects.all() if queryset is None else queryset

@@ -42,7 +42,7 @@ from ...permissions import (
     policy_for,
     user_can_look,
 )
-from ...register.filters import BatchCommunicationFilterSet
+from ...register.log_filters import BatchCommunicationFilterSet
 from ..columns import LinkColumn, admin_url_for
 from ..communications.listing import (
     COMMUNICATION_EXPORT,

@@ -30,7 +30,7 @@ from ...batches import lifecycle
 from ...exceptions import BatchActionError
 from ...models import Batch, BatchAssembly, Channel, Communication, CommunicationStatus
 from ...permissions import PolicyViewSetMixin, user_can
-from ...register.filters import BatchFilterSet
+from ...register.log_filters import BatchFilterSet
 from ..columns import BatchStatusColumn, LinkColumn
 from ..listing_guards import GuardedListingMixin
 from . import actions, detail, lists, progress, reports

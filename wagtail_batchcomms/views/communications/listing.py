@@ -27,6 +27,7 @@ from ...conf import batchcomms_settings
 from ...letters.returned import user_can_mark_returned
 from ...models import Batch, Channel
 from ...permissions import user_can
+from ...register.log_filters import search_communications
 from ..columns import CommunicationStatusColumn, ErrorColumn, LinkColumn
 from ..listing_guards import GuardedListingMixin
 
@@ -188,13 +189,7 @@ class CommunicationIndexView(GuardedListingMixin, generic.IndexView):
     def search_queryset(self, queryset):
         if not self.is_searching:
             return queryset
-        query = self.search_query.strip()
-        return queryset.filter(
-            Q(recipient_name__icontains=query)
-            | Q(recipient_organisation__icontains=query)
-            | Q(email__icontains=query)
-            | Q(location__account_number__icontains=query)
-        )
+        return search_communications(queryset, self.search_query)
 
     def get_paginate_by(self, queryset):
         return batchcomms_settings.LISTING_PAGE_SIZE

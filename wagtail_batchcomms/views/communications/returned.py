@@ -16,12 +16,14 @@ from wagtail.admin.views.bulk_action import BulkAction
 from ...exceptions import LetterError
 from ...letters.returned import (
     clear_address_flag,
+    is_returnable,
     mark_returned,
     returnable,
     user_can_mark_returned,
 )
 from ...models import Communication, Contact
 from ...permissions import user_can
+from ...register.log_filters import CommunicationFilterSet, search_communications
 
 
 class MarkReturnedForm(forms.Form):
@@ -61,12 +63,18 @@ class MarkReturnedBulkAction(BulkAction):
         )
 
     def check_perm(self, obj):
-        # Only mailed letters can come back; others are listed as not markable.
-        return returnable(Communication.objects.filter(pk=obj.pk)).exists()
+        # Only mailed letters can come back; others are listed as not markable. From the
+        # loaded row: a query per selected row would make "select all" one query per letter.
+        return is_returnable(obj)
 
     def get_all_objects_in_listing_query(self, parent_id):
-        # "Select all" in the Communication Log: its mailed letters (the filters are not sent).
-        return returnable().values_list("pk", flat=True)
+        # "Select all N in listing": the Log's mailed letters under its filters and search
+        # (the bulk-actions script sends the listing's query string), never the whole Log.
+        filters = CommunicationFilterSet(self.request.GET, queryset=returnable())
+        if not filters.is_valid():
+            return Communication.objects.none().values_list("pk", flat=True)
+        found = search_communications(filters.qs, self.request.GET.get("q", ""))
+        return found.values_list("pk", flat=True)
 
     def object_context(self, obj):
         return {"item": obj, "returned": obj.returned_at is not None}

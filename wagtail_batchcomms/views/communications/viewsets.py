@@ -8,7 +8,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from ...models import Communication
 from ...permissions import PolicyViewSetMixin
-from ...register.filters import CommunicationFilterSet
+from ...register.log_filters import CommunicationFilterSet
 from .detail import CommunicationInspectView
 from .listing import (
     COMMUNICATION_EXPORT_HEADINGS,

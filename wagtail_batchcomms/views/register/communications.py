@@ -13,7 +13,7 @@ from wagtail.snippets.views.snippets import InspectView as SnippetInspectView
 
 from ...models import Assembly, Batch, Communication, Contact, Location
 from ...permissions import user_can, user_can_look
-from ...register.filters import communications_about
+from ...register.log_filters import communications_about
 from ..inspect_values import ReadableInspectMixin
 from ..logs.create import create_log_button, create_log_url
 

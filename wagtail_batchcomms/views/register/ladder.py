@@ -25,7 +25,7 @@ from ...models import (
     Location,
 )
 from ...permissions import user_can_look
-from ...register.filters import communications_about
+from ...register.log_filters import communications_about
 
 #: A cycle's length when an assembly has no frequency (never 0 months back).
 DEFAULT_MONTHS = 12
