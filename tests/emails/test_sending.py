@@ -20,8 +20,9 @@ from sending_data import email_batch, email_template, emails
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms import history as history_ids
+from wagtail_batchcomms.emails.claims import claim_emails
 from wagtail_batchcomms.emails.progress import sending_progress
-from wagtail_batchcomms.emails.send_loop import SendResult, claim_emails
+from wagtail_batchcomms.emails.send_loop import SendResult
 from wagtail_batchcomms.emails.sending import reap_stale_sending, send_pending_emails, start_sending
 from wagtail_batchcomms.emails.transport import Mailer, Outcome
 from wagtail_batchcomms.exceptions import SendingError
@@ -546,7 +547,7 @@ def test_message_bytes_are_what_djangos_smtp_backend_sends(subject, name):
 
 @pytest.mark.django_db
 def test_outcomes_are_written_only_to_rows_the_worker_still_holds():
-    from wagtail_batchcomms.emails.send_loop import write_outcomes
+    from wagtail_batchcomms.emails.claims import write_outcomes
 
     batch = email_batch(3)
     rows = claim_emails(batch.pk, "me", 3)
@@ -620,7 +621,7 @@ def test_complete_keeps_emails_being_sent_and_their_outcome_is_still_recorded(
     smtp_server, superuser
 ):
     from wagtail_batchcomms.batches.lifecycle import complete_batch
-    from wagtail_batchcomms.emails.send_loop import write_outcomes
+    from wagtail_batchcomms.emails.claims import write_outcomes
 
     batch = email_batch(6, status=BatchStatus.PARTIALLY_SENT)
     in_flight = claim_emails(batch.pk, "worker", 2)

@@ -19,8 +19,8 @@ from sending_data import email_batch, emails
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms import history as history_ids
+from wagtail_batchcomms.emails.claims import claim_emails
 from wagtail_batchcomms.emails.progress import sending_state
-from wagtail_batchcomms.emails.send_loop import claim_emails
 from wagtail_batchcomms.emails.sending import send_pending_emails, start_sending
 from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.models import Communication, CommunicationStatus

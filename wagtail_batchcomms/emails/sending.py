@@ -34,7 +34,8 @@ from ..models import Batch, Channel, Communication, CommunicationStatus
 from ..models.batches import DELIVERABLE_STATES
 from ..notices.copies import batch_copies
 from ..permissions import user_can
-from .send_loop import ChunkSender, SendResult, claim_emails
+from .claims import claim_emails
+from .send_loop import ChunkSender, SendResult
 from .transport import Mailer
 
 logger = logging.getLogger(__name__)

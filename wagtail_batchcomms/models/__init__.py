@@ -23,13 +23,13 @@ from .choices import (
     Trigger,
 )
 from .communications import Communication
+from .compliance import AssemblyQuerySet
 from .letterhead import Letterhead
 from .letters import LetterChunk, LetterDownload
 from .notices import NoticeTemplate
 from .register import (
     SIZE_CHOICES,
     Assembly,
-    AssemblyQuerySet,
     Contact,
     Location,
     LocationContact,
