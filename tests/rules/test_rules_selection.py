@@ -171,6 +171,9 @@ def test_preview_counts_and_sample():
     assert preview.skipped == {"no_contact": 1}
     assert preview.sample[0].pk == with_email.pk
     assert no_contact.pk in {a.pk for a in preview.sample}
+    per_assembly = ctype(template=factories.notice_template(grouping="assembly"))
+    by_assembly = preview_type(per_assembly, today=TODAY)
+    assert (by_assembly.emails, by_assembly.skipped) == (2, {"no_contact": 1})
     assert AutomaticNotice.objects.count() == 0
 
 

@@ -147,25 +147,20 @@ def _channel_condition(sql: _SQL, rules: ContactRules, channel: str | None = "ch
 
 @dataclass(frozen=True)
 class AssemblySet:
-    """An arbitrary set of assemblies as SQL: a ``SELECT`` of two columns, ``id`` (the
-    assembly) and ``location_id``, with its parameters (e.g. a compiled queryset's
-    ``values_list("pk", "location_id")``). Counted like a working list (``preview_counts``)."""
+    """Assemblies as SQL selecting ``id`` and ``location_id``, for ``preview_counts``."""
 
     sql: str
     params: tuple = ()
 
 
-def _targets(sql: _SQL, batch_id: int | AssemblySet, rules: ContactRules, lo=None, hi=None) -> None:
-    """One row per notice target: a location of the working list, or each batch assembly
-    (of ``batch_id``'s working list, or of an ``AssemblySet``)."""
+Source = int | AssemblySet  # a batch's working list (its id), or an AssemblySet
+
+
+def _targets(sql: _SQL, batch_id: Source, rules: ContactRules, lo=None, hi=None) -> None:
+    """One row per notice target: a location of the working list, or each batch assembly."""
     if isinstance(batch_id, AssemblySet):
-        if rules.per_assembly:
-            sql.add("(SELECT s.location_id, s.id AS assembly_id")
-        else:
-            sql.add("(SELECT DISTINCT s.location_id")
-        sql.add(f"FROM ({batch_id.sql}) s WHERE 1 = 1", *batch_id.params)
-        _range(sql, "s.location_id", lo, hi)
-        sql.add(") t")
+        head = "s.location_id, s.id assembly_id" if rules.per_assembly else "DISTINCT s.location_id"
+        sql.add(f"(SELECT {head} FROM ({batch_id.sql}) s) t", *batch_id.params)  # no ranges
         return
     ba = _table(BatchAssembly)
     if rules.per_assembly:
@@ -193,9 +188,7 @@ def _rank(alias: str) -> tuple[str, list[str]]:
     return f"(CASE {alias}.role {whens} END)", list(ROLE_ORDER)
 
 
-def _recipient_rows(
-    sql: _SQL, batch_id: int | AssemblySet, rules: ContactRules, lo=None, hi=None
-) -> None:
+def _recipient_rows(sql: _SQL, batch_id: Source, rules: ContactRules, lo=None, hi=None) -> None:
     """``FROM ... WHERE ...``: one row per (target, contact, channel) the rules produce.
 
     A contact holding several of the template's roles at a location is one recipient, under
@@ -356,14 +349,12 @@ def insert_skipped(batch_id: int, rules: ContactRules) -> int:
         return max(cursor.rowcount, 0)
 
 
-def preview_counts(
-    batch_id: int | AssemblySet, rules: ContactRules
-) -> tuple[dict[str, int], dict[str, int]]:
-    """What generation would insert now: (count per channel, count per skip reason).
+def preview_counts(batch_id: Source, rules: ContactRules) -> tuple[dict[str, int], dict[str, int]]:
+    """What generation would insert now, for a batch or an ``AssemblySet`` (a Communication
+    Type's preview): (count per channel, count per skip reason).
 
-    For a batch's working list (``batch_id``) or any ``AssemblySet`` (the automatic notices'
-    preview of a Communication Type). The same joins and conditions as the insert; the skip
-    test asks whether any channel applies to any contact instead of looking for inserted rows.
+    The same joins and conditions as the insert; the skip test asks whether any channel
+    applies to any contact instead of looking for inserted rows.
     """
     channels = dict.fromkeys(Channel.values, 0)
     skipped: dict[str, int] = {}

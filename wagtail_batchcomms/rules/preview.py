@@ -50,7 +50,7 @@ def live_rules(ctype: CommunicationType) -> ContactRules:
 def assembly_set(assemblies: QuerySet[Assembly]) -> AssemblySet | None:
     """The queryset as generation SQL's ``AssemblySet`` (None when it can match nothing)."""
     try:
-        sql, params = assemblies.order_by().values_list("pk", "location_id").query.sql_with_params()
+        sql, params = assemblies.order_by().values_list("id", "location_id").query.sql_with_params()
     except EmptyResultSet:
         return None
     return AssemblySet(sql, tuple(params))
