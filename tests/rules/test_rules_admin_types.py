@@ -79,6 +79,8 @@ SCOPE_VALUES = {
     "location_active": ["true"],
     "city": ["Springfield"],
     "postal_code": ["6270"],
+    "last_notice": ["90"],
+    "notified_by": None,  # filled with a real type's id
 }
 
 
@@ -86,7 +88,8 @@ def test_every_listing_filter_survives_save_and_reload(admin_client):
     from wagtail_batchcomms.register.filters import AssemblyFilterSet
 
     area = factories.service_area(name="North", code="N")
-    values = {**SCOPE_VALUES, "service_area": [str(area.pk)]}
+    earlier = communication_type(name="Earlier")
+    values = {**SCOPE_VALUES, "service_area": [str(area.pk)], "notified_by": [str(earlier.pk)]}
     # Every filter of the listing is in this test: a new filter must be added here.
     filters = set(AssemblyFilterSet.base_filters)
     assert filters == {key.removesuffix("_from").removesuffix("_to") for key in values}
@@ -99,7 +102,7 @@ def test_every_listing_filter_survives_save_and_reload(admin_client):
         data.setlist(f"scope-{key}", value)
     response = admin_client.post(type_url("add"), lists(data))
     assert response.status_code == 302, response.context["form"].errors
-    ctype = CommunicationType.objects.get()
+    ctype = CommunicationType.objects.get(name="First notice")
     stored = QueryDict(ctype.scope)
     assert {key: stored.getlist(key) for key in stored} == values
 
