@@ -70,6 +70,13 @@ def test_runs_listing_and_run_page(admin_client):
     html = page.content.decode()
     assert "First notice" in html and batch.name in html
     assert "Awaiting review" in html
+    assert page.context["results"][0]["emails_sent"] == 0
+
+    # "Emails sent" is counted live: the send task goes on after the run has finished.
+    sent = batch.communications.filter(channel="email").first()
+    batch.communications.filter(pk=sent.pk).update(status="sent")
+    page = admin_client.get(run.get_admin_url())
+    assert page.context["results"][0]["emails_sent"] == 1
 
 
 def test_run_now_needs_the_review_permission_and_queues_a_run(

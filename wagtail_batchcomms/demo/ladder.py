@@ -307,7 +307,6 @@ def ensure_ladder_history(today: datetime.date) -> int:
             assemblies=len(rows),
             emails=emails,
             letters=letters,
-            emails_sent=emails,
             skipped=dict(
                 SkippedRecipient.objects.filter(batch=batch)
                 .values_list("reason")

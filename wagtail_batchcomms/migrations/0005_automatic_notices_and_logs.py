@@ -485,7 +485,6 @@ class Migration(migrations.Migration):
                 ("assemblies", models.PositiveIntegerField(default=0, verbose_name="assemblies")),
                 ("emails", models.PositiveIntegerField(default=0, verbose_name="emails")),
                 ("letters", models.PositiveIntegerField(default=0, verbose_name="letters")),
-                ("emails_sent", models.PositiveIntegerField(default=0, verbose_name="emails sent")),
                 ("skipped", models.JSONField(blank=True, default=dict, verbose_name="skipped")),
                 ("error", models.TextField(blank=True, verbose_name="error")),
                 (

@@ -175,7 +175,6 @@ class RuleRunType(models.Model):
     assemblies = models.PositiveIntegerField(_("assemblies"), default=0)
     emails = models.PositiveIntegerField(_("emails"), default=0)
     letters = models.PositiveIntegerField(_("letters"), default=0)
-    emails_sent = models.PositiveIntegerField(_("emails sent"), default=0)
     skipped = models.JSONField(_("skipped"), default=dict, blank=True)  # SkipReason -> n
     error = models.TextField(_("error"), blank=True)
 

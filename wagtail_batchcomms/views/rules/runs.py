@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _gettext
@@ -20,7 +20,15 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
 
-from ...models import CommunicationType, RuleRun, RuleRunStatus, SkipReason
+from ...models import (
+    Channel,
+    Communication,
+    CommunicationStatus,
+    CommunicationType,
+    RuleRun,
+    RuleRunStatus,
+    SkipReason,
+)
 from ...permissions import PolicyCheckedMixin, PolicyViewSetMixin, user_can
 from ...rules.runs import request_run
 from ..batches.links import batch_url
@@ -111,7 +119,19 @@ class RuleRunInspectView(generic.InspectView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         results = []
-        for result in self.object.results.select_related("communication_type", "batch"):
+        rows = list(self.object.results.select_related("communication_type", "batch"))
+        # Sent so far, live (the send task goes on after the run has finished): one query.
+        sent = dict(
+            Communication.objects.filter(
+                batch_id__in=[row.batch_id for row in rows if row.batch_id],
+                channel=Channel.EMAIL,
+                status=CommunicationStatus.SENT,
+            )
+            .values_list("batch_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for result in rows:
             skipped = [
                 (str(SKIP_LABELS.get(reason, reason)), n)
                 for reason, n in (result.skipped or {}).items()
@@ -121,6 +141,7 @@ class RuleRunInspectView(generic.InspectView):
                 {
                     "result": result,
                     "skipped": skipped,
+                    "emails_sent": sent.get(result.batch_id, 0),
                     "batch_url": batch_url(result.batch) if result.batch_id else None,
                 }
             )
