@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from wagtail.models import ModelLogEntry
 
-from wagtail_batchcomms.batches import generation, generation_sql
+from wagtail_batchcomms.batches import contact_rules, generation, generation_sql
 from wagtail_batchcomms.batches.generation import preview_generation
 from wagtail_batchcomms.batches.lifecycle import (
     create_batch,
@@ -197,7 +197,7 @@ def test_running_twice_and_regenerating_give_the_same_rows(register, chunked, su
     assert data.actual(batch) == first
 
     # Every chunk's insert again: the unique constraints and ON CONFLICT add nothing.
-    rules = generation_sql.ContactRules.for_batch(batch)
+    rules = contact_rules.ContactRules.for_batch(batch)
     bounds, _total = generation_sql.chunk_bounds(batch.pk, 7)
     for index, lo in enumerate(bounds):
         hi = bounds[index + 1] if index + 1 < len(bounds) else None
@@ -216,7 +216,7 @@ def test_crash_after_some_chunks_then_rerun_gives_exact_rows(register, chunked, 
     batch = start_generation(make_batch(superuser, template).pk, user=superuser)
     want = data.expected(batch, template)
 
-    rules = generation_sql.ContactRules.for_batch(batch)
+    rules = contact_rules.ContactRules.for_batch(batch)
     bounds, _total = generation_sql.chunk_bounds(batch.pk, 7)
     assert len(bounds) > 3
     generation_sql.insert_chunk(batch.pk, rules, bounds[0], bounds[1])

@@ -40,9 +40,8 @@ from ..models import (
     SkippedRecipient,
 )
 from ..timetext import clock, duration
+from .contact_rules import ContactRules, GenerationError
 from .generation_sql import (
-    ContactRules,
-    GenerationError,
     chunk_bounds,
     insert_chunk,
     insert_skipped,

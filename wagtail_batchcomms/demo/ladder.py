@@ -16,7 +16,8 @@ import datetime
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from ..batches.generation_sql import ContactRules, insert_chunk, insert_skipped
+from ..batches.contact_rules import ContactRules
+from ..batches.generation_sql import insert_chunk, insert_skipped
 from ..models import (
     Assembly,
     AssemblyStatus,

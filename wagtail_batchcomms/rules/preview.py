@@ -16,7 +16,8 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..batches.generation_sql import AssemblySet, ContactRules, preview_counts
+from ..batches.contact_rules import ContactRules
+from ..batches.generation_sql import AssemblySet, preview_counts
 from ..exceptions import RuleError
 from ..models import Assembly, Channel, CommunicationType, NoticeTemplate
 from .selection import applying
