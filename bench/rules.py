@@ -32,14 +32,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generation as generation_bench
 
-RULES = {
-    "contact_roles": ["owner", "tenant", "property_manager"],
-    "contact_methods": "both",
-    "first_available_only": True,
-    "primary_only": False,
-    "grouping": "location",
-}
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -117,7 +109,9 @@ def main() -> int:
             assemblies=options.assemblies, seed=options.seed, create_logins=True, superuser=True
         )
         print(f"seed_demo --assemblies {options.assemblies:,}: {result.seconds:.1f} s")
-        demo_types(factories.notice_template(name="Benchmark automatic notice", **RULES))
+        demo_types(
+            factories.notice_template(name="Benchmark automatic notice", **generation_bench.RULES)
+        )
         admin = get_user_model().objects.get(username="admin")
         today = timezone.localdate()
 

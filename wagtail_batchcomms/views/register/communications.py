@@ -54,31 +54,45 @@ def communications_context(instance, limit: int = 10, user=None) -> dict:
     }
 
 
-class CommunicationsPanel(Panel):
-    """A read-only edit-page section: the last notices about this object and the log link."""
+class NoticesSectionPanel(Panel):
+    """A read-only section of an edit page about the object's notices, shown to those who
+    may look at the Communication Log (the notices' recipients and addresses are its data)."""
 
-    def __init__(self, heading="", limit: int = 10, **kwargs):
-        super().__init__(heading=heading or _("Communications"), **kwargs)
-        self.limit = limit
+    default_heading = ""
+    default_name = ""
 
-    def clone_kwargs(self):
-        return {**super().clone_kwargs(), "limit": self.limit}
+    def __init__(self, heading="", **kwargs):
+        super().__init__(heading=heading or self.default_heading, **kwargs)
 
     @property
     def clean_name(self):
-        return super().clean_name or "communications"
+        return super().clean_name or self.default_name
 
     class BoundPanel(Panel.BoundPanel):
-        template_name = "wagtail_batchcomms/admin/panels/communications.html"
-
         def is_shown(self):
-            # The notices (recipients, addresses) are the Communication Log's data.
             return bool(self.instance and self.instance.pk) and user_can_look(
                 self.request.user, Communication
             )
 
         def is_required(self):
             return False
+
+
+class CommunicationsPanel(NoticesSectionPanel):
+    """A read-only edit-page section: the last notices about this object and the log link."""
+
+    default_heading = _("Communications")
+    default_name = "communications"
+
+    def __init__(self, heading="", limit: int = 10, **kwargs):
+        super().__init__(heading=heading, **kwargs)
+        self.limit = limit
+
+    def clone_kwargs(self):
+        return {**super().clone_kwargs(), "limit": self.limit}
+
+    class BoundPanel(NoticesSectionPanel.BoundPanel):
+        template_name = "wagtail_batchcomms/admin/panels/communications.html"
 
         def get_context_data(self, parent_context=None):
             context = super().get_context_data(parent_context)

@@ -15,7 +15,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from wagtail.admin.panels import Panel
 
 from ...models import (
     Assembly,
@@ -24,8 +23,8 @@ from ...models import (
     CommunicationStatus,
     Location,
 )
-from ...permissions import user_can_look
 from ...register.log_filters import communications_about
+from .communications import NoticesSectionPanel
 
 #: A cycle's length when an assembly has no frequency (never 0 months back).
 DEFAULT_MONTHS = 12
@@ -128,26 +127,14 @@ def ladder(instance, assemblies=None) -> list[dict]:
     return rows
 
 
-class LadderPanel(Panel):
+class LadderPanel(NoticesSectionPanel):
     """The ladder as a read-only section of the assembly and location edit pages."""
 
-    def __init__(self, heading="", **kwargs):
-        super().__init__(heading=heading or gettext_lazy("Notice ladder"), **kwargs)
+    default_heading = gettext_lazy("Notice ladder")
+    default_name = "notice_ladder"
 
-    @property
-    def clean_name(self):
-        return super().clean_name or "notice_ladder"
-
-    class BoundPanel(Panel.BoundPanel):
+    class BoundPanel(NoticesSectionPanel.BoundPanel):
         template_name = "wagtail_batchcomms/admin/panels/ladder.html"
-
-        def is_shown(self):
-            return bool(self.instance and self.instance.pk) and user_can_look(
-                self.request.user, Communication
-            )
-
-        def is_required(self):
-            return False
 
         def get_context_data(self, parent_context=None):
             context = super().get_context_data(parent_context)
