@@ -21,3 +21,8 @@ class SendingError(Exception):
 
 class RenderError(Exception):
     """A notice that cannot be rendered; ``str(error)`` names the problem for the admin."""
+
+
+class ImportFileError(Exception):
+    """An import file that cannot be read (format, encoding, no header row), or a mapping
+    that cannot be used; ``str(error)`` says what to fix."""

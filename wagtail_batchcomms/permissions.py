@@ -39,6 +39,7 @@ POLICY_MODELS = (
     "Batch",
     "Communication",
     "LetterDownload",
+    "ImportRun",
 )
 
 #: Actions that let a user look at a model's rows (its listing, inspect view, chooser, the

@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 from .batches.generation import generate
 from .emails import sending
+from .imports import runs
 from .letters.chunks import merge_download, render_chunk
 from .letters.downloads import purge_expired_downloads, recover_letter_downloads
 
@@ -57,3 +58,16 @@ def merge_letter_download(download_id: int) -> str:
 def letters_housekeeping() -> dict:
     """Scheduled: re-queue letter work dead workers left behind; purge expired downloads."""
     return {"requeued": recover_letter_downloads(), "purged": purge_expired_downloads()}
+
+
+# --- importing the register (imports.runs) ------------------------------------------------
+
+
+def check_register_import(run_id: int) -> str:
+    """The dry run of an uploaded register file; does nothing unless the run waits for it."""
+    return runs.check_import(run_id)
+
+
+def run_register_import(run_id: int) -> str:
+    """Import a checked register file; safe to run twice (upserts by natural keys)."""
+    return runs.apply_import(run_id)

@@ -46,3 +46,9 @@ LETTERS_FAILED = f"{PREFIX}.letters_failed"
 LETTERS_MAILED = f"{PREFIX}.letters_mailed"
 LETTERS_EXPIRED = f"{PREFIX}.letters_expired"
 LETTERS_DOWNLOADED = f"{PREFIX}.letters_downloaded"
+
+# --- importing the register (imports/) ---
+IMPORT_UPLOADED = f"{PREFIX}.import_uploaded"
+IMPORT_CHECKED = f"{PREFIX}.import_checked"
+IMPORT_DONE = f"{PREFIX}.import_done"
+IMPORT_FAILED = f"{PREFIX}.import_failed"

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from wagtail.log_actions import LogActionRegistry, LogFormatter
 
-from . import batches, emails, letters
+from . import batches, emails, imports, letters
 
 FORMATTERS: dict[str, type[LogFormatter]] = {
     **batches.FORMATTERS,
     **emails.FORMATTERS,
     **letters.FORMATTERS,
+    **imports.FORMATTERS,
 }
 
 

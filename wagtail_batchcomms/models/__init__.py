@@ -13,6 +13,7 @@ from .choices import (
     DownloadStatus,
     Grouping,
     Hazard,
+    ImportStatus,
     LogKind,
     PropertyType,
     RuleRunStatus,
@@ -23,6 +24,7 @@ from .choices import (
     Trigger,
 )
 from .communications import Communication
+from .imports import ImportRun
 from .letterhead import Letterhead
 from .letters import LetterChunk, LetterDownload
 from .notices import NoticeTemplate
@@ -59,6 +61,8 @@ __all__ = [
     "DownloadStatus",
     "Grouping",
     "Hazard",
+    "ImportRun",
+    "ImportStatus",
     "LetterChunk",
     "LetterDownload",
     "Letterhead",

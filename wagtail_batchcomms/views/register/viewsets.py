@@ -20,6 +20,7 @@ from ...register.filters import (
     LocationFilterSet,
 )
 from ..columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn, YesNoColumn
+from ..imports.viewsets import ImportRunViewSet
 from .communications import CommunicationsPanel
 from .forms import ContactsInlinePanel, LocationForm
 from .listing import (
@@ -334,4 +335,10 @@ class RegisterViewSetGroup(SnippetViewSetGroup):
     menu_icon = "cogs"
     menu_name = "batchcomms-register"
     menu_order = 210
-    items = (AssemblyViewSet, LocationViewSet, ContactViewSet, ServiceAreaViewSet)
+    items = (
+        AssemblyViewSet,
+        LocationViewSet,
+        ContactViewSet,
+        ServiceAreaViewSet,
+        ImportRunViewSet,
+    )
