@@ -75,7 +75,7 @@ def contacts(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict
     """Contact key (``rows.contact_key``) -> every contact in the register with that key (more
     than one: the row cannot say which, and is refused)."""
     emails = [value for kind, value in keys if kind == "email"]
-    postal_codes = {value.split("\x1f", 1)[1] for kind, value in keys if kind == "name"}
+    postal_codes = {value.rsplit("\x1f", 1)[1] for kind, value in keys if kind == "name"}
     found: dict[tuple[str, str], list[dict]] = defaultdict(list)
     wanted = set(keys)
     for chunk in _chunks(emails):
@@ -84,7 +84,7 @@ def contacts(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict
         )
         for row in queryset.values("id", *CONTACT_FIELDS):
             found[contact_key(row)].append(row)
-    # A row without an email finds its contact by name and mailing postal code, whether or
+    # A row without an email finds its contact by name, mailing address and postal code, whether or
     # not the register knows that contact's email.
     for chunk in _chunks(postal_codes):
         queryset = (

@@ -95,6 +95,15 @@ def date(value: object) -> datetime.date:
     if isinstance(value, datetime.date):
         return value
     raw = text(value)
+    parts = raw.split("/")
+    try:
+        # The two common forms without strptime (slow, and called for every distinct date).
+        if len(raw) == 10 and raw[4] == "-":
+            return datetime.date.fromisoformat(raw)
+        if len(parts) == 3 and len(parts[2]) == 4:
+            return datetime.date(int(parts[2]), int(parts[0]), int(parts[1]))
+    except ValueError:
+        pass
     for form in _DATE_FORMATS:
         try:
             return datetime.datetime.strptime(raw, form).date()

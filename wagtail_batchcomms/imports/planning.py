@@ -16,6 +16,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -178,6 +179,8 @@ class _RowChecker:
     def __init__(self, plan: Plan, known: dict, headers: dict[tuple[str, str], str]) -> None:
         self.plan, self.known, self.headers = plan, known, headers
         self.today = timezone.localdate()
+        # (location key, role) -> the contact key an earlier row made primary there.
+        self.primaries: dict[tuple, object] = {}
 
     def error(self, number: int, record: str, name: str, value: object, message: str):
         return RowError(number, self.headers.get((record, name), ""), _shown(value), message)
@@ -209,7 +212,7 @@ class _RowChecker:
                             "count": len(matches),
                             "key": _("email")
                             if key[0] == "email"
-                            else _("name and mailing postal code"),
+                            else _("name, mailing address and postal code"),
                         },
                     )
                 )
@@ -228,6 +231,8 @@ class _RowChecker:
         touched = []
         for record, values, new in pending:
             record.values.update(values)
+            if record.kind == "role" and values.get("is_primary"):
+                self.primaries[(record.refs["location"], values["role"])] = record.refs["contact"]
             if new:
                 record.first_row = row.number
                 self.plan.records[record.kind][record.key] = record
@@ -289,21 +294,14 @@ class _RowChecker:
         }
         if values.get("is_primary"):
             others = [h for h in holders if h["is_primary"] and h["contact_id"] != contact_id]
-            others += [
-                r
-                for r in self.plan.records["role"].values()
-                if r.refs["location"] == location.key
-                and r.values["role"] == role
-                and r.values.get("is_primary")
-                and r.refs["contact"] != contact.key
-            ]
-            if others:
+            earlier = self.primaries.get((location.key, role))
+            if others or (earlier is not None and earlier != contact.key):
                 errors.append(
                     self.error(
                         row.number,
                         "role",
                         "is_primary",
-                        True,
+                        values["is_primary"],
                         _("This location already has a primary contact in this role"),
                     )
                 )
@@ -332,7 +330,7 @@ class _RowChecker:
                 )
             )
         ):
-            due = Assembly.due_after(merged["last_tested_on"], merged["test_frequency_months"])
+            due = _due_after(merged["last_tested_on"], merged["test_frequency_months"])
             values["next_test_due"] = merged["next_test_due"] = due
         for name, message in self._assembly_problems(merged):
             errors.append(self.error(row.number, "assembly", name, merged.get(name), message))
@@ -362,6 +360,12 @@ class _RowChecker:
                 ("next_test_due", _("The next test cannot be due before the last test"))
             )
         return problems
+
+
+@lru_cache(maxsize=10_000)
+def _due_after(tested_on, months: int):
+    """``Assembly.due_after`` (the model's rule), once per distinct date and frequency."""
+    return Assembly.due_after(tested_on, months)
 
 
 def _assembly_defaults() -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 
@@ -49,8 +50,35 @@ def _parser(column: Column):
     if column.kind == "text":
         model = MODELS.get(column.record)
         limit = model._meta.get_field(column.field).max_length if model else 100
-        return bounded_text(limit)
-    return PARSERS.get(column.kind, text)
+        parse = bounded_text(limit)
+    else:
+        parse = PARSERS.get(column.kind, text)
+    # A file repeats its values (types, sizes, dates, a location's fields on each of its
+    # rows): each distinct cell is read once per column.
+    cached = lru_cache(maxsize=100_000)(_outcome(parse))
+
+    def read(raw: object) -> object:
+        try:
+            ok, value = cached(raw)
+        except TypeError:  # not hashable; cells are str, numbers, dates
+            ok, value = _outcome(parse)(raw)
+        if not ok:
+            raise CellError(value)
+        return value
+
+    return read
+
+
+def _outcome(parse):
+    """``parse`` returning (True, value) or (False, message): an error is cached too."""
+
+    def run(raw: object) -> tuple[bool, object]:
+        try:
+            return True, parse(raw)
+        except CellError as error:
+            return False, str(error)
+
+    return run
 
 
 def service_area_lookup() -> dict[str, int]:
@@ -144,7 +172,8 @@ def _column_failed(parsed: ParsedRow, header: str | None) -> bool:
 
 def contact_key(values: dict[str, object]) -> tuple[str, str]:
     """A contact's natural key: ("email", address) when the row has one, else ("name",
-    name + mailing postal code); without case."""
+    name + mailing address line 1 + mailing postal code); without case or repeated spaces.
+    (Name and postal code alone would merge two owners of one name in one town.)"""
     email = str(values.get("email") or "").lower()
     if email:
         return ("email", email)
@@ -152,9 +181,14 @@ def contact_key(values: dict[str, object]) -> tuple[str, str]:
 
 
 def name_key(values: dict[str, object]) -> tuple[str, str]:
-    """The (name, mailing postal code) key, also of a contact that has an email."""
-    name = str(values.get("name") or "").lower()
-    return ("name", f"{name}\x1f{str(values.get('mailing_postal_code') or '').lower()}")
+    """The (name, mailing address line 1, mailing postal code) key, also of a contact that
+    has an email. The postal code comes last: ``existing.contacts`` reads it back."""
+    parts = (
+        values.get("name"),
+        values.get("mailing_address_line1"),
+        values.get("mailing_postal_code"),
+    )
+    return ("name", "\x1f".join(" ".join(str(part or "").lower().split()) for part in parts))
 
 
 def assembly_key(values: dict[str, object]) -> tuple[str, str]:
