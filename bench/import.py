@@ -138,7 +138,11 @@ def build_csv(assemblies: int, seed: int) -> bytes:
                 "hazard": rng.choice(["health", "non_health"]),
                 "service_type": rng.choice(["domestic", "fire", "irrigation"]),
                 "last_tested_on": (
-                    (f"{month:02d}/{day:02d}/{year}" if made % 2 else f"{year}-{month:02d}-{day:02d}")
+                    (
+                        f"{month:02d}/{day:02d}/{year}"
+                        if made % 2
+                        else f"{year}-{month:02d}-{day:02d}"
+                    )
                     if tested
                     else ""
                 ),

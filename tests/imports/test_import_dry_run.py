@@ -82,7 +82,12 @@ def _rows():
         row(),
         row(serial_number="SN-0002", assembly_type="DCDA", size="2"),
         SAME,
-        {**SAME, "serial_number": "OLD-2", "last_tested_on": "2025-04-15", "last_test_result": "fail"},
+        {
+            **SAME,
+            "serial_number": "OLD-2",
+            "last_tested_on": "2025-04-15",
+            "last_test_result": "fail",
+        },
         row(account_number="300-003", serial_number="SN-9", size="7/8"),
     ]
 
@@ -123,7 +128,10 @@ def test_import_writes_what_the_dry_run_showed():
     # Recomputed as the model does: the last test plus the test frequency (12 months).
     assert new.next_test_due == datetime.date(2026, 3, 31)
     updated = Assembly.objects.get(serial_number="OLD-2")
-    assert (updated.last_tested_on, updated.last_test_result) == (datetime.date(2025, 4, 15), "fail")
+    assert (updated.last_tested_on, updated.last_test_result) == (
+        datetime.date(2025, 4, 15),
+        "fail",
+    )
     assert updated.next_test_due == datetime.date(2026, 4, 15)
     role = LocationContact.objects.get(location__account_number="100-001")
     assert (role.contact.email, role.role, role.is_primary) == ("ada@bakery.example", "owner", True)
@@ -162,8 +170,11 @@ def test_the_import_refuses_when_the_register_changed_since_the_dry_run():
 def test_xlsx_date_cells_and_numbers():
     content = xlsx_bytes(
         [row(account_number=None, size=None)],
-        typed={(0, "last_tested_on"): datetime.date(2025, 1, 2), (0, "account_number"): 1234.0,
-               (0, "size"): 0.75},
+        typed={
+            (0, "last_tested_on"): datetime.date(2025, 1, 2),
+            (0, "account_number"): 1234.0,
+            (0, "size"): 0.75,
+        },
     )
     run = imported([], content=content, name="register.xlsx")
     assert run.status == ImportStatus.IMPORTED, (run.error, run.errors)
@@ -179,7 +190,9 @@ def test_history_records_upload_dry_run_and_import():
     user = factories.user("importer", superuser=True)
     run = imported([row()], user)
     actions = list(
-        ModelLogEntry.objects.filter(object_id=str(run.pk)).order_by("pk").values_list("action", "user")
+        ModelLogEntry.objects.filter(object_id=str(run.pk))
+        .order_by("pk")
+        .values_list("action", "user")
     )
     assert actions == [
         ("wagtail_batchcomms.import_uploaded", user.pk),

@@ -87,6 +87,11 @@ def test_contact_without_email_by_name_mailing_address_and_postal_code():
 
 def test_service_area_by_code_or_name_never_created():
     area = factories.service_area(name="North Zone", code="N1")
-    run = imported([row(service_area="n1"), row(account_number="100-002", serial_number="S2", service_area="north zone")])
+    run = imported(
+        [
+            row(service_area="n1"),
+            row(account_number="100-002", serial_number="S2", service_area="north zone"),
+        ]
+    )
     assert run.status == ImportStatus.IMPORTED
     assert set(Location.objects.values_list("service_area", flat=True)) == {area.pk}

@@ -68,7 +68,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("bad", "column", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("bad", "column", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_each_error_names_row_column_and_problem(bad, column, message):
     factories.service_area(name="North", code="Z1")
     run = checked([row(serial_number="GOOD-1", account_number="900-001"), bad])

@@ -80,6 +80,7 @@ class RunMixin(ImportPermissionMixin, BaseObjectMixin):
 
 class MappingView(RunMixin, WagtailAdminTemplateMixin, FormView):
     template_name = "wagtail_batchcomms/admin/imports/mapping.html"
+    form_class = MappingForm
     header_icon = "upload"
 
     def get_page_title(self):
