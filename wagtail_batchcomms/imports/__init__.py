@@ -8,6 +8,7 @@ Natural keys (``planning``): a location by its account number; an assembly by (m
 serial number); a contact by its email when the row has one, else by (name, mailing address
 line 1, mailing postal code), compared without case or repeated spaces (name and postal code
 alone would merge two owners of one name in one town); a service area by its code or its
-name, never created (an unknown one is a row error). An empty cell leaves the current value as it is (and takes the
-model's default on a new record): an import never blanks what the register holds.
+name, never created (an unknown one is a row error). An empty cell leaves the current value
+as it is (and takes the model's default on a new record): an import never blanks what the
+register holds.
 """

@@ -22,7 +22,7 @@ from ...imports.columns import COLUMNS
 from ...imports.reading import template_csv
 from ...models import ImportRun, ImportStatus
 from ...permissions import PolicyCheckedMixin
-from .forms import UploadForm
+from .forms import MappingForm, UploadForm
 
 #: Errors shown on the page; all of them are in the CSV.
 ERRORS_SHOWN = 100
