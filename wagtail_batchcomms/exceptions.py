@@ -27,3 +27,8 @@ class RuleError(Exception):
     """A Communication Type that cannot be applied now (a scope that no longer validates, a
     template with no published version); ``str(error)`` is shown on the type's form, its
     preview and the run's figures."""
+
+
+class ImportFileError(Exception):
+    """An import file that cannot be read (format, encoding, no header row), or a mapping
+    that cannot be used; ``str(error)`` says what to fix."""

@@ -41,6 +41,7 @@ POLICY_MODELS = (
     "LetterDownload",
     "CommunicationType",
     "RuleRun",
+    "ImportRun",
 )
 
 #: Actions that let a user look at a model's rows (its listing, inspect view, chooser, the

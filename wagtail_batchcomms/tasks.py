@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 
 from .batches.generation import generate
 from .emails import sending
+from .imports.runs import apply_import, check_import
 from .letters.chunks import merge_download, render_chunk
 from .letters.downloads import purge_expired_downloads, recover_letter_downloads
 from .logs.letters import run_letter_task
@@ -94,3 +95,16 @@ def automatic_notices_tick() -> str:
 def make_one_time_letter(communication_id: int) -> str:
     """Make a one-time letter's PDF (Create Log's "letter now"); safe to run twice."""
     return run_letter_task(communication_id)
+
+
+# --- importing the register (imports.runs) ------------------------------------------------
+
+
+def check_register_import(run_id: int) -> str:
+    """The dry run of an uploaded register file; does nothing unless the run waits for it."""
+    return check_import(run_id)
+
+
+def run_register_import(run_id: int) -> str:
+    """Import a checked register file; safe to run twice (upserts by natural keys)."""
+    return apply_import(run_id)

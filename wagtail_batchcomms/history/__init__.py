@@ -63,3 +63,8 @@ LOG_RECORDED = f"{PREFIX}.log_recorded"
 ONE_TIME_OUTCOME = f"{PREFIX}.one_time_outcome"
 LOG_LETTER_MADE = f"{PREFIX}.log_letter_made"
 LOG_LETTER_MAILED = f"{PREFIX}.log_letter_mailed"
+# --- importing the register (imports/) ---
+IMPORT_UPLOADED = f"{PREFIX}.import_uploaded"
+IMPORT_CHECKED = f"{PREFIX}.import_checked"
+IMPORT_DONE = f"{PREFIX}.import_done"
+IMPORT_FAILED = f"{PREFIX}.import_failed"

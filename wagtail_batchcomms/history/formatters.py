@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from wagtail.log_actions import LogActionRegistry, LogFormatter
 
-from . import batches, emails, letters, logs, review, rules
+from . import batches, emails, imports, letters, logs, review, rules
 
 FORMATTERS: dict[str, type[LogFormatter]] = {
     **batches.FORMATTERS,
@@ -14,6 +14,7 @@ FORMATTERS: dict[str, type[LogFormatter]] = {
     **review.FORMATTERS,
     **rules.FORMATTERS,
     **logs.FORMATTERS,
+    **imports.FORMATTERS,
 }
 
 

@@ -13,6 +13,7 @@ from .choices import (
     DownloadStatus,
     Grouping,
     Hazard,
+    ImportStatus,
     LogKind,
     PropertyType,
     RuleRunStatus,
@@ -24,6 +25,7 @@ from .choices import (
 )
 from .communications import Communication
 from .compliance import AssemblyQuerySet
+from .imports import ImportRun
 from .letterhead import Letterhead
 from .letters import LetterChunk, LetterDownload
 from .notices import NoticeTemplate
@@ -59,6 +61,8 @@ __all__ = [
     "DownloadStatus",
     "Grouping",
     "Hazard",
+    "ImportRun",
+    "ImportStatus",
     "LetterChunk",
     "LetterDownload",
     "Letterhead",

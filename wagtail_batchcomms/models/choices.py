@@ -213,3 +213,14 @@ class LogKind(models.TextChoices):
     LETTER = "letter", _("Letter")
     SITE_VISIT = "site_visit", _("Site visit")
     NOTE = "note", _("Note")
+
+
+class ImportStatus(models.TextChoices):
+    """An import of the register: uploaded, mapped and checked (the dry run), then imported."""
+
+    UPLOADED = "uploaded", _("Uploaded")
+    CHECKING = "checking", _("Checking")
+    CHECKED = "checked", _("Checked")
+    IMPORTING = "importing", _("Importing")
+    IMPORTED = "imported", _("Imported")
+    FAILED = "failed", _("Failed")

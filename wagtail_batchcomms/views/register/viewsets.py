@@ -27,6 +27,7 @@ from ..columns import (
     TextColumn,
     YesNoColumn,
 )
+from ..imports.viewsets import ImportRunViewSet
 from .address_flag import AddressFlagPanel
 from .communications import CommunicationsPanel
 from .forms import ContactForm, ContactsInlinePanel, LocationForm
@@ -354,4 +355,10 @@ class RegisterViewSetGroup(SnippetViewSetGroup):
     menu_icon = "cogs"
     menu_name = "batchcomms-register"
     menu_order = 210
-    items = (AssemblyViewSet, LocationViewSet, ContactViewSet, ServiceAreaViewSet)
+    items = (
+        AssemblyViewSet,
+        LocationViewSet,
+        ContactViewSet,
+        ServiceAreaViewSet,
+        ImportRunViewSet,
+    )

@@ -1,0 +1,14 @@
+"""Importing the register from CSV or XLSX: read (``reading``), map the file's columns to ours
+(``columns``), parse and check each row (``parsing``), plan created / updated / unchanged /
+error per row against the register without writing (``planning``: the dry run), then write
+exactly that plan in set-based upserts (``applying``); ``runs`` holds the use cases the views
+and tasks call.
+
+Natural keys (``planning``): a location by its account number; an assembly by (manufacturer,
+serial number); a contact by its email when the row has one, else by (name, mailing address
+line 1, mailing postal code), compared without case or repeated spaces (name and postal code
+alone would merge two owners of one name in one town); a service area by its code or its
+name, never created (an unknown one is a row error). An empty cell leaves the current value
+as it is (and takes the model's default on a new record): an import never blanks what the
+register holds.
+"""

@@ -1,0 +1,122 @@
+"""Pass two of the dry run: the register's records the file's keys name, read in chunks of
+keys (a few queries per thousand rows, never one per row)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db.models.functions import Lower
+
+from ..models import Assembly, Contact, Location, LocationContact
+from .rows import contact_key, name_key
+
+CHUNK = 500
+
+LOCATION_FIELDS = (
+    "account_number",
+    "name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "property_type",
+    "service_area_id",
+    "is_active",
+)
+CONTACT_FIELDS = (
+    "name",
+    "organisation",
+    "email",
+    "phone",
+    "mailing_address_line1",
+    "mailing_address_line2",
+    "mailing_city",
+    "mailing_state",
+    "mailing_postal_code",
+    "prefers_paper",
+)
+ASSEMBLY_FIELDS = (
+    "serial_number",
+    "manufacturer",
+    "model_number",
+    "assembly_type",
+    "size",
+    "placement",
+    "hazard",
+    "service_type",
+    "installed_on",
+    "status",
+    "last_tested_on",
+    "last_test_result",
+    "test_frequency_months",
+    "next_test_due",
+    "location_id",
+)
+
+
+def _chunks(values: Iterable, size: int = CHUNK):
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def locations(accounts: Iterable[str]) -> dict[str, dict]:
+    """Account number -> the location's fields (with "id")."""
+    found = {}
+    for chunk in _chunks(accounts):
+        for row in Location.objects.filter(account_number__in=chunk).values("id", *LOCATION_FIELDS):
+            found[row["account_number"]] = row
+    return found
+
+
+def contacts(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict]]:
+    """Contact key (``rows.contact_key``) -> every contact in the register with that key (more
+    than one: the row cannot say which, and is refused)."""
+    emails = [value for kind, value in keys if kind == "email"]
+    postal_codes = {value.rsplit("\x1f", 1)[1] for kind, value in keys if kind == "name"}
+    found: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    wanted = set(keys)
+    for chunk in _chunks(emails):
+        queryset = Contact.objects.annotate(lower_email=Lower("email")).filter(
+            lower_email__in=chunk
+        )
+        for row in queryset.values("id", *CONTACT_FIELDS):
+            found[contact_key(row)].append(row)
+    # A row without an email finds its contact by name, mailing address and postal code, whether or
+    # not the register knows that contact's email.
+    for chunk in _chunks(postal_codes):
+        queryset = (
+            Contact.objects.annotate(lower_code=Lower("mailing_postal_code"))
+            .filter(lower_code__in=chunk)
+            .values("id", *CONTACT_FIELDS)
+        )
+        for row in queryset:
+            key = name_key(row)
+            if key in wanted:
+                found[key].append(row)
+    return found
+
+
+def assemblies(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """(manufacturer, serial number) -> the assembly's fields (with "id")."""
+    keys = set(keys)
+    found = {}
+    for chunk in _chunks({serial for _manufacturer, serial in keys}):
+        for row in Assembly.objects.filter(serial_number__in=chunk).values("id", *ASSEMBLY_FIELDS):
+            key = (row["manufacturer"], row["serial_number"])
+            if key in keys:
+                found[key] = row
+    return found
+
+
+def roles(location_ids: Iterable[int]) -> dict[tuple[int, str], list[dict]]:
+    """(location id, role) -> the location's contacts in that role."""
+    found: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    for chunk in _chunks(location_ids):
+        for row in LocationContact.objects.filter(location_id__in=chunk).values(
+            "id", "location_id", "contact_id", "role", "is_primary"
+        ):
+            found[(row["location_id"], row["role"])].append(row)
+    return found

@@ -1,0 +1,231 @@
+"""The import's use cases: upload, map, check (the dry run), import, and the errors file.
+
+The uploaded file is kept in private storage (``storage.letter_storage``, under
+``imports/``): it holds names and addresses. Checking and importing run in the request for a
+small file and in a django-q2 task for a bigger one (``INLINE_MAX_BYTES``); either way the
+same functions do the work and the page shows the progress. Both are safe to run twice:
+the dry run writes only the run's own record, and the import re-reads the register and
+upserts by natural keys, so a second delivery or a resumed run writes only what is left.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import uuid
+from collections.abc import Iterator
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from wagtail.log_actions import log
+
+from .. import history, jobs
+from ..exceptions import ImportFileError
+from ..models import ImportRun, ImportStatus
+from ..spreadsheets import csv_cell
+from ..storage import letter_storage
+from .applying import apply_plan
+from .columns import guess_mapping, mapping_problems
+from .planning import Plan, build_plan
+from .reading import file_kind, read_headers, read_rows
+
+logger = logging.getLogger(__name__)
+
+#: Files up to this size are checked and imported in the request (a few thousand rows:
+#: seconds); bigger ones in a task, with the progress on the page.
+INLINE_MAX_BYTES = 256 * 1024
+#: The most an upload may weigh (a 100,000-row export is ~20 MB as CSV).
+MAX_BYTES = 100 * 1024 * 1024
+
+
+def start_import(upload, user) -> ImportRun:
+    """Keep an uploaded file and read its headers; the mapping starts from the user's last
+    import's (where this file has those headers) and the headers that match ours by name.
+    ``ImportFileError`` for a file that cannot be read (nothing is kept then)."""
+    kind = file_kind(upload.name)
+    if upload.size > MAX_BYTES:
+        raise ImportFileError(
+            _("The file is larger than %(mb)s MB; split it.") % {"mb": MAX_BYTES // 2**20}
+        )
+    upload.seek(0)
+    headers = read_headers(upload, kind)
+    upload.seek(0)
+    storage = letter_storage()
+    name = storage.save(f"imports/{uuid.uuid4().hex}.{kind}", ContentFile(upload.read()))
+    last = (
+        ImportRun.objects.filter(created_by=user).exclude(mapping={}).order_by("-pk").first()
+        if user is not None
+        else None
+    )
+    run = ImportRun.objects.create(
+        file=name,
+        original_name=upload.name[:255],
+        headers=headers,
+        mapping=guess_mapping(headers, last.mapping if last else None),
+        created_by=user,
+    )
+    log(run, history.IMPORT_UPLOADED, user=user, data={"file": run.original_name})
+    return run
+
+
+def set_mapping(run: ImportRun, mapping: dict[str, str]) -> None:
+    """Keep the admin's mapping (our column -> the file's header); ``ImportFileError`` when
+    it cannot be used. A new mapping needs a new dry run."""
+    mapping = {ours: theirs for ours, theirs in mapping.items() if theirs}
+    problems = mapping_problems(mapping, run.headers)
+    if problems:
+        raise ImportFileError(" ".join(problems))
+    run.mapping = mapping
+    run.status = ImportStatus.UPLOADED
+    run.fingerprint = ""
+    run.save(update_fields=["mapping", "status", "fingerprint"])
+
+
+def _rows(run: ImportRun) -> tuple[list[str], Iterator]:
+    handle = letter_storage().open(run.file, "rb")
+    kind = file_kind(run.file)
+    headers, rows = read_rows(handle, kind)
+    if headers != run.headers:
+        raise ImportFileError(_("The stored file's headers changed; upload it again."))
+    return headers, rows
+
+
+def _plan(run: ImportRun) -> Plan:
+    headers, rows = _rows(run)
+
+    def progress(done: int) -> None:
+        ImportRun.objects.filter(pk=run.pk).update(progress_done=done)
+
+    return build_plan(headers, rows, run.mapping, progress)
+
+
+def _is_inline(run: ImportRun) -> bool:
+    try:
+        return letter_storage().size(run.file) <= INLINE_MAX_BYTES
+    except OSError:
+        return True  # the task would fail the same way; say it now
+
+
+def request_check(run: ImportRun, user) -> None:
+    """Start the dry run: here for a small file, else in a task."""
+    problems = mapping_problems(run.mapping, run.headers)
+    if problems:
+        raise ImportFileError(" ".join(problems))
+    if run.is_busy:
+        raise ImportFileError(_("This import is already being checked or imported."))
+    run.status = ImportStatus.CHECKING
+    run.progress_done, run.progress_total = 0, 0
+    run.save(update_fields=["status", "progress_done", "progress_total"])
+    if _is_inline(run):
+        check_import(run.pk)
+    else:
+        jobs.enqueue("wagtail_batchcomms.tasks.check_register_import", run.pk, name=str(run))
+
+
+def check_import(run_id: int) -> str:
+    """The dry run (the task's body): counts, errors and changes on the run, nothing else
+    written. Does nothing unless the run is waiting to be checked."""
+    run = ImportRun.objects.filter(pk=run_id, status=ImportStatus.CHECKING).first()
+    if run is None:
+        return "not waiting to be checked"
+    try:
+        plan = _plan(run)
+    except ImportFileError as error:
+        return _fail(run, str(error), status=ImportStatus.UPLOADED)
+    run.refresh_from_db()
+    run.status = ImportStatus.CHECKED
+    run.row_count = plan.row_count
+    run.results = plan.counts()
+    run.errors = [error.as_dict() for error in plan.errors]
+    run.changes = plan.changes()
+    run.fingerprint = plan.fingerprint()
+    run.checked_at = timezone.now()
+    run.progress_done = run.progress_total = plan.row_count
+    run.error = ""
+    run.save()
+    log(run, history.IMPORT_CHECKED, user=run.created_by, data=run.results)
+    return "checked"
+
+
+def request_import(run: ImportRun, user) -> None:
+    """Import what the dry run showed: here for a small file, else in a task."""
+    if run.status != ImportStatus.CHECKED or not run.fingerprint:
+        raise ImportFileError(_("Run the dry run first; import after checking its results."))
+    run.status = ImportStatus.IMPORTING
+    run.imported_by = user
+    run.progress_done, run.progress_total = 0, 0
+    run.save(update_fields=["status", "imported_by", "progress_done", "progress_total"])
+    if _is_inline(run):
+        apply_import(run.pk)
+    else:
+        jobs.enqueue("wagtail_batchcomms.tasks.run_register_import", run.pk, name=str(run))
+
+
+def apply_import(run_id: int) -> str:
+    """The import (the task's body). The file is checked again against the register; if
+    the result differs from the dry run (the register or the file changed since), nothing is
+    written and the admin is asked to check again. A run already writing (a task delivered
+    twice, or resumed after its worker died) goes on: the upserts write only what is left."""
+    run = ImportRun.objects.filter(pk=run_id, status=ImportStatus.IMPORTING).first()
+    if run is None:
+        return "not waiting to be imported"
+    try:
+        plan = _plan(run)
+    except ImportFileError as error:
+        return _fail(run, str(error))
+    resumed = bool(run.results.get("writing"))
+    if not resumed and plan.fingerprint() != run.fingerprint:
+        return _fail(
+            run,
+            _(
+                "The register changed since the dry run, so the import would not do what it "
+                "showed. Nothing was written; run the dry run again."
+            ),
+            status=ImportStatus.UPLOADED,
+        )
+    shown = run.results
+    total = plan.write_total
+    ImportRun.objects.filter(pk=run.pk).update(
+        results={**shown, "writing": True}, progress_done=0, progress_total=total
+    )
+
+    def progress(done: int) -> None:
+        ImportRun.objects.filter(pk=run.pk).update(progress_done=done)
+
+    try:
+        apply_plan(plan, progress)
+    except Exception as error:
+        logger.exception("import %s failed", run.pk)
+        return _fail(run, str(error))
+    with transaction.atomic():
+        run.refresh_from_db()
+        run.status = ImportStatus.IMPORTED
+        run.results = {key: value for key, value in run.results.items() if key != "writing"}
+        run.imported_at = timezone.now()
+        run.progress_done = run.progress_total
+        run.save()
+        log(run, history.IMPORT_DONE, user=run.imported_by, data=run.results)
+    return "imported"
+
+
+def _fail(run: ImportRun, message: str, status: str = ImportStatus.FAILED) -> str:
+    ImportRun.objects.filter(pk=run.pk).update(status=status, error=message)
+    run.refresh_from_db()
+    log(run, history.IMPORT_FAILED, user=run.imported_by or run.created_by, data={"error": message})
+    return message
+
+
+def errors_csv(run: ImportRun) -> str:
+    """The dry run's errors as CSV (row, column, value, message), every cell guarded against
+    formulas: the values are what the file held, typed by anyone."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Row"), _("Column"), _("Value"), _("Problem")])
+    for error in run.errors:
+        writer.writerow(
+            [error["row"], *(csv_cell(error[k]) for k in ("column", "value", "message"))]
+        )
+    return out.getvalue()
