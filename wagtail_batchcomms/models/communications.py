@@ -176,6 +176,8 @@ class Communication(models.Model):
         ]
 
     def __str__(self) -> str:
+        if not self.channel:  # a call, visit or note recorded with Create Log
+            return f"{self.get_kind_display()} with {self.recipient_name}"
         return f"{self.get_channel_display()} to {self.recipient_name}"
 
     @property
