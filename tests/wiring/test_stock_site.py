@@ -133,7 +133,7 @@ def test_a_stock_wagtail_site_installs_migrates_checks_and_serves_our_admin(tmp_
     # The README's "Trying it in your own site": the stock site's dev settings have DEBUG on.
     settings.write_text(settings.read_text() + DEMO_SETTINGS)
     seeded = run("manage.py", "seed_demo", "--assemblies", "20", cwd=site)
-    assert " 20 assemblies, 2 notice templates." in seeded
+    assert " 20 assemblies, 2 notice templates, 4 communication types," in seeded
     assert "No users created" in seeded
     assert "Logins: orgadmin / orgadmin" in run(
         "manage.py", "seed_demo", "--assemblies", "20", "--create-logins", cwd=site
