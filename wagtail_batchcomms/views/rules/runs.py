@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
+from wagtail.admin.ui.tables import Column, StatusTagColumn
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet
@@ -32,7 +32,7 @@ from ...models import (
 from ...permissions import PolicyCheckedMixin, PolicyViewSetMixin, user_can
 from ...rules.runs import request_run
 from ..batches.links import batch_url
-from ..columns import TextColumn
+from ..columns import DateTextColumn, TextColumn
 from ..listing_guards import GuardedListingMixin
 
 #: Who may open the runs: those who may look at them, and the reviewers (who release them).
@@ -166,7 +166,7 @@ class RuleRunViewSet(PolicyViewSetMixin, ModelViewSet):
     filterset_class = RuleRunFilterSet
     ordering = ["-started_at", "-pk"]
     list_display = [
-        DateColumn("run_date", label=_("Day"), sort_key="run_date"),
+        DateTextColumn("run_date", label=_("Day"), sort_key="run_date"),
         Column("started_at", label=_("Started"), sort_key="started_at"),
         Column("finished_at", label=_("Finished")),
         RunStatusColumn(),
