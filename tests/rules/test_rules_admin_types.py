@@ -221,3 +221,30 @@ def test_a_template_a_type_sends_is_not_deleted(admin_client):
     assert NoticeTemplate.objects.filter(pk=template.pk).exists()
     text = " ".join(str(m) for m in response.context["messages"])
     assert "First notice" in text
+
+
+@pytest.mark.parametrize("earlier", list(Trigger))
+@pytest.mark.parametrize("trigger", list(Trigger))
+def test_escalation_must_count_the_same_kind_of_cycle(admin_client, earlier, trigger):
+    """A due-date type after a failed-test type (or any other mix of cycle kinds) would never
+    match: the form refuses it; same-kind escalations save."""
+    first = communication_type(name="Earlier", trigger=earlier, days=7)
+    data = type_form(
+        first.template,
+        name="Later",
+        trigger=trigger,
+        days="7",
+        requires_type=str(first.pk),
+        requires_days="14",
+    )
+    response = admin_client.post(type_url("add"), data)
+    due = {Trigger.BEFORE_DUE, Trigger.AFTER_DUE}
+    same_kind = earlier == trigger or {earlier, trigger} <= due
+    if same_kind:
+        assert response.status_code == 302, response.context["form"].errors
+        assert CommunicationType.objects.get(name="Later").requires_type == first
+    else:
+        assert response.status_code == 200
+        errors = " ".join(response.context["form"].errors["requires_type"])
+        assert "different cycles" in errors and str(Trigger(earlier).label) in errors
+        assert not CommunicationType.objects.filter(name="Later").exists()

@@ -26,7 +26,8 @@ date triggers and the failed-test trigger the trigger's own condition already im
 (a due date inside the before-window or past, in a cycle no test has ended; a failing last
 result), so no second condition is added; for ``ASSEMBLY_ADDED`` (no date window) it is the
 explicit failed/overdue/never-tested condition. Escalating across cycle kinds (a due-date
-type after a failed-test type) never matches, because the cycles differ.
+type after a failed-test type) could never match, because the cycles differ: ``cycle_kind``
+names a trigger's kind and the type form refuses such an escalation.
 """
 
 from __future__ import annotations
@@ -51,6 +52,20 @@ from ..models.rules import ONCE_CYCLE
 from ..register.working_list import assemblies_from_filter_query
 
 ONCE = datetime.date.fromisoformat(ONCE_CYCLE)
+
+#: The kind of cycle a trigger counts "at most once" in (see the module doc): an escalation
+#: only ever matches a claim of an earlier type whose trigger has the same kind of cycle.
+CYCLE_KINDS = {
+    Trigger.BEFORE_DUE: "due",
+    Trigger.AFTER_DUE: "due",
+    Trigger.FAILED_TEST: "failed_test",
+    Trigger.ASSEMBLY_ADDED: "once",
+}
+
+
+def cycle_kind(trigger: str) -> str:
+    """``"due"``, ``"failed_test"`` or ``"once"``: what a trigger's cycle is."""
+    return CYCLE_KINDS[Trigger(trigger)]
 
 
 def start_of_day(day: datetime.date) -> datetime.datetime:

@@ -22,6 +22,7 @@ from wagtail.admin.panels import (
 from ...models import CommunicationType, NoticeTemplate, RunMode, Trigger
 from ...notices.usage import live_templates
 from ...rules.preview import preview_type
+from ...rules.selection import cycle_kind
 from .preview import activation_sentence
 from .scope import assemblies_url, parse_scope, scope_filterset, scope_from_data
 
@@ -139,6 +140,23 @@ class CommunicationTypeForm(WagtailAdminModelForm):
         own = self.instance.pk
         if own is not None and earlier.pk == own:
             self.add_error("requires_type", _("A type cannot be its own earlier notice."))
+            return
+        trigger = cleaned.get("trigger")
+        if trigger and cycle_kind(trigger) != cycle_kind(earlier.trigger):
+            self.add_error(
+                "requires_type",
+                _(
+                    "“%(name)s” is sent on “%(earlier)s” and this type on “%(trigger)s”: they "
+                    "count different cycles (a due date, a failed test, joining the register), "
+                    "so no assembly could ever get this type after it. Choose a type with a "
+                    "trigger of the same kind."
+                )
+                % {
+                    "name": earlier,
+                    "earlier": Trigger(earlier.trigger).label,
+                    "trigger": Trigger(trigger).label,
+                },
+            )
             return
         # Follow the chain of earlier types: reaching this type again is a cycle, in which no
         # type could ever be sent first.
