@@ -57,6 +57,13 @@ def test_org_admin_records_a_call_and_sends_an_email_from_an_assembly(
     expect(page.locator(".messages")).to_contain_text("the email is queued")
 
     email = Communication.objects.get(kind="email")
+    # Its page, straight away: while the email is queued it says so and refreshes itself, so
+    # the outcome appears without a reload by the admin.
+    page.goto(f"/admin/batchcomms/communications/inspect/{email.pk}/")
+    expect(page.locator("#communication-details-content .w-status")).to_have_text(
+        "Sent", timeout=WORKER_TIMEOUT
+    )
+    expect(page.locator("[data-email-waiting]")).to_have_count(0)
     smtp_server.wait_for(1, timeout=WORKER_TIMEOUT / 1000)
     message = smtp_server.by_recipient(site.owner.email)[0].message
     assert message["Subject"] == "Your backflow test"

@@ -73,11 +73,16 @@ def test_letter_now_makes_one_pdf_with_the_name_and_address(
     assert letter.status == CommunicationStatus.PENDING and len(queued) == 1
     page = inspect(web, letter).content.decode()
     assert "data-letter-preparing" in page  # the task has not run yet
+    # ... and the page refreshes itself until the PDF is there.
+    assert "refresh-while-pending.js" in page and "data-refresh-while-pending" in page
     download = reverse("wagtail_batchcomms_logs:letter", args=[letter.pk])
     assert web.get(download).status_code == 409
 
     assert tasks.make_one_time_letter(letter.pk) == "1 pages"
     assert tasks.make_one_time_letter(letter.pk) == "already made"  # a second run: nothing
+    page = inspect(web, letter).content.decode()
+    assert "data-letter-download" in page and "data-refresh-while-pending" not in page
+    assert "refresh-while-pending.js" not in page
     response = web.get(download)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
