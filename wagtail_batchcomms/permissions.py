@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.utils.functional import cached_property
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.permission_policies import BasePermissionPolicy, ModelPermissionPolicy
@@ -74,9 +74,23 @@ class BatchPermissionPolicy(ModelPermissionPolicy):
         return super().user_has_permission(user, action)
 
     def users_with_any_permission(self, actions):
+        """The users ``user_has_permission`` says yes to for any of ``actions``: "view" also
+        by the acting permissions and by RuleRun's review, "review" only by the latter."""
+        actions = set(actions)
+        reviewers = "review" in actions or "view" in actions
         if "view" in actions:
-            actions = {*actions, *self.VIEW_GRANTING}
-        return super().users_with_any_permission(actions)
+            actions |= set(self.VIEW_GRANTING)
+        actions.discard("review")
+        users = super().users_with_any_permission(actions) if actions else None
+        if not reviewers:
+            return users
+        runs = policy_for(apps.get_model("wagtail_batchcomms", "RuleRun"))
+        reviewing = runs.users_with_any_permission(["review"])
+        if users is None:
+            return reviewing
+        return users.model._default_manager.filter(
+            Q(pk__in=users.values("pk")) | Q(pk__in=reviewing.values("pk"))
+        )
 
 
 #: Models whose policy is not Wagtail's plain ModelPermissionPolicy.

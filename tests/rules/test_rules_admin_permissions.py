@@ -53,3 +53,31 @@ def test_sidebar_hides_what_a_user_may_not_open(client):
     html = client.get("/admin/").content.decode()
     for label in ("Communication Types", "Automatic runs", "Awaiting review", "Letters to print"):
         assert label not in html, label
+
+
+def test_users_with_permission_agree_with_user_has_permission():
+    """The batch policy's two answers agree for every kind of user: a reviewer of automatic
+    notices may view (and release) batches, so "who may view batches" lists them too."""
+    from wagtail_batchcomms.models import Batch
+    from wagtail_batchcomms.permissions import policy_for
+
+    users = {
+        "viewer": factories.user("viewer", perms=["wagtail_batchcomms.view_batch"]),
+        "sender": factories.user("sender", perms=["wagtail_batchcomms.send_batch"]),
+        "starter": factories.user("starter", perms=["wagtail_batchcomms.add_batch"]),
+        "reviewer": factories.user("reviewer", perms=["wagtail_batchcomms.review_rulerun"]),
+        "runs": factories.user("runs", perms=["wagtail_batchcomms.view_rulerun"]),
+        "nobody": factories.user("nobody", perms=[]),
+    }
+    policy = policy_for(Batch)
+    for actions in (["view"], ["review"], ["view", "review"], ["send"], ["add", "review"]):
+        listed = set(policy.users_with_any_permission(actions).values_list("username", flat=True))
+        expected = {
+            name
+            for name, user in users.items()
+            if any(policy.user_has_permission(user, action) for action in actions)
+        }
+        assert listed == expected, actions
+    assert "reviewer" in set(
+        policy.users_with_any_permission(["view"]).values_list("username", flat=True)
+    )
