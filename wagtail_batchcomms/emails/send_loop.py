@@ -25,7 +25,7 @@ from ..notices.rendering import render_communication, render_communications
 from .claims import release_claimed, write_outcomes
 from .compose import MessageBuilder
 from .pipeline import SendPipeline
-from .transport import Delivery, Mailer, Outcome, Prepared
+from .transports import Delivery, Mailer, Outcome, Prepared
 
 logger = logging.getLogger(__name__)
 
