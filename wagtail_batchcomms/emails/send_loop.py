@@ -249,6 +249,13 @@ class ChunkSender:
             fields.update(
                 subject=notice.subject[:500], body_html=notice.html, body_text=notice.text
             )
+        if delivery.provider_message_id or delivery.recipients:
+            # What the provider answered (anymail transport): its id, as tracking webhooks
+            # will name the message, and each recipient's status.
+            fields.update(
+                provider_message_id=delivery.provider_message_id[:255],
+                recipient_statuses=delivery.recipients,
+            )
         if delivery.outcome == Outcome.SENT:
             fields["sent_at"] = timezone.now()
             self.sent_any = True

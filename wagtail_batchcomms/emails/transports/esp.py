@@ -25,7 +25,7 @@ from email.utils import parseaddr
 
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
 
-from .backend import BackendTransport, classify, describe
+from .backend import BackendTransport, classify, describe, http_status
 from .base import Delivery, Outcome, Prepared
 
 #: Recipient statuses that mean the provider did not take the message for that address.
@@ -58,7 +58,12 @@ class AnymailTransport(BackendTransport):
             # anymail set the statuses before refusing: the reasons are there.
             return self.from_status(message)
         except AnymailAPIError as error:
-            return classify(error)
+            delivery = classify(error)
+            if http_status(error) is None and delivery.outcome == Outcome.FAILED:
+                # The API call went wrong without an answer from the provider (or with one
+                # that could not be read): it may have taken the message.
+                return Delivery(Outcome.UNKNOWN, text=delivery.text)
+            return delivery
         except AnymailError as error:
             return Delivery(Outcome.FAILED, text=describe(error))
         except Exception as error:
