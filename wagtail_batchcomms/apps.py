@@ -23,8 +23,11 @@ class WagtailBatchcommsConfig(AppConfig):
     def ready(self) -> None:
         # Imported once the apps are ready: the policies need the models and Wagtail's admin.
         from . import checks  # noqa: F401  (registers the checks)
+        from .emails.tracking import connect_tracking
         from .jobs import create_schedules
         from .permissions import register_policies
 
         register_policies()
+        # Providers' delivery reports (anymail's tracking webhooks), when anymail is installed.
+        connect_tracking()
         post_migrate.connect(create_schedules, dispatch_uid="wagtail_batchcomms_schedules")

@@ -152,6 +152,14 @@ if os.environ.get("EMAIL_HOST"):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "sent-mail"
+if os.environ.get("POSTMARK_SERVER_TOKEN"):
+    # An email provider's API through django-anymail (README: "Email providers"): provider
+    # message ids, per-recipient statuses, and bounces from /anymail/postmark/tracking/.
+    EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+    ANYMAIL = {
+        "POSTMARK_SERVER_TOKEN": os.environ["POSTMARK_SERVER_TOKEN"],
+        "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", ""),
+    }
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = "Riverbend Water Backflow Program <backflow@riverbend-water.example>"
 

@@ -1,3 +1,5 @@
+import importlib.util
+
 from django.conf import settings
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -10,6 +12,11 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
+
+if importlib.util.find_spec("anymail") is not None:
+    # Email providers' tracking webhooks (pip install "wagtail-batchcomms[anymail]"): give the
+    # provider https://<host>/anymail/<esp>/tracking/ (e.g. /anymail/postmark/tracking/).
+    urlpatterns.insert(1, path("anymail/", include("anymail.urls")))
 
 if settings.DEBUG:
     from django.conf.urls.static import static

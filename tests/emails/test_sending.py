@@ -24,7 +24,7 @@ from wagtail_batchcomms.emails.claims import claim_emails
 from wagtail_batchcomms.emails.progress import sending_progress
 from wagtail_batchcomms.emails.send_loop import SendResult
 from wagtail_batchcomms.emails.sending import reap_stale_sending, send_pending_emails, start_sending
-from wagtail_batchcomms.emails.transport import Mailer, Outcome
+from wagtail_batchcomms.emails.transports import Mailer, Outcome
 from wagtail_batchcomms.exceptions import SendingError
 from wagtail_batchcomms.jobs import worker_id
 from wagtail_batchcomms.models import Batch, BatchStatus, CommunicationStatus
@@ -527,7 +527,7 @@ def test_the_reaper_is_scheduled_by_migrate():
 def test_message_bytes_are_what_djangos_smtp_backend_sends(subject, name):
     from email.utils import formataddr
 
-    from wagtail_batchcomms.emails.transport import message_bytes
+    from wagtail_batchcomms.emails.transports import message_bytes
 
     message = EmailMultiAlternatives(
         subject,

@@ -10,7 +10,10 @@ Every insert is ``ON CONFLICT DO NOTHING`` against ``Communication``'s unique co
 so running a chunk again adds nothing.
 
 Where letters go, and what a contact flagged for returned mail gets instead, is decided by
-the address conditions of ``addresses_sql`` (its docstring states the rules).
+the address conditions of ``addresses_sql`` (its docstring states the rules). A contact whose
+email bounced for good (``Contact.email_bounced_since``, set by ``emails.tracking``) counts as
+having no email: a letter where the template allows one, else the target is skipped with
+``SkipReason.EMAIL_BOUNCED``.
 """
 
 from __future__ import annotations
@@ -67,7 +70,8 @@ def _range(sql: _SQL, column: str, lo: int | None, hi: int | None) -> None:
 
 
 def _can_email(sql: _SQL) -> None:
-    sql.add("(c.email <> '' AND c.prefers_paper = %s)", False)
+    # A hard-bounced email (``Contact.email_bounced_since``) is unusable, like none at all.
+    sql.add("(c.email <> '' AND c.prefers_paper = %s AND c.email_bounced_since IS NULL)", False)
 
 
 def _channel_condition(sql: _SQL, rules: ContactRules, channel: str | None = "ch.channel") -> None:
@@ -236,6 +240,16 @@ def _skip_reason(sql: _SQL, rules: ContactRules) -> None:
         )
         _role_filter(sql, rules, "lc4")
         sql.add(") THEN %s", SkipReason.BAD_ADDRESS.value)
+    if rules.email:
+        sql.add(
+            f"WHEN EXISTS (SELECT 1 FROM {_table(LocationContact)} lc5 "
+            f"JOIN {_table(Contact)} c5 ON c5.id = lc5.contact_id "
+            "WHERE lc5.location_id = t.location_id AND c5.email_bounced_since IS NOT NULL "
+            "AND c5.email <> '' AND c5.prefers_paper = %s",
+            False,
+        )
+        _role_filter(sql, rules, "lc5")
+        sql.add(") THEN %s", SkipReason.EMAIL_BOUNCED.value)
     sql.add("ELSE %s END", fallback.value)
 
 

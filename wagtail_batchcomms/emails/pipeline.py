@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from .transport import Delivery, Mailer, Prepared
+from .transports import Delivery, Mailer, Prepared
 
 #: Messages waiting for the thread at most (built ahead of the one being sent).
 DEPTH = 2

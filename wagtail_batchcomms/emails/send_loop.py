@@ -25,7 +25,7 @@ from ..notices.rendering import render_communication, render_communications
 from .claims import release_claimed, write_outcomes
 from .compose import MessageBuilder
 from .pipeline import SendPipeline
-from .transport import Delivery, Mailer, Outcome, Prepared
+from .transports import Delivery, Mailer, Outcome, Prepared
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +248,13 @@ class ChunkSender:
             # The record of what was (or may have been) sent.
             fields.update(
                 subject=notice.subject[:500], body_html=notice.html, body_text=notice.text
+            )
+        if delivery.provider_message_id or delivery.recipients:
+            # What the provider answered (anymail transport): its id, as tracking webhooks
+            # will name the message, and each recipient's status.
+            fields.update(
+                provider_message_id=delivery.provider_message_id[:255],
+                recipient_statuses=delivery.recipients,
             )
         if delivery.outcome == Outcome.SENT:
             fields["sent_at"] = timezone.now()

@@ -8,7 +8,7 @@ Each email is sent at most once, whatever clicks, admins, workers or task re-run
    ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) AND status = 'pending'`` on SQLite, whose
    writers are serialised);
 2. it renders the chunk (batched) and sends one message at a time over one open connection
-   (``emails.transport.Mailer``), noting each outcome right after that message and writing
+   (``emails.transports.Mailer``), noting each outcome right after that message and writing
    the noted outcomes at least every quarter second in one transaction;
 3. rows it claimed but did not get to are put back to ``pending`` when it stops; rows a dead
    worker left in ``sending`` are turned into ``unknown`` by ``reap_stale_sending()`` and are
@@ -36,7 +36,7 @@ from ..notices.copies import batch_copies
 from ..permissions import user_can
 from .claims import claim_emails
 from .send_loop import ChunkSender, SendResult
-from .transport import Mailer
+from .transports import Mailer
 
 logger = logging.getLogger(__name__)
 

@@ -39,6 +39,13 @@ PARTIALLY_SENT = f"{PREFIX}.partially_sent"
 SEND_STOPPED = f"{PREFIX}.send_stopped"
 DELIVERY_UNKNOWN = f"{PREFIX}.delivery_unknown"
 
+# --- what providers report after sending (emails/tracking.py) ---
+#: On the communication: a provider reported a bounce, complaint, rejection or failure.
+DELIVERY_EVENT = f"{PREFIX}.delivery_event"
+#: On the contact: its email bounced for good; generation no longer emails it.
+EMAIL_FLAGGED = f"{PREFIX}.email_flagged"
+EMAIL_FLAG_CLEARED = f"{PREFIX}.email_flag_cleared"
+
 # --- letters (letters/, views.batches.downloads) ---
 LETTERS_REQUESTED = f"{PREFIX}.letters_requested"
 LETTERS_READY = f"{PREFIX}.letters_ready"

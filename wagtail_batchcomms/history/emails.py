@@ -7,7 +7,16 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail.log_actions import LogFormatter
 
-from . import DELIVERY_UNKNOWN, PARTIALLY_SENT, SEND, SEND_RETRY, SEND_STOPPED
+from . import (
+    DELIVERY_EVENT,
+    DELIVERY_UNKNOWN,
+    EMAIL_FLAG_CLEARED,
+    EMAIL_FLAGGED,
+    PARTIALLY_SENT,
+    SEND,
+    SEND_RETRY,
+    SEND_STOPPED,
+)
 from .batches import number
 
 
@@ -100,7 +109,50 @@ class DeliveryUnknownFormatter(LogFormatter):
         ) % {"emails": _emails(log_entry.data.get("count", 0))}
 
 
+_EVENT_WORDS = {
+    "bounced": _("Email bounced"),
+    "complained": _("Recipient marked the email as spam"),
+    "rejected": _("The provider rejected the email"),
+    "failed": _("The provider could not send the email"),
+}
+
+
+def _event_sentence(data: dict, fallback: str) -> str:
+    words = _EVENT_WORDS.get(data.get("event", ""), fallback)
+    details = [str(part) for part in (data.get("recipient"), data.get("description")) if part]
+    return f"{words}: {'; '.join(details)}" if details else str(words)
+
+
+class DeliveryEventFormatter(LogFormatter):
+    label = _("Provider report")
+
+    def format_message(self, log_entry):
+        return _event_sentence(log_entry.data, _("The provider reported a problem"))
+
+
+class EmailFlaggedFormatter(LogFormatter):
+    label = _("Email flagged as bounced")
+
+    def format_message(self, log_entry):
+        sentence = _event_sentence(log_entry.data, _("Email bounced"))
+        return _("%(sentence)s. Notices go by letter where allowed until the flag is cleared") % {
+            "sentence": sentence
+        }
+
+
+class EmailFlagClearedFormatter(LogFormatter):
+    label = _("Email flag cleared")
+
+    def format_message(self, log_entry):
+        if log_entry.data.get("by") == "email edited":
+            return _("Bounced-email flag cleared: the email address was edited")
+        return _("Bounced-email flag cleared")
+
+
 FORMATTERS: dict[str, type[LogFormatter]] = {
+    DELIVERY_EVENT: DeliveryEventFormatter,
+    EMAIL_FLAGGED: EmailFlaggedFormatter,
+    EMAIL_FLAG_CLEARED: EmailFlagClearedFormatter,
     SEND: SendFormatter,
     SEND_RETRY: SendRetryFormatter,
     PARTIALLY_SENT: PartiallySentFormatter,

@@ -10,6 +10,7 @@ from .choices import (
     ComplianceStatus,
     ContactMethods,
     ContactRole,
+    DeliveryStatus,
     DownloadStatus,
     Grouping,
     Hazard,
@@ -23,7 +24,7 @@ from .choices import (
     TestResult,
     Trigger,
 )
-from .communications import Communication
+from .communications import Communication, DeliveryEvent
 from .compliance import AssemblyQuerySet
 from .imports import ImportRun
 from .letterhead import Letterhead
@@ -58,6 +59,8 @@ __all__ = [
     "Contact",
     "ContactMethods",
     "ContactRole",
+    "DeliveryEvent",
+    "DeliveryStatus",
     "DownloadStatus",
     "Grouping",
     "Hazard",

@@ -162,11 +162,27 @@ class CommunicationStatus(models.TextChoices):
     UNKNOWN = "unknown", _("Delivery unknown")
 
 
+class DeliveryStatus(models.TextChoices):
+    """The latest a provider reported about delivering an email after taking it (tracking
+    webhooks): anymail's normalised event types that say where the email got. Engagement
+    events (opened, clicked) are kept as events but do not change this."""
+
+    DELIVERED = "delivered", _("Delivered")
+    DEFERRED = "deferred", _("Deferred")
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINED = "complained", _("Marked as spam")
+    REJECTED = "rejected", _("Rejected by the provider")
+    FAILED = "failed", _("Failed at the provider")
+
+
 class SkipReason(models.TextChoices):
     INACTIVE_LOCATION = "inactive_location", _("Location is inactive")
     # The contact's mailing address is flagged as bad (letters came back) and no other way to
     # reach them is allowed: see ``Contact.mailing_address_bad_since``.
     BAD_ADDRESS = "bad_address", _("Mailing address flagged as bad (returned mail)")
+    # The contact's email bounced for good (a provider's tracking webhook) and letters are not
+    # allowed: see ``Contact.email_bounced_since``.
+    EMAIL_BOUNCED = "email_bounced", _("Email address bounced")
     NO_CONTACT = "no_contact", _("No contact with the template's roles")
     NO_EMAIL = "no_email", _("No email address, and letters are not allowed")
     NO_ADDRESS = "no_address", _("No mailing address, and email is not allowed or not available")

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .batches import Batch
-from .choices import Channel, CommunicationStatus, ContactRole, LogKind
+from .choices import Channel, CommunicationStatus, ContactRole, DeliveryStatus, LogKind
 from .register import Assembly, Contact, Location, address_lines
 
 
@@ -144,6 +144,19 @@ class Communication(models.Model):
         related_name="+",
     )
 
+    # What an email provider said (anymail transports and tracking webhooks): its own id for
+    # the message, each recipient's status when it took it, and the latest tracking event.
+    provider_message_id = models.CharField(_("provider message id"), max_length=255, blank=True)
+    # {address: status} for the main recipient and every copy. A JSON field, not a table: it
+    # is written once, in the same UPDATE as the send's outcome (``emails.claims``), and only
+    # read with its communication; a row per recipient would be an INSERT per message in the
+    # send loop for data nobody queries across communications.
+    recipient_statuses = models.JSONField(_("recipient statuses"), null=True, blank=True)
+    delivery_status = models.CharField(
+        _("delivery"), max_length=20, choices=DeliveryStatus.choices, blank=True
+    )
+    delivery_status_at = models.DateTimeField(_("delivery reported at"), null=True, blank=True)
+
     objects = CommunicationQuerySet.as_manager()
 
     class Meta:
@@ -173,6 +186,13 @@ class Communication(models.Model):
             models.Index(fields=["batch", "channel", "status"], name="batchcomms_comm_state"),
             models.Index(fields=["contact", "-created_at"], name="batchcomms_comm_contact"),
             models.Index(fields=["location", "-created_at"], name="batchcomms_comm_location"),
+            # Tracking webhooks look messages up by the provider's id; partial, so that
+            # generation's inserts (no id yet) and SMTP sends never touch it.
+            models.Index(
+                fields=["provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="batchcomms_comm_provider_id",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -210,3 +230,47 @@ class Communication(models.Model):
     def status_classname(self) -> str:
         """The status tag's class: Wagtail's primary (stand-out) tag for ``needs_attention``."""
         return "w-status--primary" if self.needs_attention else ""
+
+
+class DeliveryEvent(models.Model):
+    """One event a provider reported about a sent email (anymail's tracking signal): appended,
+    never changed, so the send record and every later report stay side by side.
+
+    ``fingerprint`` makes a repeated webhook (providers retry) a no-op: the provider's event
+    id when it gives one, else the event's type, recipient and time.
+    """
+
+    communication = models.ForeignKey(
+        Communication, on_delete=models.CASCADE, related_name="delivery_events"
+    )
+    event_type = models.CharField(_("event"), max_length=20)
+    raw_event_type = models.CharField(_("provider's event type"), max_length=100, blank=True)
+    recipient = models.CharField(_("recipient"), max_length=254, blank=True)
+    occurred_at = models.DateTimeField(_("when"), null=True, blank=True)
+    reject_reason = models.CharField(_("reason"), max_length=20, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    mta_response = models.TextField(_("mail server's answer"), blank=True)
+    event_id = models.CharField(_("provider's event id"), max_length=255, blank=True)
+    esp_name = models.CharField(_("provider"), max_length=50, blank=True)
+    fingerprint = models.CharField(max_length=64)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["communication", "occurred_at", "pk"]
+        verbose_name = _("delivery event")
+        verbose_name_plural = _("delivery events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["communication", "fingerprint"], name="batchcomms_delivery_event_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.recipient}"
+
+    @property
+    def label(self) -> str:
+        try:
+            return DeliveryStatus(self.event_type).label
+        except ValueError:
+            return self.event_type.capitalize()

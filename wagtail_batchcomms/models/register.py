@@ -145,6 +145,13 @@ class Contact(models.Model):
         _("mailing address flagged as bad"), null=True, blank=True, db_index=True
     )
 
+    # A hard bounce: a provider's tracking webhook said mail to this address bounced for good
+    # (or was rejected as invalid). Generation then treats the contact as having no usable
+    # email (a letter where the template allows one). Editing the email clears it.
+    email_bounced_since = models.DateTimeField(
+        _("email flagged as bounced"), null=True, blank=True, db_index=True
+    )
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("contact")
@@ -169,7 +176,7 @@ class Contact(models.Model):
 
     @property
     def can_email(self) -> bool:
-        return bool(self.email) and not self.prefers_paper
+        return bool(self.email) and not self.prefers_paper and self.email_bounced_since is None
 
     def clean(self) -> None:
         parts = [

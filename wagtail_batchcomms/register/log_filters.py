@@ -18,6 +18,7 @@ from ..models import (
     Communication,
     CommunicationStatus,
     Contact,
+    DeliveryStatus,
     LogKind,
     NoticeTemplate,
 )
@@ -115,6 +116,11 @@ class CommunicationFilterSet(WagtailFilterSet):
     )
     sent_at = django_filters.DateFromToRangeFilter(label=_("Sent"), widget=DateRangePickerWidget)
     returned = returned_filter()
+    delivery_status = django_filters.MultipleChoiceFilter(
+        label=_("Delivery (provider's report)"),
+        choices=DeliveryStatus.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
     location = django_filters.CharFilter(
         label=_("Location account number"),
         field_name="location__account_number",

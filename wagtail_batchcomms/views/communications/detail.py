@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.views import generic
@@ -15,7 +17,7 @@ from ...models import Batch, Channel, Communication, CommunicationStatus
 from ...permissions import user_can_look
 from ..inspect_values import ReadableInspectMixin
 from ..logs.actions import one_time_context
-from .listing import preview_attrs, preview_urls
+from .listing import delivery_classname, preview_attrs, preview_urls
 
 
 class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
@@ -39,6 +41,9 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
         "attempts": _("Sending attempts"),
         "error": _("Server's answer"),
         "message_id": _("Message-ID"),
+        "delivery_status": _("Delivery"),
+        "provider_message_id": _("Provider's message id"),
+        "recipient_statuses": _("Provider's answer per recipient"),
         "returned_at": _("Returned"),
         "returned_by": _("Marked as returned by"),
         "kind": _("Kind"),
@@ -66,6 +71,7 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
             fields.append("error")
         if email and c.message_id:
             fields.append("message_id")
+        fields += self.provider_fields()
         if c.returned_at:
             fields += ["returned_at", "returned_by"]
         return fields
@@ -91,9 +97,38 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
             fields.append("error")
         if c.channel == Channel.EMAIL and c.message_id:
             fields.append("message_id")
+        fields += self.provider_fields()
         if c.returned_at:
             fields += ["returned_at", "returned_by"]
         return fields
+
+    def provider_fields(self) -> list[str]:
+        """What an email provider said (anymail): its id, each recipient's status when it
+        took the message, and the latest delivery report (tracking webhooks)."""
+        c = self.object
+        if c.channel != Channel.EMAIL:
+            return []
+        names = ("delivery_status", "provider_message_id", "recipient_statuses")
+        return [name for name in names if getattr(c, name)]
+
+    def get_delivery_status_display_value(self):
+        c = self.object
+        return format_html(
+            '<span class="w-status {}" data-delivery-status="{}">{}</span> {}',
+            delivery_classname(c.delivery_status),
+            c.delivery_status,
+            c.get_delivery_status_display(),
+            date_format(timezone.localtime(c.delivery_status_at), "DATETIME_FORMAT")
+            if c.delivery_status_at
+            else "",
+        )
+
+    def get_recipient_statuses_display_value(self):
+        return format_html_join(
+            "",
+            "<div data-recipient-status><code>{}</code> {}</div>",
+            sorted((self.object.recipient_statuses or {}).items()),
+        )
 
     def setup(self, request, *args, **kwargs):
         # Wagtail's setup lists the fields before it loads the object; the fields depend on it.
@@ -211,5 +246,8 @@ class CommunicationInspectView(ReadableInspectMixin, generic.InspectView):
             previews=preview_urls(c),
             can_view_batch=c.batch_id is not None and user_can_look(self.request.user, Batch),
             one_time=one_time_context(self.request.user, c) if c.batch_id is None else None,
+            delivery_events=list(c.delivery_events.order_by("occurred_at", "pk"))
+            if c.channel == Channel.EMAIL
+            else [],
         )
         return context

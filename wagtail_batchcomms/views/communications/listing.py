@@ -221,6 +221,7 @@ class CommunicationIndexView(GuardedListingMixin, generic.IndexView):
             DateColumn("created_at", label=_("Generated"), sort_key="created_at"),
             DateColumn("sent_at", label=_("Sent"), sort_key="sent_at"),
             ReturnedColumn("returned_at", label=_("Returned"), sort_key="returned_at"),
+            DeliveryColumn("delivery_status", label=_("Delivery"), sort_key="delivery_status"),
             PreviewColumn("previews", label=_("Preview")),
         ]
         if self.show_bulk_actions:
@@ -252,6 +253,29 @@ class ReturnedColumn(DateColumn):
             '<td><span class="w-status w-status--primary" title="{}">{}</span></td>',
             date_format(timezone.localtime(instance.returned_at).date()),
             _("Returned"),
+        )
+
+
+#: Provider reports an admin has to look at (the others are plain tags).
+_BAD_DELIVERY = frozenset({"bounced", "complained", "rejected", "failed"})
+
+
+def delivery_classname(delivery_status: str) -> str:
+    """The status tag's class for a provider's latest report: primary when it went wrong."""
+    return "w-status--primary" if delivery_status in _BAD_DELIVERY else ""
+
+
+class DeliveryColumn(Column):
+    """The provider's latest report on an email (tracking webhooks), as a status tag."""
+
+    def render_cell_html(self, instance, parent_context):
+        if not instance.delivery_status:
+            return format_html("<td>{}</td>", "")
+        return format_html(
+            '<td><span class="w-status {}" data-delivery-status="{}">{}</span></td>',
+            delivery_classname(instance.delivery_status),
+            instance.delivery_status,
+            instance.get_delivery_status_display(),
         )
 
 

@@ -1,5 +1,6 @@
 """Returned mail in the Communication Log: "Mark as returned" (a bulk action on selected
-letters, also reached from a letter's page with its one id) and a contact's "Clear flag"."""
+letters, also reached from a letter's page with its one id) and a contact's "Clear flag"
+(of its mailing address, or of its email after a hard bounce)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from wagtail.admin import messages
 from wagtail.admin.views.bulk_action import BulkAction
 
+from ...emails.tracking import clear_email_flag
 from ...exceptions import LetterError
 from ...letters.returned import (
     clear_address_flag,
@@ -134,17 +135,27 @@ class ClearAddressFlagView(View):
     """POST: clear a contact's returned-mail flag, back to the page it came from."""
 
     http_method_names = ["post"]
+    message = gettext_lazy("The mailing address flag of %(name)s was cleared.")
+
+    def clear(self, contact: Contact, user) -> bool:
+        return clear_address_flag(contact.pk, user=user)
 
     def post(self, request, pk: int):
         contact = get_object_or_404(Contact, pk=pk)
         if not user_can(request.user, "change", Contact):
             raise PermissionDenied
-        if clear_address_flag(contact.pk, user=request.user):
-            messages.success(
-                request,
-                _("The mailing address flag of %(name)s was cleared.") % {"name": contact.name},
-            )
+        if self.clear(contact, request.user):
+            messages.success(request, self.message % {"name": contact.name})
         back = request.META.get("HTTP_REFERER") or contact.get_admin_url()
         if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
             back = contact.get_admin_url()
         return redirect(back)
+
+
+class ClearEmailFlagView(ClearAddressFlagView):
+    """POST: clear a contact's bounced-email flag, back to the page it came from."""
+
+    message = gettext_lazy("The bounced-email flag of %(name)s was cleared.")
+
+    def clear(self, contact: Contact, user) -> bool:
+        return clear_email_flag(contact.pk, user=user)

@@ -15,7 +15,7 @@ from .listing import (
     COMMUNICATION_LOG_EXPORT,
     CommunicationIndexView,
 )
-from .returned import ClearAddressFlagView
+from .returned import ClearAddressFlagView, ClearEmailFlagView
 
 
 class CommunicationViewSet(PolicyViewSetMixin, ModelViewSet):
@@ -77,5 +77,10 @@ class CommunicationViewSet(PolicyViewSetMixin, ModelViewSet):
                 "contacts/<int:pk>/clear-address-flag/",
                 ClearAddressFlagView.as_view(),
                 name="clear_address_flag",
+            ),
+            path(
+                "contacts/<int:pk>/clear-email-flag/",
+                ClearEmailFlagView.as_view(),
+                name="clear_email_flag",
             ),
         ]

@@ -1,4 +1,5 @@
-"""A contact's returned-mail flag on its pages: a warning status tag and "Clear flag"."""
+"""A contact's flags on its pages (returned mail on its mailing address, a hard bounce on its
+email): a warning status tag and "Clear flag"."""
 
 from __future__ import annotations
 
@@ -33,24 +34,7 @@ def address_flag_html(contact: Contact, user, request, *, in_form: bool = False)
     if not user_can(user, "change", Contact):
         return tag
     url = reverse("wagtail_batchcomms_communication:clear_address_flag", args=[contact.pk])
-    if in_form:
-        button = format_html(
-            '<button type="submit" class="button button-small button-secondary" '
-            'formaction="{}" formmethod="post" formnovalidate>{}</button>',
-            url,
-            _("Clear flag"),
-        )
-    else:
-        button = format_html(
-            '<form method="post" action="{}" style="display:inline">'
-            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-            '<button type="submit" class="button button-small button-secondary">{}</button>'
-            "</form>",
-            url,
-            get_token(request),
-            _("Clear flag"),
-        )
-    return format_html("<p>{} {}</p>", tag, button)
+    return format_html("<p>{} {}</p>", tag, _clear_button(url, request, in_form=in_form))
 
 
 class AddressFlagPanel(Panel):
@@ -65,3 +49,58 @@ class AddressFlagPanel(Panel):
 
         def render_html(self, parent_context=None):
             return address_flag_html(self.instance, self.request.user, self.request, in_form=True)
+
+
+def email_flag_html(contact: Contact, user, request, *, in_form: bool = False) -> str:
+    """The bounced-email flag (``emails.tracking``) as ``address_flag_html`` shows the
+    returned-mail one: a warning tag and "Clear flag". Empty when the email is not flagged."""
+    since = contact.email_bounced_since
+    if since is None:
+        return ""
+    tag = format_html(
+        '<span class="w-status w-status--primary" data-email-flag>{}</span> {}',
+        _("Email bounced"),
+        _(
+            "since %(date)s: the provider reported a hard bounce. Notices go by letter where "
+            "the template allows it, else they are skipped, until the email is edited or the "
+            "flag is cleared."
+        )
+        % {"date": date_format(timezone.localtime(since).date())},
+    )
+    if not user_can(user, "change", Contact):
+        return tag
+    url = reverse("wagtail_batchcomms_communication:clear_email_flag", args=[contact.pk])
+    return format_html("<p>{} {}</p>", tag, _clear_button(url, request, in_form=in_form))
+
+
+def _clear_button(url: str, request, *, in_form: bool) -> str:
+    if in_form:
+        return format_html(
+            '<button type="submit" class="button button-small button-secondary" '
+            'formaction="{}" formmethod="post" formnovalidate>{}</button>',
+            url,
+            _("Clear flag"),
+        )
+    return format_html(
+        '<form method="post" action="{}" style="display:inline">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<button type="submit" class="button button-small button-secondary">{}</button>'
+        "</form>",
+        url,
+        get_token(request),
+        _("Clear flag"),
+    )
+
+
+class EmailFlagPanel(Panel):
+    """The bounced-email flag at the top of a contact's edit page (only while it is set)."""
+
+    class BoundPanel(Panel.BoundPanel):
+        def is_shown(self):
+            return bool(self.instance and self.instance.email_bounced_since)
+
+        def is_required(self):
+            return False
+
+        def render_html(self, parent_context=None):
+            return email_flag_html(self.instance, self.request.user, self.request, in_form=True)

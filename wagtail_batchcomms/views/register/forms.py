@@ -81,13 +81,19 @@ MAILING_FIELDS = (
 
 class ContactForm(WagtailAdminModelForm):
     """The contact form: a changed mailing address is a new address, so it is no longer the
-    one letters came back from (``Contact.mailing_address_bad_since`` is cleared)."""
+    one letters came back from (``Contact.mailing_address_bad_since`` is cleared); likewise a
+    changed email clears the bounced-email flag (``Contact.email_bounced_since``)."""
 
     def save(self, commit=True):
         self.address_flag_cleared = False
         if self.instance.mailing_address_bad_since and set(MAILING_FIELDS) & set(self.changed_data):
             self.instance.mailing_address_bad_since = None
             self.address_flag_cleared = True
+        # A changed email is not the address that bounced (``emails.tracking``).
+        self.email_flag_cleared = False
+        if self.instance.email_bounced_since and "email" in self.changed_data:
+            self.instance.email_bounced_since = None
+            self.email_flag_cleared = True
         saved = super().save(commit=commit)
         if self.address_flag_cleared and commit:
             log(
@@ -96,4 +102,6 @@ class ContactForm(WagtailAdminModelForm):
                 user=self.for_user,
                 data={"by": "address edited"},
             )
+        if self.email_flag_cleared and commit:
+            log(saved, history.EMAIL_FLAG_CLEARED, user=self.for_user, data={"by": "email edited"})
         return saved

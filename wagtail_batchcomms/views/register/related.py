@@ -19,7 +19,7 @@ from ...models import Assembly, Communication, Contact, Location, LocationContac
 from ...permissions import user_can_look
 from ..columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn, YesNoColumn
 from ..inspect_values import ReadableInspectMixin
-from .address_flag import address_flag_html
+from .address_flag import address_flag_html, email_flag_html
 from .communications import RegisterInspectView
 from .ladder import ladder
 
@@ -228,6 +228,13 @@ class ContactInspectView(RelatedInspectView):
         return format_html(
             "{}{}", format_html_join("", "<div>{}</div>", ((v,) for v in lines)), flag
         )
+
+    def get_email_display_value(self):
+        contact = self.object
+        flag = email_flag_html(contact, self.request.user, self.request)
+        if not flag:
+            return contact.email
+        return format_html("<div>{}</div>{}", contact.email, flag)
 
 
 class ServiceAreaInspectView(ReadableInspectMixin, SnippetInspectView):

@@ -28,7 +28,7 @@ from ..columns import (
     YesNoColumn,
 )
 from ..imports.viewsets import ImportRunViewSet
-from .address_flag import AddressFlagPanel
+from .address_flag import AddressFlagPanel, EmailFlagPanel
 from .communications import CommunicationsPanel
 from .forms import ContactForm, ContactsInlinePanel, LocationForm
 from .ladder import LadderPanel
@@ -301,6 +301,7 @@ class ContactViewSet(PolicyViewSetMixin, SnippetViewSet):
     edit_handler = ObjectList(
         [
             AddressFlagPanel(),
+            EmailFlagPanel(),
             FieldRowPanel([FieldPanel("name"), FieldPanel("organisation")]),
             FieldRowPanel([FieldPanel("email"), FieldPanel("phone"), FieldPanel("prefers_paper")]),
             MultiFieldPanel(

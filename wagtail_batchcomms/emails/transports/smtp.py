@@ -1,9 +1,5 @@
-"""Handing one email to the mail server and saying exactly what happened to it.
-
-``Mailer`` keeps ONE connection from ``django.core.mail.get_connection()`` open and sends one
-message at a time, so a refused recipient fails that message alone (Django's SMTP backend
-would abort a whole ``send_messages()`` call). For Django's SMTP backend it runs the SMTP
-transaction itself, on the backend's open ``smtplib`` connection, to know how far it got:
+"""The SMTP transport: Django's SMTP backend, with the SMTP transaction run here, on the
+backend's open ``smtplib`` connection, to know how far it got:
 
 - before the message body was handed over (connect, MAIL, RCPT, DATA command) a lost
   connection means the server cannot have accepted the message: ``Outcome.RETRY``;
@@ -13,27 +9,24 @@ transaction itself, on the backend's open ``smtplib`` connection, to know how fa
   with the code and text. A refused CC/BCC address does not stop the message; it is noted.
   ``421`` ("closing the channel") on a command is treated as a lost connection.
 
-Other backends (locmem, console, API backends) get ``send_messages([message])``; a network
-error from them is ``UNKNOWN`` because we cannot tell whether the request arrived.
+That distinction is the send-once promise: only RETRY goes back to the queue by itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-import enum
 import io
 import re
 import secrets
 import smtplib
-import time
-from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.policy import compat32
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
-from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail import EmailMessage
 from django.core.mail.message import sanitize_address
+
+from .base import Delivery, Outcome, Prepared, Transport
 
 #: Used when the host leaves EMAIL_TIMEOUT unset: a hung server must not hang a worker.
 DEFAULT_TIMEOUT = 30
@@ -74,27 +67,6 @@ def message_bytes(mime) -> bytes:
     return buffer.getvalue()
 
 
-class Outcome(enum.Enum):
-    SENT = "sent"
-    FAILED = "failed"  # refused with a code: the server did not take it
-    UNKNOWN = "unknown"  # the server may have taken it: never re-send automatically
-    RETRY = "retry"  # the connection failed before the server could take it
-
-
-@dataclass
-class Delivery:
-    """What happened to one message."""
-
-    outcome: Outcome
-    code: str = ""
-    text: str = ""
-
-    @property
-    def connection_lost(self) -> bool:
-        """The connection broke (rather than the server answering with a refusal)."""
-        return self.outcome in (Outcome.RETRY, Outcome.UNKNOWN)
-
-
 class _Lost(Exception):
     """The connection dropped; ``accepted_possible`` says whether the body had been sent."""
 
@@ -104,104 +76,40 @@ class _Lost(Exception):
         self.accepted_possible = accepted_possible
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A message with its SMTP envelope and bytes built (``envelope`` None for other backends)."""
-
-    message: EmailMessage
-    envelope: tuple[str, list[str], list[str], bytes] | None
-
-
 def _text(response: bytes | str) -> str:
     if isinstance(response, bytes):
         return response.decode("utf-8", "replace")
     return str(response)
 
 
-class Mailer:
-    """One open connection, one message at a time, with an optional rate limit.
+class SMTPTransport(Transport):
+    """Django's SMTP backend, one SMTP transaction per message on its open connection."""
 
-    ``rate`` is messages per second (0: no limit). Use as a context manager, or call
-    ``close()``.
-    """
-
-    def __init__(self, rate: float = 0) -> None:
-        self.connection = get_connection()
-        self.is_smtp = isinstance(self.connection, SMTPBackend)
-        if self.is_smtp and self.connection.timeout is None:
+    def __init__(self, connection) -> None:
+        super().__init__(connection)
+        if self.connection.timeout is None:
             self.connection.timeout = DEFAULT_TIMEOUT
-        self.interval = 1.0 / rate if rate else 0.0
-        self._next_at = 0.0
-        self.reconnects = 0
         self._sanitized: dict[tuple[str, str], str] = {}
 
-    def __enter__(self) -> Mailer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    # --- connection --------------------------------------------------------------------
-
     def open(self) -> None:
-        """Open the connection if it is not open; raises OSError/SMTPException on failure."""
-        if self.is_smtp:
-            if self.connection.connection is None:
-                self.connection.open()
-        else:
+        if self.connection.connection is None:
             self.connection.open()
 
-    def reset(self) -> None:
-        """Forget a broken connection; the next ``send`` opens a new one."""
-        self.close()
-        self.reconnects += 1
-
     def close(self) -> None:
-        # Closing a connection that already broke may raise; there is nothing left to do.
-        with contextlib.suppress(Exception):
-            self.connection.close()
-        if self.is_smtp:
-            self.connection.connection = None
-
-    # --- sending -----------------------------------------------------------------------
-
-    def wait_for_rate(self) -> None:
-        if not self.interval:
-            return
-        now = time.monotonic()
-        if self._next_at > now:
-            time.sleep(self._next_at - now)
-            now = self._next_at
-        self._next_at = now + self.interval
+        super().close()
+        self.connection.connection = None
 
     def prepare(self, message: EmailMessage) -> Prepared:
-        """``message`` ready for the wire: for SMTP its envelope and bytes, built now (on the
-        caller's thread). Raises for a message that cannot be built (bad header, address)."""
-        return Prepared(message, self._envelope(message) if self.is_smtp else None)
+        """The message with its envelope and bytes, built now (on the caller's thread)."""
+        return Prepared(message, self._envelope(message))
 
-    def send(self, message: EmailMessage | Prepared) -> Delivery:
-        """Send ``message`` and classify the result; never raises for mail-server trouble."""
-        if isinstance(message, Prepared):
-            prepared = message
-        else:
-            try:
-                prepared = self.prepare(message)
-            except Exception as error:
-                # Bad headers or addresses: nothing was sent, and retrying will not help.
-                return Delivery(Outcome.FAILED, text=f"Cannot build the message: {error}")
-        message, envelope = prepared.message, prepared.envelope
-        self.wait_for_rate()
-        try:
-            self.open()
-        except (OSError, smtplib.SMTPException) as error:
-            self.reset()
-            return Delivery(Outcome.RETRY, text=f"Cannot connect to the mail server: {error}")
+    def send(self, prepared: Prepared) -> Delivery:
+        envelope = prepared.envelope
         if envelope is None:
-            return self._send_other(message)
+            envelope = self._envelope(prepared.message)
         try:
             note = self._smtp_transaction(*envelope)
         except _Lost as lost:
-            self.reset()
             if lost.accepted_possible:
                 return Delivery(
                     Outcome.UNKNOWN,
@@ -214,28 +122,6 @@ class Mailer:
             code, response = next(iter(error.recipients.values()))
             return Delivery(Outcome.FAILED, str(code), _text(response))
         return Delivery(Outcome.SENT, text=note)
-
-    def _send_other(self, message: EmailMessage) -> Delivery:
-        try:
-            sent = self.connection.send_messages([message])
-        except smtplib.SMTPResponseException as error:
-            return Delivery(Outcome.FAILED, str(error.smtp_code), _text(error.smtp_error))
-        except smtplib.SMTPRecipientsRefused as error:
-            code, response = next(iter(error.recipients.values()))
-            return Delivery(Outcome.FAILED, str(code), _text(response))
-        except (smtplib.SMTPServerDisconnected, OSError) as error:
-            # SMTPException is an OSError: the refusals above are caught first.
-            if isinstance(error, smtplib.SMTPException) and not isinstance(
-                error, smtplib.SMTPServerDisconnected
-            ):
-                return Delivery(Outcome.FAILED, text=f"{type(error).__name__}: {error}")
-            self.reset()
-            return Delivery(Outcome.UNKNOWN, text=f"{type(error).__name__}: {error}")
-        except Exception as error:
-            return Delivery(Outcome.FAILED, text=f"{type(error).__name__}: {error}")
-        if not sent:
-            return Delivery(Outcome.FAILED, text="The email backend did not send the message.")
-        return Delivery(Outcome.SENT)
 
     def _envelope(self, message: EmailMessage) -> tuple[str, list[str], list[str], bytes]:
         """Sender, main recipients, copies and the message bytes, as Django's SMTP backend
