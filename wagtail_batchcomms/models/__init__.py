@@ -13,6 +13,7 @@ from .choices import (
     DownloadStatus,
     Grouping,
     Hazard,
+    ExportStatus,
     ImportStatus,
     LogKind,
     PropertyType,
@@ -25,7 +26,7 @@ from .choices import (
 )
 from .communications import Communication
 from .compliance import AssemblyQuerySet
-from .imports import ImportRun
+from .imports import ExportRun, ImportRun
 from .letterhead import Letterhead
 from .letters import LetterChunk, LetterDownload
 from .notices import NoticeTemplate
@@ -61,6 +62,8 @@ __all__ = [
     "DownloadStatus",
     "Grouping",
     "Hazard",
+    "ExportRun",
+    "ExportStatus",
     "ImportRun",
     "ImportStatus",
     "LetterChunk",
