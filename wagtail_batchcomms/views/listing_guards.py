@@ -177,8 +177,8 @@ class GuardedListingMixin:
             )
         rows = Chunked(self.get_queryset(), progress=target.progress)
         if self.request.GET["export"] == self.FORMAT_CSV:
-            for line in self.stream_csv(rows):
-                target.output.write(line.encode("utf-8"))
+            for line in self.stream_csv(rows):  # Wagtail's writer hands back UTF-8 bytes
+                target.output.write(line if isinstance(line, bytes) else line.encode("utf-8"))
         else:
             self.write_xlsx(rows, target.output)
         target.rows = rows.rows
