@@ -30,6 +30,14 @@ class ExportTarget:
         self.output, self.progress, self.rows = output, progress, None
 
 
+class KeptMessages(list):
+    """The replayed request's message storage: a refusing view (Wagtail's "you do not have
+    permission") adds a message before it redirects; nobody reads it here."""
+
+    def add(self, level, message, extra_tags="") -> None:
+        self.append((level, message))
+
+
 def listing_request(path: str, query_string: str, user, **attributes) -> HttpRequest:
     request = HttpRequest()
     request.method = "GET"
@@ -43,6 +51,7 @@ def listing_request(path: str, query_string: str, user, **attributes) -> HttpReq
         "SERVER_PORT": "80",
     }
     request.user = user
+    request._messages = KeptMessages()
     for name, value in attributes.items():
         setattr(request, name, value)
     return request
