@@ -5,6 +5,8 @@ requested from a listing's Download button and is a record of what was exported.
 from __future__ import annotations
 
 from django.urls import path
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import (
     Column,
@@ -70,7 +72,17 @@ class ExportRunViewSet(PolicyViewSetMixin, ModelViewSet):
         NumberColumn("row_count", label=_("Rows"), sort_key="row_count"),
         UserColumn("requested_by", label=_("Requested by")),
         DateColumn("created_at", label=_("Requested"), sort_key="created_at"),
-        DateColumn("expires_at", label=_("Expires"), sort_key="expires_at"),
+        # A date to come: Wagtail's DateColumn says "Just now" for any future moment.
+        Column(
+            "expires_at",
+            label=_("File kept until"),
+            sort_key="expires_at",
+            accessor=lambda run: (
+                date_format(localtime(run.expires_at), "SHORT_DATETIME_FORMAT")
+                if run.expires_at and run.status == "ready"
+                else ""
+            ),
+        ),
     ]
     list_export = []
     # The generic add/edit views are not routed; Wagtail still builds their form class.
