@@ -305,7 +305,9 @@ def test_a_control_character_does_not_break_the_xlsx_export(admin_client):
 
 #: Every listing export (the skipped report and the mailing list write their own headings).
 LISTING_CASES = [
-    case[:2] for case in CASES if case[0] not in ("skipped report", "mailing list") and case[2] == "request"
+    case[:2]
+    for case in CASES
+    if case[0] not in ("skipped report", "mailing list") and case[2] == "request"
 ]
 RAW_NAME = re.compile(r"_|[^\W\d]\d|\.|\bget\b|\bdisplay\b", re.IGNORECASE)
 

@@ -111,9 +111,12 @@ def test_a_filtered_export_is_queued_and_holds_only_the_filtered_rows(
     assert actions == [history.EXPORT_REQUESTED, history.EXPORT_READY, history.EXPORT_DOWNLOADED]
 
 
-def test_an_export_under_the_threshold_is_written_in_the_request(admin_client, register, app_settings):
+def test_an_export_under_the_threshold_is_written_in_the_request(
+    admin_client, register, app_settings
+):
     app_settings(EXPORT_BACKGROUND_ROWS=4)
-    response = admin_client.get(LIST_URL, {"service_area": register["areas"]["HT"].pk, "export": "csv"})
+    hilltop = register["areas"]["HT"].pk
+    response = admin_client.get(LIST_URL, {"service_area": hilltop, "export": "csv"})
     assert response.status_code == 200 and not ExportRun.objects.exists()
     assert len(body(response).decode().splitlines()) == 1 + 4
 
@@ -160,9 +163,10 @@ def test_only_the_requester_or_a_superuser_who_may_see_the_listing_downloads(
     client.force_login(bob)  # another admin: the export does not exist for him
     assert client.get(run.get_admin_url()).status_code == 404
     assert client.get(download_url(run)).status_code == 404
-    assert run.get_admin_url().encode() not in client.get(
-        reverse("wagtail_batchcomms_export:index")
-    ).content
+    assert (
+        run.get_admin_url().encode()
+        not in client.get(reverse("wagtail_batchcomms_export:index")).content
+    )
 
     client.force_login(root)
     assert client.get(download_url(run)).status_code == 200

@@ -28,9 +28,7 @@ def test_filter_export_xlsx_in_the_background_and_download(
             hazard="non_health" if i % 3 == 0 else "health",
             placement="+SUM(1)" if i == 0 else "Basement",
         )
-    factories.user(
-        "clerk", perms=[factories.ADMIN_ACCESS, "wagtail_batchcomms.view_assembly"]
-    )
+    factories.user("clerk", perms=[factories.ADMIN_ACCESS, "wagtail_batchcomms.view_assembly"])
     login(page, "clerk", "password")
     page.goto("/admin/snippets/wagtail_batchcomms/assembly/")
     filter_listing(page, "Hazard", "Non-health hazard")
@@ -51,7 +49,7 @@ def test_filter_export_xlsx_in_the_background_and_download(
         link.click()
     download = info.value
     assert download.suggested_filename == "assemblies.xlsx"
-    sheet = openpyxl.load_workbook(io.BytesIO(open(download.path(), "rb").read())).active
+    sheet = openpyxl.load_workbook(io.BytesIO(download.path().read_bytes())).active
     header, *rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert sorted(row[0] for row in rows) == [f"S{i:04d}" for i in range(0, 30, 3)]
     assert {row[header.index("Hazard")] for row in rows} == {"Non-health hazard"}

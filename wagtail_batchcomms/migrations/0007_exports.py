@@ -7,39 +7,79 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('wagtail_batchcomms', '0006_import_runs'),
+        ("wagtail_batchcomms", "0006_import_runs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ExportRun',
+            name="ExportRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('listing_title', models.CharField(max_length=200, verbose_name='listing')),
-                ('listing_path', models.CharField(max_length=300)),
-                ('query_string', models.TextField(blank=True)),
-                ('export_format', models.CharField(max_length=4, verbose_name='format')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Writing'), ('ready', 'Ready'), ('failed', 'Failed'), ('expired', 'Expired')], db_index=True, default='queued', max_length=10, verbose_name='status')),
-                ('row_count', models.PositiveIntegerField(default=0, verbose_name='rows')),
-                ('progress_done', models.PositiveIntegerField(default=0)),
-                ('file', models.CharField(blank=True, max_length=300)),
-                ('file_name', models.CharField(max_length=255, verbose_name='file name')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('claimed_by', models.CharField(blank=True, max_length=120)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='requested at')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('expires_at', models.DateTimeField(blank=True, null=True, verbose_name='expires at')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("listing_title", models.CharField(max_length=200, verbose_name="listing")),
+                ("listing_path", models.CharField(max_length=300)),
+                ("query_string", models.TextField(blank=True)),
+                ("export_format", models.CharField(max_length=4, verbose_name="format")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Writing"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                            ("expired", "Expired"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("row_count", models.PositiveIntegerField(default=0, verbose_name="rows")),
+                ("progress_done", models.PositiveIntegerField(default=0)),
+                ("file", models.CharField(blank=True, max_length=300)),
+                ("file_name", models.CharField(max_length=255, verbose_name="file name")),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                ("claimed_by", models.CharField(blank=True, max_length=120)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="requested at"
+                    ),
+                ),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished at"),
+                ),
+                (
+                    "expires_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="expires at"),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'export',
-                'verbose_name_plural': 'exports',
-                'ordering': ['-created_at', '-pk'],
-                'default_permissions': (),
+                "verbose_name": "export",
+                "verbose_name_plural": "exports",
+                "ordering": ["-created_at", "-pk"],
+                "default_permissions": (),
             },
         ),
     ]

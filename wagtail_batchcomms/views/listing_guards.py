@@ -38,10 +38,8 @@ from django.utils.translation import gettext
 
 from ..conf import batchcomms_settings
 from ..exports import replay, request_export
-
 from ..register.filters import ListingSearchForm
 from ..spreadsheets import sheet_value
-
 
 #: Query parameters of the listing page that are not part of what it lists.
 NOT_LISTING_PARAMETERS = ("export", "p", "_w_filter_fragment")
@@ -60,9 +58,8 @@ class Chunked:
         if isinstance(self.queryset, Chunked):
             yield from self.queryset
             return
-        for self.rows, item in enumerate(
-            self.queryset.iterator(chunk_size=self.chunk_size), start=1
-        ):
+        for item in self.queryset.iterator(chunk_size=self.chunk_size):
+            self.rows += 1
             if self.progress is not None and self.rows % self.chunk_size == 0:
                 self.progress(self.rows)
             yield item
