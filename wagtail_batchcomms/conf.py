@@ -68,6 +68,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_LOOP_ITERATIONS": 10_000,
     # Largest image (bytes) accepted in the letterhead settings.
     "MAX_LETTERHEAD_IMAGE_BYTES": 2 * 1024 * 1024,
+    # A listing export of more rows than this runs in the background (a django-q2 task) and
+    # the admin gets a page with its progress and a download link; smaller ones are written
+    # in the request.
+    "EXPORT_BACKGROUND_ROWS": 10_000,
+    # Exported files are removed this many days after they were written (the record stays).
+    "EXPORT_EXPIRY_DAYS": 7,
     # Rows per page on the assembly and communication listings.
     "LISTING_PAGE_SIZE": 50,
     # The hour (0-23, in the site's TIME_ZONE) from which the day's run of automatic notices

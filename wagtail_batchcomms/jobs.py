@@ -32,6 +32,11 @@ SCHEDULES: dict[str, tuple[str, int]] = {
         "wagtail_batchcomms.tasks.letters_housekeeping",
         10,
     ),
+    # Remove expired listing export files (records kept); re-queue exports a dead worker left.
+    "wagtail_batchcomms: exports housekeeping": (
+        "wagtail_batchcomms.tasks.exports_housekeeping",
+        10,
+    ),
     # Emails a dead worker left in "sending" become "delivery unknown" (never re-sent).
     "wagtail_batchcomms: emails left sending by a dead worker": (
         "wagtail_batchcomms.tasks.reap_stale_sending",

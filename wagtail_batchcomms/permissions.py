@@ -42,6 +42,7 @@ POLICY_MODELS = (
     "CommunicationType",
     "RuleRun",
     "ImportRun",
+    "ExportRun",
 )
 
 #: Actions that let a user look at a model's rows (its listing, inspect view, chooser, the
@@ -93,9 +94,32 @@ class BatchPermissionPolicy(ModelPermissionPolicy):
         )
 
 
+class RequesterPermissionPolicy(ModelPermissionPolicy):
+    """Listing exports: no permission of their own. Every admin user may look at the exports
+    they asked for (a superuser at all of them), never change or delete one; downloading one
+    also asks the listing's own permission (``exports.download_problem``)."""
+
+    def user_has_permission(self, user, action):
+        if action == "view":
+            return bool(user.is_active and (user.is_superuser or user.pk is not None))
+        return False
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        if action != "view" or not user.is_active:
+            return False
+        return user.is_superuser or instance.requested_by_id == user.pk
+
+    def instances_user_has_any_permission_for(self, user, actions):
+        queryset = self.model._default_manager.all()
+        if "view" not in actions or not user.is_active:
+            return queryset.none()
+        return queryset if user.is_superuser else queryset.filter(requested_by=user)
+
+
 #: Models whose policy is not Wagtail's plain ModelPermissionPolicy.
 POLICY_CLASSES: dict[str, type[ModelPermissionPolicy]] = {
     "Batch": BatchPermissionPolicy,
+    "ExportRun": RequesterPermissionPolicy,
 }
 
 

@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 from django.contrib.auth import get_user_model
 
+from . import exports
 from .batches.generation import generate
 from .emails import sending
 from .imports.runs import apply_import, check_import
@@ -67,6 +68,19 @@ def merge_letter_download(download_id: int) -> str:
 def letters_housekeeping() -> dict:
     """Scheduled: re-queue letter work dead workers left behind; purge expired downloads."""
     return {"requeued": recover_letter_downloads(), "purged": purge_expired_downloads()}
+
+
+# --- listing exports (exports) --------------------------------------------------------
+
+
+def write_export(run_id: int) -> str:
+    """Write a listing export's file; safe to run twice (the run is claimed first)."""
+    return exports.run_export(run_id)
+
+
+def exports_housekeeping() -> dict:
+    """Scheduled: remove expired export files (records kept); re-queue dead workers' runs."""
+    return exports.exports_housekeeping()
 
 
 # --- automatic notices (rules.runs) ---------------------------------------------------

@@ -79,6 +79,21 @@ def test_e001_bad_value():
     assert ids(messages) == ["batchcomms.E001", "batchcomms.E001"]
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"EXPORT_BACKGROUND_ROWS": 0},
+        {"EXPORT_BACKGROUND_ROWS": "10000"},
+        {"EXPORT_EXPIRY_DAYS": -1},
+    ],
+)
+def test_e001_export_settings(values):
+    with override_settings(WAGTAIL_BATCHCOMMS=values):
+        messages = check_settings()
+    assert ids(messages) == ["batchcomms.E001"]
+    assert repr(next(iter(values))) in messages[0].msg
+
+
 def test_e001_not_a_dict():
     with override_settings(WAGTAIL_BATCHCOMMS="a4"):
         assert ids(check_settings()) == ["batchcomms.E001"]

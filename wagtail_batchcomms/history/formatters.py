@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from wagtail.log_actions import LogActionRegistry, LogFormatter
 
-from . import batches, emails, imports, letters, logs, review, rules
+from . import batches, emails, exports, imports, letters, logs, review, rules
 
 FORMATTERS: dict[str, type[LogFormatter]] = {
     **batches.FORMATTERS,
@@ -15,6 +15,7 @@ FORMATTERS: dict[str, type[LogFormatter]] = {
     **rules.FORMATTERS,
     **logs.FORMATTERS,
     **imports.FORMATTERS,
+    **exports.FORMATTERS,
 }
 
 

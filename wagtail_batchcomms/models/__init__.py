@@ -12,6 +12,7 @@ from .choices import (
     ContactRole,
     DeliveryStatus,
     DownloadStatus,
+    ExportStatus,
     Grouping,
     Hazard,
     ImportStatus,
@@ -26,7 +27,7 @@ from .choices import (
 )
 from .communications import Communication, DeliveryEvent
 from .compliance import AssemblyQuerySet
-from .imports import ImportRun
+from .imports import ExportRun, ImportRun
 from .letterhead import Letterhead
 from .letters import LetterChunk, LetterDownload
 from .notices import NoticeTemplate
@@ -62,6 +63,8 @@ __all__ = [
     "DeliveryEvent",
     "DeliveryStatus",
     "DownloadStatus",
+    "ExportRun",
+    "ExportStatus",
     "Grouping",
     "Hazard",
     "ImportRun",

@@ -240,3 +240,14 @@ class ImportStatus(models.TextChoices):
     IMPORTING = "importing", _("Importing")
     IMPORTED = "imported", _("Imported")
     FAILED = "failed", _("Failed")
+
+
+class ExportStatus(models.TextChoices):
+    """A listing export written in the background: queued, being written, ready to download
+    (until it expires), or failed."""
+
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Writing")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")

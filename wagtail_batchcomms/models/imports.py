@@ -1,5 +1,6 @@
-"""Imports of the register: an uploaded CSV or XLSX file, its column mapping, the dry run's
-results and the import's progress (``wagtail_batchcomms.imports`` does the work)."""
+"""Files in and out of the register: imports (an uploaded CSV or XLSX file, its column
+mapping, the dry run's results and the import's progress; ``wagtail_batchcomms.imports`` does
+the work) and listing exports written in the background (``wagtail_batchcomms.exports``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import ImportStatus
+from .choices import ExportStatus, ImportStatus
 
 
 class ImportRun(models.Model):
@@ -80,3 +81,64 @@ class ImportRun(models.Model):
 
     def get_admin_url(self) -> str:
         return reverse("wagtail_batchcomms_import:detail", args=[self.pk])
+
+
+class ExportRun(models.Model):
+    """One listing export too big to write in the request: who asked for it, which listing
+    with exactly the filters, search and ordering they had (``listing_path`` and
+    ``query_string``: the task replays that listing as them), the format, and the file once
+    written (in private storage, ``storage.letter_storage``) until ``expires_at``. The record
+    is kept after the file expires."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    listing_title = models.CharField(_("listing"), max_length=200)
+    listing_path = models.CharField(max_length=300)
+    query_string = models.TextField(blank=True)
+    export_format = models.CharField(_("format"), max_length=4)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=ExportStatus.choices,
+        default=ExportStatus.QUEUED,
+        db_index=True,
+    )
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    file = models.CharField(max_length=300, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255)
+    error = models.TextField(_("error"), blank=True)
+    claimed_by = models.CharField(max_length=120, blank=True)
+    #: The writing task's heartbeat: a run left "running" without one for long lost its worker.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        # No permission of its own: a requester sees their exports, and downloading one
+        # also asks the listing's own permission (``exports.download_problem``).
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.listing_title} ({self.export_format.upper()})"
+
+    @property
+    def is_busy(self) -> bool:
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+    @property
+    def listing_url(self) -> str:
+        return self.listing_path + (f"?{self.query_string}" if self.query_string else "")
+
+    def get_admin_url(self) -> str:
+        return reverse("wagtail_batchcomms_export:detail", args=[self.pk])

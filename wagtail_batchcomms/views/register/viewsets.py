@@ -27,6 +27,7 @@ from ..columns import (
     TextColumn,
     YesNoColumn,
 )
+from ..exports.viewsets import ExportRunViewSet
 from ..imports.viewsets import ImportRunViewSet
 from .address_flag import AddressFlagPanel, EmailFlagPanel
 from .communications import CommunicationsPanel
@@ -362,4 +363,5 @@ class RegisterViewSetGroup(SnippetViewSetGroup):
         ContactViewSet,
         ServiceAreaViewSet,
         ImportRunViewSet,
+        ExportRunViewSet,
     )
