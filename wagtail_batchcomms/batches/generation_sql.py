@@ -291,8 +291,7 @@ def _range_is_empty(batch_id: int, rules: ContactRules, lo: int | None, hi: int 
     if rules.per_assembly:
         return False
     sql = _SQL().add(
-        f"SELECT 1 FROM {_table(Communication)} m WHERE m.batch_id = %s "
-        "AND m.assembly_id IS NULL",
+        f"SELECT 1 FROM {_table(Communication)} m WHERE m.batch_id = %s AND m.assembly_id IS NULL",
         batch_id,
     )
     _range(sql, "m.location_id", lo, hi)

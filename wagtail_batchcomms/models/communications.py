@@ -81,9 +81,7 @@ class Communication(models.Model):
         db_index=False,  # batchcomms_comm_contact leads with it
     )
     role = models.CharField(_("role"), max_length=20, choices=ContactRole.choices, blank=True)
-    channel = models.CharField(
-        _("channel"), max_length=10, choices=Channel.choices, blank=True
-    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, blank=True)
     status = models.CharField(
         _("status"),
         max_length=10,
@@ -193,7 +191,9 @@ class Communication(models.Model):
             ),
             # The Communication Log's "Sent" dates.
             models.Index(
-                fields=["sent_at"], condition=Q(sent_at__isnull=False), name="batchcomms_comm_sent_at"
+                fields=["sent_at"],
+                condition=Q(sent_at__isnull=False),
+                name="batchcomms_comm_sent_at",
             ),
             # Emails a send task holds: its heartbeat, and the reaper of dead workers' rows.
             models.Index(
@@ -204,9 +204,7 @@ class Communication(models.Model):
             # Emails needing attention (the dashboard panel, the Log's status filter).
             models.Index(
                 fields=["channel", "status"],
-                condition=Q(
-                    status__in=[CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN]
-                ),
+                condition=Q(status__in=[CommunicationStatus.FAILED, CommunicationStatus.UNKNOWN]),
                 name="batchcomms_comm_problems",
             ),
             # Deleting a user sets these to NULL.
