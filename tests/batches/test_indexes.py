@@ -238,3 +238,9 @@ def test_generation_probes_use_the_batch_s_indexes(seeded):
         template = factories.notice_template(name=f"By {grouping}", grouping=grouping)
         skipped = generation_sql._skipped_insert_sql(batch.pk, ContactRules.from_template(template))
         assert indexes_used(skipped.text(), skipped.params) <= by_batch
+
+
+def test_a_chunk_s_probe_uses_the_per_location_unique_index(seeded):
+    """Before a plain insert, generation asks whether the range holds notices already."""
+    probe = generation_sql._probe_sql(seeded["batch"].pk, 1, 10**9)
+    assert indexes_used(probe.text(), probe.params) == {"batchcomms_comm_unique_per_location"}

@@ -285,18 +285,25 @@ def chunk_bounds(batch_id: int, chunk_size: int) -> tuple[list[int], int]:
         return [row[0] for row in cursor.fetchall()], total
 
 
-def _range_is_empty(batch_id: int, rules: ContactRules, lo: int | None, hi: int | None) -> bool:
-    """Whether the batch has no notice yet at locations ``lo <= id < hi`` (one probe of the
-    per-location unique index). Per-assembly grouping is not probed (answers False)."""
-    if rules.per_assembly:
-        return False
+def _probe_sql(batch_id: int, lo: int | None, hi: int | None) -> _SQL:
+    """One of the batch's per-location notices at locations ``lo <= id < hi``, if any (a
+    probe of the per-location unique index, whose condition it repeats)."""
     sql = _SQL().add(
         f"SELECT 1 FROM {_table(Communication)} m WHERE m.batch_id = %s AND m.assembly_id IS NULL",
         batch_id,
     )
     _range(sql, "m.location_id", lo, hi)
+    return sql.add("LIMIT 1")
+
+
+def _range_is_empty(batch_id: int, rules: ContactRules, lo: int | None, hi: int | None) -> bool:
+    """Whether the batch has no notice yet at locations ``lo <= id < hi``. Per-assembly
+    grouping is not probed (answers False: its inserts keep ``ON CONFLICT``)."""
+    if rules.per_assembly:
+        return False
+    sql = _probe_sql(batch_id, lo, hi)
     with connection.cursor() as cursor:
-        cursor.execute(sql.text() + " LIMIT 1", sql.params)
+        cursor.execute(sql.text(), sql.params)
         return cursor.fetchone() is None
 
 
