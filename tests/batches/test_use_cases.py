@@ -101,6 +101,19 @@ def test_create_with_a_filtered_and_annotated_listing_queryset(register, superus
     assert working_list(batch) == {(a.pk, a.location_id) for a in register[:4]}
 
 
+def test_create_from_a_queryset_that_repeats_assemblies_takes_each_once(register, superuser):
+    """A filter across a location's contacts returns an assembly once per matching contact;
+    the working list (a plain insert into a new batch) holds it once."""
+    location = register[0].location
+    for role in ("owner", "tenant"):
+        factories.role(location, factories.contact(), role)
+    repeated = Assembly.objects.filter(location__location_contacts__role__in=["owner", "tenant"])
+    assert repeated.count() == 4  # two assemblies, each twice
+    batch = new(superuser, repeated)
+    assert working_list(batch) == {(a.pk, a.location_id) for a in register[:2]}
+    assert batch.assembly_count == 2
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -177,8 +177,9 @@ def _recipient_rows(sql: _SQL, batch_id: Source, rules: ContactRules, lo=None, h
         sql.add(f"AND {better} < {mine})", *better_params, *mine_params)
 
 
-def _insert_sql(batch_id: int, rules: ContactRules, lo=None, hi=None) -> _SQL:
-    """``INSERT INTO communication ... SELECT ... ON CONFLICT DO NOTHING`` for one range."""
+def _insert_sql(batch_id: int, rules: ContactRules, lo=None, hi=None, conflict=True) -> _SQL:
+    """``INSERT INTO communication ... SELECT ... ON CONFLICT DO NOTHING`` for one range
+    (without ``ON CONFLICT`` when ``conflict`` is false)."""
     mapped: dict[str, tuple[str, list]] = {
         "batch_id": ("%s", [batch_id]),
         "location_id": ("t.location_id", []),
@@ -217,8 +218,9 @@ def _insert_sql(batch_id: int, rules: ContactRules, lo=None, hi=None) -> _SQL:
     sql = _SQL().add(f"INSERT INTO {_table(Communication)} ({', '.join(columns)}) SELECT")
     sql.add(select.text(), *select.params)
     _recipient_rows(sql, batch_id, rules, lo, hi)
-    # The SELECT ends in a WHERE clause, so SQLite does not read ON CONFLICT as a join's ON.
-    sql.add("ON CONFLICT DO NOTHING")
+    if conflict:
+        # The SELECT ends in a WHERE clause, so SQLite does not read ON CONFLICT as a join's ON.
+        sql.add("ON CONFLICT DO NOTHING")
     return sql
 
 
@@ -297,9 +299,38 @@ def chunk_bounds(batch_id: int, chunk_size: int) -> tuple[list[int], int]:
         return [row[0] for row in cursor.fetchall()], total
 
 
+def _probe_sql(batch_id: int, lo: int | None, hi: int | None) -> _SQL:
+    """One of the batch's per-location notices at locations ``lo <= id < hi``, if any (a
+    probe of the per-location unique index, whose condition it repeats)."""
+    sql = _SQL().add(
+        f"SELECT 1 FROM {_table(Communication)} m WHERE m.batch_id = %s AND m.assembly_id IS NULL",
+        batch_id,
+    )
+    _range(sql, "m.location_id", lo, hi)
+    return sql.add("LIMIT 1")
+
+
+def _range_is_empty(batch_id: int, rules: ContactRules, lo: int | None, hi: int | None) -> bool:
+    """Whether the batch has no notice yet at locations ``lo <= id < hi``. Per-assembly
+    grouping is not probed (answers False: its inserts keep ``ON CONFLICT``)."""
+    if rules.per_assembly:
+        return False
+    sql = _probe_sql(batch_id, lo, hi)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.text(), sql.params)
+        return cursor.fetchone() is None
+
+
 def insert_chunk(batch_id: int, rules: ContactRules, lo: int | None, hi: int | None) -> int:
-    """Insert the communications of locations ``lo <= id < hi``; returns the rows added."""
-    sql = _insert_sql(batch_id, rules, lo, hi)
+    """Insert the communications of locations ``lo <= id < hi``; returns the rows added.
+
+    Call it holding the batch's row lock, as ``generation.generate`` does: then nobody else
+    inserts the batch's notices meanwhile, and a range that holds none yet (a first run) is
+    filled with a plain insert. ``ON CONFLICT DO NOTHING`` costs a speculative insertion per
+    row, so it is kept for a re-run or a regeneration, where rows may already be there.
+    """
+    fresh = _range_is_empty(batch_id, rules, lo, hi)
+    sql = _insert_sql(batch_id, rules, lo, hi, conflict=not fresh)
     with connection.cursor() as cursor:
         cursor.execute(sql.text(), sql.params)
         return max(cursor.rowcount, 0)

@@ -309,7 +309,10 @@ class BatchAssembly(models.Model):
     location without a join, and so that moving an assembly later does not change the batch.
     """
 
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="batch_assemblies")
+    # Both indexes below lead with the batch.
+    batch = models.ForeignKey(
+        Batch, on_delete=models.CASCADE, related_name="batch_assemblies", db_index=False
+    )
     assembly = models.ForeignKey(
         Assembly, on_delete=models.CASCADE, related_name="batch_memberships"
     )
@@ -332,7 +335,9 @@ class BatchAssembly(models.Model):
 class SkippedRecipient(models.Model):
     """A location (or one assembly of it) in the working list that got no notice, and why."""
 
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="skipped")
+    batch = models.ForeignKey(
+        Batch, on_delete=models.CASCADE, related_name="skipped", db_index=False
+    )  # batchcomms_skip_reason leads with it
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     assembly = models.ForeignKey(
         Assembly, on_delete=models.CASCADE, related_name="+", null=True, blank=True
