@@ -52,6 +52,15 @@ class ImportRun(models.Model):
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
     imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+    not_new = models.BooleanField(
+        _("these assemblies are not new to the programme"),
+        default=False,
+        help_text=_(
+            "New assemblies get no \"added\" date, so an \"assembly added\" Communication "
+            "Type does not write to them (for a register moving in from another system)."
+        ),
+    )
+    file_removed_at = models.DateTimeField(_("file removed at"), null=True, blank=True)
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("imported by"),
@@ -68,6 +77,14 @@ class ImportRun(models.Model):
         # One permission ("import", asked through permissions.user_can): whoever may import
         # may upload, check, import and see the imports. The register's own permissions are
         # not asked: importing is a right of its own, given on purpose.
+        # One import writes at a time: the database refuses a second run in "importing".
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status=ImportStatus.IMPORTING),
+                name="batchcomms_one_import_at_a_time",
+            )
+        ]
         default_permissions = ()
         permissions = [("import_importrun", _("Can import the register"))]
 
