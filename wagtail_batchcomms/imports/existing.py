@@ -155,9 +155,10 @@ def digest(known: dict, *context: object) -> str:
     day): equal at import time exactly when the register holds for the file's keys what the
     dry run planned against, so the stored plan still is the import's."""
     hashed = hashlib.sha256(repr(context).encode())
+    by_id = itemgetter("id")
     for kind in sorted(known):
         for key, value in sorted(known[kind].items()):
-            if isinstance(value, list):
-                value = sorted(value, key=itemgetter("id"))
+            if isinstance(value, list) and len(value) > 1:
+                value = sorted(value, key=by_id)
             hashed.update(repr((key, value)).encode())
     return hashed.hexdigest()

@@ -117,6 +117,11 @@ def request_check(run: ImportRun, user) -> None:
         raise ImportFileError(" ".join(problems))
     if run.is_busy:
         raise ImportFileError(_("This import is already being checked or imported."))
+    if run.file_removed_at:
+        raise ImportFileError(
+            _("The uploaded file was removed on %(date)s; upload it again.")
+            % {"date": timezone.localdate(run.file_removed_at)}
+        )
     run.status = ImportStatus.CHECKING
     run.progress_done, run.progress_total = 0, 0
     run.save(update_fields=["status", "progress_done", "progress_total"])
@@ -160,7 +165,7 @@ def request_import(run: ImportRun, user, not_new: bool | None = None) -> None:
     if run.status != ImportStatus.CHECKED or not run.fingerprint:
         raise ImportFileError(_("Run the dry run first; import after checking its results."))
     if not_new is None:
-        not_new = not Assembly.objects.exists()
+        not_new = register_is_empty()
     run.status = ImportStatus.IMPORTING
     run.imported_by = user
     run.not_new = not_new
@@ -188,6 +193,12 @@ def request_import(run: ImportRun, user, not_new: bool | None = None) -> None:
         apply_import(run.pk)
     else:
         jobs.enqueue("wagtail_batchcomms.tasks.run_register_import", run.pk, name=str(run))
+
+
+def register_is_empty() -> bool:
+    """No assemblies yet: the first import of a register moving in, whose assemblies are
+    not new to the programme (``request_import``'s default for ``not_new``)."""
+    return not Assembly.objects.exists()
 
 
 def apply_import(run_id: int) -> str:
