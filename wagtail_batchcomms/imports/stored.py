@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..conf import batchcomms_settings
 from ..exceptions import ImportFileError
@@ -39,6 +40,9 @@ ALLOWED = {
     ("decimal", "Decimal"),
     (Writes.__module__, "Writes"),
 }
+
+
+_NO_PLAN = _("The dry run's results are no longer there; run the dry run again.")
 
 
 class _Unpickler(pickle.Unpickler):
@@ -70,10 +74,13 @@ def load(file_name: str) -> tuple[Writes, tuple]:
         with letter_storage().open(plan_name(file_name), "rb") as handle:
             data = zlib.decompress(handle.read())
     except (OSError, zlib.error) as error:
-        raise ImportFileError("no stored plan") from error
-    writes, keys = _Unpickler(io.BytesIO(data)).load()
+        raise ImportFileError(_NO_PLAN) from error
+    try:
+        writes, keys = _Unpickler(io.BytesIO(data)).load()
+    except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as error:
+        raise ImportFileError(_NO_PLAN) from error
     if not isinstance(writes, Writes):
-        raise ImportFileError("not a stored plan")
+        raise ImportFileError(_NO_PLAN)
     return writes, keys
 
 
