@@ -2,7 +2,8 @@
 
 * ``insert_rows``: a multi-row ``INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING``,
   optionally ``RETURNING`` the new primary keys in the rows' order (the assumption Django's own
-  ``bulk_create`` makes on PostgreSQL and SQLite >= 3.35);
+  ``bulk_create`` makes on SQLite >= 3.35); on PostgreSQL, ``COPY`` into a scratch table and
+  ``INSERT ... SELECT ... ON CONFLICT`` (the ids to return drawn from the sequence first);
 * ``update_rows``: ``WITH v(id, ...) AS (VALUES ...) UPDATE table SET col = v.col FROM v WHERE
   table.id = v.id`` (PostgreSQL, and SQLite >= 3.33).
 
@@ -50,6 +51,20 @@ def insert_rows(model, rows: list[dict], *, returning: bool = False) -> list[int
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     pk = model._meta.pk.column
     ids: list[int] = []
+    if connection.vendor == "postgresql":
+        if returning:  # the ids drawn from the table's sequence first, then written with the rows
+            pk_field = model._meta.pk
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [model._meta.db_table, pk, len(rows)],
+                )
+                ids = [row[0] for row in cursor.fetchall()]
+            rows = [{**row, pk_field.attname: id_} for row, id_ in zip(rows, ids, strict=True)]
+            fields = [pk_field, *fields]
+            defaults[pk_field.attname] = None
+        _copy_rows(model, fields, defaults, rows)
+        return ids
     with connection.cursor() as cursor:
         for batch in _batches(rows, len(fields)):
             params = []
@@ -65,6 +80,28 @@ def insert_rows(model, rows: list[dict], *, returning: bool = False) -> list[int
             else:
                 cursor.execute(f"{sql} ON CONFLICT DO NOTHING", params)
     return ids
+
+
+def _copy_rows(model, fields: list, defaults: dict, rows: list[dict]) -> None:
+    """PostgreSQL: ``COPY`` the rows into a column-only scratch table, then one ``INSERT ...
+    SELECT ... ON CONFLICT DO NOTHING`` (a big VALUES list costs PostgreSQL more to parse and
+    plan than the rows cost to insert)."""
+    table = _qn(model._meta.db_table)
+    scratch = _qn(f"batchcomms_import_{model._meta.db_table}")
+    columns = ", ".join(_qn(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
+        cursor.execute(f"CREATE TEMP TABLE {scratch} AS SELECT {columns} FROM {table} WITH NO DATA")
+        with cursor.cursor.copy(f"COPY {scratch} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [_prep(f, row.get(f.attname, defaults[f.attname])) for f in fields]
+                )
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {scratch} "
+            "ON CONFLICT DO NOTHING"
+        )
+        cursor.execute(f"DROP TABLE {scratch}")
 
 
 def update_rows(model, names: tuple[str, ...], rows: list[tuple]) -> None:
