@@ -1,4 +1,4 @@
-""""These assemblies are not new to the programme": new assemblies get no "added" date, so an
+""" "These assemblies are not new to the programme": new assemblies get no "added" date, so an
 active "assembly added" Communication Type does not write to them. On by default for the first
 import into an empty register (a register moving in), off once the register has assemblies."""
 

@@ -56,8 +56,12 @@ def test_updates_are_written_field_by_field():
     area_free = _rows()
     area_free[1] = row(serial_number="SN-0002", size='2"', last_tested_on="2025-04-02")
     area_free[2] = row(
-        account_number="100-002", email="", contact_name="Bo Smith", serial_number="SN-3",
-        phone="555-0199", property_type="residential",
+        account_number="100-002",
+        email="",
+        contact_name="Bo Smith",
+        serial_number="SN-3",
+        phone="555-0199",
+        property_type="residential",
     )
     run = imported(area_free)
     assert run.results["assembly"] == {"created": 0, "updated": 1, "unchanged": 2}

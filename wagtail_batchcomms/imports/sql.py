@@ -1,3 +1,4 @@
+# ruff: noqa: S608 (table and column names come from the models, quoted; values are parameters)
 """The import's writes in raw, set-based SQL (no model instances, no ORM compiling per row).
 
 * ``insert_rows``: a multi-row ``INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING``,
@@ -94,9 +95,7 @@ def _copy_rows(model, fields: list, defaults: dict, rows: list[dict]) -> None:
         cursor.execute(f"CREATE TEMP TABLE {scratch} AS SELECT {columns} FROM {table} WITH NO DATA")
         with cursor.cursor.copy(f"COPY {scratch} ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(
-                    [_prep(f, row.get(f.attname, defaults[f.attname])) for f in fields]
-                )
+                copy.write_row([_prep(f, row.get(f.attname, defaults[f.attname])) for f in fields])
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {scratch} "
             "ON CONFLICT DO NOTHING"

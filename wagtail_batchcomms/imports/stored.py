@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import pickle
 import zlib
-
 from datetime import timedelta
 
 from django.core.files.base import ContentFile
@@ -90,7 +89,6 @@ def remove(file_name: str) -> None:
     for name in (file_name, plan_name(file_name)):
         if name and storage.exists(name):
             storage.delete(name)
-
 
 
 def remove_files(run: ImportRun) -> None:

@@ -6,29 +6,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('wagtail_batchcomms', '0006_import_runs'),
+        ("wagtail_batchcomms", "0006_import_runs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importrun',
-            name='file_removed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='file removed at'),
+            model_name="importrun",
+            name="file_removed_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="file removed at"),
         ),
         migrations.AddField(
-            model_name='importrun',
-            name='not_new',
-            field=models.BooleanField(default=False, help_text='New assemblies get no "added" date, so an "assembly added" Communication Type does not write to them (for a register moving in from another system).', verbose_name='these assemblies are not new to the programme'),
+            model_name="importrun",
+            name="not_new",
+            field=models.BooleanField(
+                default=False,
+                help_text='New assemblies get no "added" date, so an "assembly added" Communication Type does not write to them (for a register moving in from another system).',
+                verbose_name="these assemblies are not new to the programme",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(django.db.models.functions.text.Lower('email'), name='batchcomms_contact_email_ci'),
+            model_name="contact",
+            index=models.Index(
+                django.db.models.functions.text.Lower("email"), name="batchcomms_contact_email_ci"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='importrun',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'importing')), fields=('status',), name='batchcomms_one_import_at_a_time'),
+            model_name="importrun",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "importing")),
+                fields=("status",),
+                name="batchcomms_one_import_at_a_time",
+            ),
         ),
     ]

@@ -56,7 +56,7 @@ class ImportRun(models.Model):
         _("these assemblies are not new to the programme"),
         default=False,
         help_text=_(
-            "New assemblies get no \"added\" date, so an \"assembly added\" Communication "
+            'New assemblies get no "added" date, so an "assembly added" Communication '
             "Type does not write to them (for a register moving in from another system)."
         ),
     )
