@@ -158,7 +158,10 @@ def digest(known: dict, *context: object) -> str:
     by_id = itemgetter("id")
     for kind in sorted(known):
         for key, value in sorted(known[kind].items()):
-            if isinstance(value, list) and len(value) > 1:
-                value = sorted(value, key=by_id)
-            hashed.update(repr((key, value)).encode())
+            # A record's values in the query's column order; a key's records by id.
+            if isinstance(value, list):
+                values = [tuple(row.values()) for row in sorted(value, key=by_id)]
+            else:
+                values = tuple(value.values())
+            hashed.update(repr((key, values)).encode())
     return hashed.hexdigest()
