@@ -13,7 +13,7 @@ from django.db.models.functions import Lower
 from ..models import Assembly, Contact, Location, LocationContact
 from .rows import assembly_key, contact_key, name_key
 
-CHUNK = 500
+CHUNK = 2000  # keys per query (SQLite takes 32,766 parameters, PostgreSQL 65,535)
 
 LOCATION_FIELDS = (
     "account_number",
