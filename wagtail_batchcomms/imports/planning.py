@@ -12,7 +12,6 @@ the same field is an error on that row ("row 7 says X").
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -112,19 +111,6 @@ class Plan:
                 if len(shown) >= limit:
                     break
         return shown
-
-    def fingerprint(self) -> str:
-        """A digest of every row's outcome and every record's changed fields: equal for the
-        dry run and the import exactly when the import would write what the dry run showed."""
-        digest = hashlib.sha256()
-        for number, records in self.row_records:
-            digest.update(f"{number}:{_row_outcome(records)};".encode())
-        for error in self.errors:
-            digest.update(f"e{error.row}:{error.column}:{error.message};".encode())
-        for kind in RECORDS:
-            for record in self.to_write(kind):
-                digest.update(f"{kind}:{record.key}:{sorted(record.changes())};".encode())
-        return digest.hexdigest()
 
 
 def _row_outcome(records: list[Record]) -> str:

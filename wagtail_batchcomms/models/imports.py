@@ -19,7 +19,9 @@ class ImportRun(models.Model):
     ``results`` holds the counts of the latest dry run or import (rows and each kind of
     record, by outcome), ``errors`` every row error ``{"row", "column", "value",
     "message"}``, ``changes`` the first rows' outcomes for the page, and ``fingerprint`` the
-    dry run's plan: the import refuses to write when the register changed since.
+    digest of the register's records the dry run read (its plan is stored next to the file):
+    the import refuses to write when they changed since. ``file_removed_at``: when the
+    uploaded file went (``imports.stored``); the run itself is never deleted.
     """
 
     file = models.CharField(_("file"), max_length=300)
