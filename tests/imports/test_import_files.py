@@ -35,6 +35,8 @@ def test_an_imported_runs_file_goes_and_the_run_and_its_history_stay():
     runs.request_import(run, None)
     run.refresh_from_db()
     assert run.status == ImportStatus.IMPORTED
+    assert stored.purge_files() == 1  # the next scheduled purge
+    run.refresh_from_db()
     assert _files(run) == [False, False]
     assert run.file_removed_at is not None
     assert run.results["rows"]["created"] == 1  # the counts stay
@@ -67,6 +69,7 @@ def test_abandoned_runs_lose_their_files_after_the_expiry_days():
 
 def test_the_page_says_when_the_file_was_removed(admin_client):
     run = imported([row()])
+    stored.purge_files()
     page = admin_client.get(run.get_admin_url()).content.decode()
     assert "data-import-file-removed" in page
     assert "Dry run again" not in page

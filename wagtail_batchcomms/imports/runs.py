@@ -86,7 +86,12 @@ def set_mapping(run: ImportRun, mapping: dict[str, str]) -> None:
 
 
 def _rows(run: ImportRun) -> tuple[list[str], Iterator]:
-    handle = letter_storage().open(run.file, "rb")
+    try:
+        handle = letter_storage().open(run.file, "rb")
+    except OSError as error:
+        raise ImportFileError(
+            _("The uploaded file is no longer there; upload it again.")
+        ) from error
     kind = file_kind(run.file)
     headers, rows = read_rows(handle, kind)
     if headers != run.headers:
@@ -249,7 +254,8 @@ def apply_import(run_id: int) -> str:
         run.progress_done = run.progress_total
         run.save()
         log(run, history.IMPORT_DONE, user=run.imported_by, data=run.results)
-    stored.remove_files(run)
+    # Its file goes with the next scheduled purge (``stored.purge_files``), not here: a
+    # delivery of this task that resumes the run plans again from the file.
     return "imported"
 
 

@@ -9,9 +9,10 @@ records again (a few indexed queries per thousand keys) and writes the stored pl
 their digest is unchanged: else the register changed in between and it refuses. The plan is
 pickled, and read back by an unpickler that builds only the plain types a plan holds.
 
-Both files go once the run is imported, and after ``IMPORT_FILES_EXPIRY_DAYS`` for a run never
-imported or failed (``purge_files``, scheduled): they hold names and addresses. The run and its
-history stay (nothing attempted is deleted); ``file_removed_at`` says when its file went.
+Both files go once the run is imported (at the next scheduled purge, hourly), and after
+``IMPORT_FILES_EXPIRY_DAYS`` for a run never imported or failed (``purge_files``): they hold
+names and addresses. The run and its history stay (nothing attempted is deleted);
+``file_removed_at`` says when its file went.
 """
 
 from __future__ import annotations
