@@ -14,7 +14,8 @@ written 3/4", dates in US and ISO form, a test result on most assemblies.
 
 Times, through the real use cases (``imports.runs``; no worker, as a task runs them):
 * the dry run (read, map, check against the empty register);
-* the import (the dry run again, then the writes), asserting the register's counts;
+* the import (the re-check of the register against the dry run's, then the stored plan's
+  writes), asserting the register's counts;
 * the dry run of the same file again, and its import, asserting 0 created and 0 updated.
 Targets: import under 60 s, re-import under 30 s.
 """
@@ -203,7 +204,7 @@ def main() -> int:
             seconds = time.perf_counter() - started
             print(
                 f"{label}: dry run {check:.1f} s, import {seconds:.1f} s "
-                f"(its own dry run included); rows {run.results['rows']}, "
+                f"(re-check and writes); rows {run.results['rows']}, "
                 f"assemblies {run.results['assembly']}; errors {len(run.errors)}"
             )
             assert run.status == "imported", (run.status, run.error)

@@ -25,6 +25,9 @@ SETTING_NAME = "WAGTAIL_BATCHCOMMS"
 DEFAULTS: dict[str, Any] = {
     # Letter PDFs and mailing lists are removed this many days after they were rendered.
     "LETTER_DOWNLOAD_EXPIRY_DAYS": 7,
+    # A register import's uploaded file is removed once imported, or this many days after the
+    # upload when it was never imported (the run and its history stay).
+    "IMPORT_FILES_EXPIRY_DAYS": 7,
     # Storage alias (settings.STORAGES) for letter files. None: a private FileSystemStorage
     # under PRIVATE_ROOT, never served by the web server, only through the permission-checked view.
     "LETTER_STORAGE": None,

@@ -48,6 +48,11 @@ SCHEDULES: dict[str, tuple[str, int]] = {
         "wagtail_batchcomms.tasks.automatic_notices_tick",
         5,
     ),
+    # Register imports' uploaded files (names, addresses): gone once imported or abandoned.
+    "wagtail_batchcomms: register import files": (
+        "wagtail_batchcomms.tasks.purge_register_import_files",
+        60,
+    ),
 }
 
 

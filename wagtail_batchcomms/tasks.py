@@ -14,6 +14,7 @@ from . import exports
 from .batches.generation import generate
 from .emails import sending
 from .imports.runs import apply_import, check_import
+from .imports.stored import purge_files as purge_import_files
 from .letters.chunks import merge_download, render_chunk
 from .letters.downloads import purge_expired_downloads, recover_letter_downloads
 from .logs.letters import run_letter_task
@@ -122,3 +123,8 @@ def check_register_import(run_id: int) -> str:
 def run_register_import(run_id: int) -> str:
     """Import a checked register file; safe to run twice (upserts by natural keys)."""
     return apply_import(run_id)
+
+
+def purge_register_import_files() -> int:
+    """Scheduled: remove imported and abandoned register imports' uploaded files."""
+    return purge_import_files()

@@ -1,8 +1,9 @@
 """Importing the register from CSV or XLSX: read (``reading``), map the file's columns to ours
 (``columns``), parse and check each row (``parsing``), plan created / updated / unchanged /
-error per row against the register without writing (``planning``: the dry run), then write
-exactly that plan in set-based upserts (``applying``); ``runs`` holds the use cases the views
-and tasks call.
+error per row against the register without writing (``planning``: the dry run), keep that plan
+with the run (``stored``, which also removes a run's files), then write exactly that plan in
+set-based raw SQL (``applying`` through ``sql``) once the register's records it read are
+unchanged; ``runs`` holds the use cases the views and tasks call.
 
 Natural keys (``planning``): a location by its account number; an assembly by (manufacturer,
 serial number); a contact by its email when the row has one, else by (name, mailing address

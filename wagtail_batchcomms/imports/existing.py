@@ -3,15 +3,17 @@ keys (a few queries per thousand rows, never one per row)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
+from operator import itemgetter
 
 from django.db.models.functions import Lower
 
 from ..models import Assembly, Contact, Location, LocationContact
-from .rows import contact_key, name_key
+from .rows import assembly_key, contact_key, name_key
 
-CHUNK = 500
+CHUNK = 2000  # keys per query (SQLite takes 32,766 parameters, PostgreSQL 65,535)
 
 LOCATION_FIELDS = (
     "account_number",
@@ -120,3 +122,46 @@ def roles(location_ids: Iterable[int]) -> dict[tuple[int, str], list[dict]]:
         ):
             found[(row["location_id"], row["role"])].append(row)
     return found
+
+
+def keys_of(rows: Iterable) -> tuple[list, list, list]:
+    """The natural keys a file's parsed rows name: account numbers, contact keys, assembly
+    keys (what ``read`` looks up; the dry run keeps them for the import's re-check)."""
+    accounts, contact_keys, assembly_keys = set(), set(), set()
+    for row in rows:
+        accounts.add(row.values.get("location", {}).get("account_number"))
+        if row.has("contact"):
+            contact_keys.add(contact_key(row.values["contact"]))
+        if row.values.get("assembly", {}).get("serial_number"):
+            assembly_keys.add(assembly_key(row.values["assembly"]))
+    accounts.discard(None)
+    return sorted(accounts), sorted(contact_keys), sorted(assembly_keys)
+
+
+def read(keys: tuple[list, list, list]) -> dict:
+    """The register's records ``keys`` name, by kind (the roles of the locations found)."""
+    accounts, contact_keys, assembly_keys = keys
+    found = locations(accounts)
+    return {
+        "location": found,
+        "contact": contacts(contact_keys),
+        "assembly": assemblies(assembly_keys),
+        "role": roles(location["id"] for location in found.values()),
+    }
+
+
+def digest(known: dict, *context: object) -> str:
+    """A digest of the records ``read`` found (and of ``context``: the service areas, the
+    day): equal at import time exactly when the register holds for the file's keys what the
+    dry run planned against, so the stored plan still is the import's."""
+    hashed = hashlib.sha256(repr(context).encode())
+    by_id = itemgetter("id")
+    for kind in sorted(known):
+        for key, value in sorted(known[kind].items()):
+            # A record's values in the query's column order; a key's records by id.
+            if isinstance(value, list):
+                values = [tuple(row.values()) for row in sorted(value, key=by_id)]
+            else:
+                values = tuple(value.values())
+            hashed.update(repr((key, values)).encode())
+    return hashed.hexdigest()

@@ -12,7 +12,6 @@ the same field is an error on that row ("row 7 says X").
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ class Record:
     values: dict[str, object] = field(default_factory=dict)
     first_row: int = 0
     refs: dict[str, object] = field(default_factory=dict)  # role: location/contact keys
+    frozen: str = ""  # the outcome, once the plan is complete (``Plan.freeze``)
 
     def changes(self) -> dict[str, object]:
         """The fields to write: all given ones for a new record, the differing ones else."""
@@ -59,6 +59,8 @@ class Record:
 
     @property
     def outcome(self) -> str:
+        if self.frozen:
+            return self.frozen
         if self.current is None:
             return "created"
         return "updated" if self.changes() else "unchanged"
@@ -73,6 +75,15 @@ class Plan:
         default_factory=lambda: {kind: {} for kind in RECORDS}
     )
     row_records: list[tuple[int, list[Record]]] = field(default_factory=list)
+    keys: tuple = ((), (), ())  # the natural keys the file names (``existing.keys_of``)
+    register: str = ""  # ``register_digest`` of the records the plan was made against
+
+    def freeze(self) -> None:
+        """Every record's outcome, once: the plan is complete."""
+        for records in self.records.values():
+            for record in records.values():
+                record.frozen = ""
+                record.frozen = record.outcome
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Rows and each kind of record by outcome (the page's and the history's figures)."""
@@ -101,19 +112,6 @@ class Plan:
                     break
         return shown
 
-    def fingerprint(self) -> str:
-        """A digest of every row's outcome and every record's changed fields: equal for the
-        dry run and the import exactly when the import would write what the dry run showed."""
-        digest = hashlib.sha256()
-        for number, records in self.row_records:
-            digest.update(f"{number}:{_row_outcome(records)};".encode())
-        for error in self.errors:
-            digest.update(f"e{error.row}:{error.column}:{error.message};".encode())
-        for kind in RECORDS:
-            for record in self.to_write(kind):
-                digest.update(f"{kind}:{record.key}:{sorted(record.changes())};".encode())
-        return digest.hexdigest()
-
 
 def _row_outcome(records: list[Record]) -> str:
     outcomes = {record.outcome for record in records}
@@ -136,7 +134,9 @@ def build_plan(
         if progress and len(parsed) % 5000 == 0:
             progress(len(parsed))
     plan = Plan(row_count=len(parsed))
-    known = _read_existing(parsed)
+    plan.keys = existing.keys_of(parsed)
+    known = existing.read(plan.keys)
+    plan.register = register_digest(known)
     headers_by_field = {(c.record, c.field): mapping.get(c.name, "") for c in COLUMNS}
     checker = _RowChecker(plan, known, headers_by_field)
     for row in parsed:
@@ -145,32 +145,20 @@ def build_plan(
             plan.rows["error"] += 1
             continue
         checker.check(row)
+    plan.freeze()
     return plan
+
+
+def register_digest(known: dict) -> str:
+    """``existing.digest`` of the records read, with what else a plan depends on: the
+    service areas and the day (a date "in the future" is checked against it)."""
+    return existing.digest(known, sorted(existing_areas().items()), timezone.localdate())
 
 
 def existing_areas() -> dict[str, int]:
     from .rows import service_area_lookup
 
     return service_area_lookup()
-
-
-def _read_existing(parsed: list[ParsedRow]) -> dict:
-    accounts, contact_keys, assembly_keys = set(), set(), set()
-    for row in parsed:
-        accounts.add(row.values.get("location", {}).get("account_number"))
-        if row.has("contact"):
-            contact_keys.add(contact_key(row.values["contact"]))
-        if row.values.get("assembly", {}).get("serial_number"):
-            assembly_keys.add(assembly_key(row.values["assembly"]))
-    accounts.discard(None)
-    locations = existing.locations(accounts)
-    contacts = existing.contacts(contact_keys)
-    return {
-        "location": locations,
-        "contact": contacts,
-        "assembly": existing.assemblies(assembly_keys),
-        "role": existing.roles(location["id"] for location in locations.values()),
-    }
 
 
 class _RowChecker:

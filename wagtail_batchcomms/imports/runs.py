@@ -17,19 +17,20 @@ import uuid
 from collections.abc import Iterator
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
 from .. import history, jobs
 from ..exceptions import ImportFileError
-from ..models import ImportRun, ImportStatus
+from ..models import Assembly, ImportRun, ImportStatus
 from ..spreadsheets import csv_cell
 from ..storage import letter_storage
-from .applying import apply_plan
+from . import existing, stored
+from .applying import Writes, apply_writes
 from .columns import guess_mapping, mapping_problems
-from .planning import Plan, build_plan
+from .planning import Plan, build_plan, register_digest
 from .reading import file_kind, read_headers, read_rows
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,12 @@ def set_mapping(run: ImportRun, mapping: dict[str, str]) -> None:
 
 
 def _rows(run: ImportRun) -> tuple[list[str], Iterator]:
-    handle = letter_storage().open(run.file, "rb")
+    try:
+        handle = letter_storage().open(run.file, "rb")
+    except OSError as error:
+        raise ImportFileError(
+            _("The uploaded file is no longer there; upload it again.")
+        ) from error
     kind = file_kind(run.file)
     headers, rows = read_rows(handle, kind)
     if headers != run.headers:
@@ -116,6 +122,11 @@ def request_check(run: ImportRun, user) -> None:
         raise ImportFileError(" ".join(problems))
     if run.is_busy:
         raise ImportFileError(_("This import is already being checked or imported."))
+    if run.file_removed_at:
+        raise ImportFileError(
+            _("The uploaded file was removed on %(date)s; upload it again.")
+            % {"date": timezone.localdate(run.file_removed_at)}
+        )
     run.status = ImportStatus.CHECKING
     run.progress_done, run.progress_total = 0, 0
     run.save(update_fields=["status", "progress_done", "progress_total"])
@@ -141,7 +152,8 @@ def check_import(run_id: int) -> str:
     run.results = plan.counts()
     run.errors = [error.as_dict() for error in plan.errors]
     run.changes = plan.changes()
-    run.fingerprint = plan.fingerprint()
+    stored.save(run.file, Writes.from_plan(plan), plan.keys)
+    run.fingerprint = plan.register
     run.checked_at = timezone.now()
     run.progress_done = run.progress_total = plan.row_count
     run.error = ""
@@ -150,53 +162,87 @@ def check_import(run_id: int) -> str:
     return "checked"
 
 
-def request_import(run: ImportRun, user) -> None:
-    """Import what the dry run showed: here for a small file, else in a task."""
+def request_import(run: ImportRun, user, not_new: bool | None = None) -> None:
+    """Import what the dry run showed: here for a small file, else in a task. ``not_new``
+    (default: whether the register has no assemblies yet, i.e. the first import of a
+    register moving in) leaves new assemblies without an "added" date. One import writes at a
+    time: ``ImportFileError`` while another one is importing (the database refuses it)."""
     if run.status != ImportStatus.CHECKED or not run.fingerprint:
         raise ImportFileError(_("Run the dry run first; import after checking its results."))
+    if not_new is None:
+        not_new = register_is_empty()
     run.status = ImportStatus.IMPORTING
     run.imported_by = user
+    run.not_new = not_new
     run.progress_done, run.progress_total = 0, 0
-    run.save(update_fields=["status", "imported_by", "progress_done", "progress_total"])
+    try:
+        with transaction.atomic():
+            updated = ImportRun.objects.filter(pk=run.pk, status=ImportStatus.CHECKED).update(
+                status=run.status,
+                imported_by=user,
+                not_new=not_new,
+                progress_done=0,
+                progress_total=0,
+            )
+    except IntegrityError:
+        run.refresh_from_db()
+        busy = ImportRun.objects.filter(status=ImportStatus.IMPORTING).first()
+        raise ImportFileError(
+            _("Another import (%(name)s) is being written; import this one when it is done.")
+            % {"name": busy or _("another file")}
+        ) from None
+    if not updated:
+        run.refresh_from_db()
+        raise ImportFileError(_("This import is already being imported."))
     if _is_inline(run):
         apply_import(run.pk)
     else:
         jobs.enqueue("wagtail_batchcomms.tasks.run_register_import", run.pk, name=str(run))
 
 
+def register_is_empty() -> bool:
+    """No assemblies yet: the first import of a register moving in, whose assemblies are
+    not new to the programme (``request_import``'s default for ``not_new``)."""
+    return not Assembly.objects.exists()
+
+
 def apply_import(run_id: int) -> str:
-    """The import (the task's body). The file is checked again against the register; if
-    the result differs from the dry run (the register or the file changed since), nothing is
-    written and the admin is asked to check again. A run already writing (a task delivered
-    twice, or resumed after its worker died) goes on: the upserts write only what is left."""
+    """The import (the task's body). The register's records the file names are read again;
+    if they differ from the dry run's (the register changed since), nothing is written and
+    the admin is asked to check again; else the dry run's stored plan is written. A run
+    already writing (a task delivered twice, or resumed after its worker died) plans again
+    from the register and goes on: the upserts write only what is left."""
     run = ImportRun.objects.filter(pk=run_id, status=ImportStatus.IMPORTING).first()
     if run is None:
         return "not waiting to be imported"
-    try:
-        plan = _plan(run)
-    except ImportFileError as error:
-        return _fail(run, str(error))
     resumed = bool(run.results.get("writing"))
-    if not resumed and plan.fingerprint() != run.fingerprint:
-        return _fail(
-            run,
-            _(
-                "The register changed since the dry run, so the import would not do what it "
-                "showed. Nothing was written; run the dry run again."
-            ),
-            status=ImportStatus.UPLOADED,
+    try:
+        if resumed:
+            writes = Writes.from_plan(_plan(run))
+        else:
+            writes, keys = stored.load(run.file)
+            if register_digest(existing.read(keys)) != run.fingerprint:
+                return _fail(
+                    run,
+                    _(
+                        "The register changed since the dry run, so the import would not do "
+                        "what it showed. Nothing was written; run the dry run again."
+                    ),
+                    status=ImportStatus.UPLOADED,
+                )
+    except ImportFileError as error:
+        return _fail(run, str(error), status=ImportStatus.UPLOADED)
+    total = writes.total
+    if total:
+        ImportRun.objects.filter(pk=run.pk).update(
+            results={**run.results, "writing": True}, progress_done=0, progress_total=total
         )
-    shown = run.results
-    total = plan.write_total
-    ImportRun.objects.filter(pk=run.pk).update(
-        results={**shown, "writing": True}, progress_done=0, progress_total=total
-    )
 
     def progress(done: int) -> None:
         ImportRun.objects.filter(pk=run.pk).update(progress_done=done)
 
     try:
-        apply_plan(plan, progress)
+        apply_writes(writes, progress, not_new=run.not_new)
     except Exception as error:
         logger.exception("import %s failed", run.pk)
         return _fail(run, str(error))
@@ -208,6 +254,8 @@ def apply_import(run_id: int) -> str:
         run.progress_done = run.progress_total
         run.save()
         log(run, history.IMPORT_DONE, user=run.imported_by, data=run.results)
+    # Its file goes with the next scheduled purge (``stored.purge_files``), not here: a
+    # delivery of this task that resumes the run plans again from the file.
     return "imported"
 
 

@@ -20,7 +20,9 @@ class ImportRun(models.Model):
     ``results`` holds the counts of the latest dry run or import (rows and each kind of
     record, by outcome), ``errors`` every row error ``{"row", "column", "value",
     "message"}``, ``changes`` the first rows' outcomes for the page, and ``fingerprint`` the
-    dry run's plan: the import refuses to write when the register changed since.
+    digest of the register's records the dry run read (its plan is stored next to the file):
+    the import refuses to write when they changed since. ``file_removed_at``: when the
+    uploaded file went (``imports.stored``); the run itself is never deleted.
     """
 
     file = models.CharField(_("file"), max_length=300)
@@ -53,6 +55,15 @@ class ImportRun(models.Model):
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
     imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+    not_new = models.BooleanField(
+        _("these assemblies are not new to the programme"),
+        default=False,
+        help_text=_(
+            'New assemblies get no "added" date, so an "assembly added" Communication '
+            "Type does not write to them (for a register moving in from another system)."
+        ),
+    )
+    file_removed_at = models.DateTimeField(_("file removed at"), null=True, blank=True)
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("imported by"),
@@ -69,6 +80,14 @@ class ImportRun(models.Model):
         # One permission ("import", asked through permissions.user_can): whoever may import
         # may upload, check, import and see the imports. The register's own permissions are
         # not asked: importing is a right of its own, given on purpose.
+        # One import writes at a time: the database refuses a second run in "importing".
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status=ImportStatus.IMPORTING),
+                name="batchcomms_one_import_at_a_time",
+            )
+        ]
         default_permissions = ()
         permissions = [("import_importrun", _("Can import the register"))]
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -156,6 +157,8 @@ class Contact(models.Model):
         ordering = ["name"]
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
+        # An import finds a contact by its email without case (``imports.existing``).
+        indexes = [models.Index(Lower("email"), name="batchcomms_contact_email_ci")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.organisation})" if self.organisation else self.name

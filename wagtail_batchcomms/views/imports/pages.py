@@ -156,7 +156,10 @@ class RunView(RunMixin, WagtailAdminTemplateMixin, TemplateView):
             "errors": run.errors[:ERRORS_SHOWN],
             "error_total": len(run.errors),
             "can_import": run.status == ImportStatus.CHECKED,
-            "can_check": not run.is_busy and run.status != ImportStatus.IMPORTED,
+            "can_check": not run.is_busy
+            and run.status != ImportStatus.IMPORTED
+            and not run.file_removed_at,
+            "not_new_default": runs.register_is_empty(),
             "mapped": [(c.label, run.mapping[c.name]) for c in COLUMNS if c.name in run.mapping],
             "progress_url": reverse("wagtail_batchcomms_import:progress", args=[run.pk]),
             "mapping_url": reverse("wagtail_batchcomms_import:mapping", args=[run.pk]),
@@ -184,7 +187,7 @@ class ImportView(RunMixin, View):
     def post(self, request, pk):
         run = self.object
         try:
-            runs.request_import(run, request.user)
+            runs.request_import(run, request.user, not_new="not_new" in request.POST)
         except ImportFileError as error:
             messages.error(request, str(error))
             return redirect(run_url(run))
