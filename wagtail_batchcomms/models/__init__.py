@@ -27,7 +27,7 @@ from .choices import (
 )
 from .communications import Communication, DeliveryEvent
 from .compliance import AssemblyQuerySet
-from .imports import ExportRun, ImportRun
+from .transfers import ExportRun, ImportRun
 from .letterhead import Letterhead
 from .letters import LetterChunk, LetterDownload
 from .notices import NoticeTemplate
