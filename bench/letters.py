@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Letters benchmark: our download pipeline against raw WeasyPrint and the naive way.
 
-    .venv/bin/python bench/downloads.py [--letters 2000] [--compare 2000] [--workers 1]
-    .venv/bin/python bench/downloads.py --letters 10000 --compare 0      # the memory figure
+    .venv/bin/python bench/letters.py [--letters 2000] [--compare 2000] [--workers 1]
+    .venv/bin/python bench/letters.py --letters 10000 --compare 0      # the memory figure
 
 Seeds a fresh SQLite database in a temp folder with a Generated batch of N one-page letters
 (each with an assemblies table, the letterhead with a logo image from MEDIA_ROOT, per-letter
