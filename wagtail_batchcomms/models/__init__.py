@@ -27,7 +27,6 @@ from .choices import (
 )
 from .communications import Communication, DeliveryEvent
 from .compliance import AssemblyQuerySet
-from .transfers import ExportRun, ImportRun
 from .letterhead import Letterhead
 from .letters import LetterChunk, LetterDownload
 from .notices import NoticeTemplate
@@ -40,6 +39,7 @@ from .register import (
     ServiceArea,
 )
 from .rules import ONCE_CYCLE, AutomaticNotice, CommunicationType, RuleRun, RuleRunType
+from .transfers import ExportRun, ImportRun
 
 __all__ = [
     "ONCE_CYCLE",
