@@ -182,6 +182,24 @@ def test_email_now_to_a_contact_without_email_is_a_form_error(web, site):
     assert post(web, site, contact=site.tenant.pk, kind="email").status_code == 302
 
 
+def test_email_now_to_a_bounced_address_is_a_form_error(web, site):
+    """A provider reported the contact's email as undeliverable (a hard bounce): sending it
+    again is refused with what to do; recording an email sent some other way is not."""
+    site.owner.email_bounced_since = timezone.now()
+    site.owner.save()
+    for fields in ({"body": "Hi"}, {"template": "", "subject": "Test", "body": "Hi"}):
+        response = post(web, site, kind="email", send_now="on", **fields)
+        assert response.status_code == 200
+        errors = str(response.context["form"].errors["contact"])
+        assert "email address bounced" in errors and "clear the flag" in errors
+    assert not Communication.objects.exists()
+    assert post(web, site, kind="email").status_code == 302
+    site.owner.email_bounced_since = None  # cleared (or the address corrected)
+    site.owner.save()
+    assert post(web, site, kind="email", send_now="on", body="Hi").status_code == 302
+    assert Communication.objects.filter(kind="email").count() == 2
+
+
 def test_letter_now_without_a_usable_address_is_a_form_error(web, site):
     site.location.address_line1 = site.location.city = site.location.postal_code = ""
     site.location.save()

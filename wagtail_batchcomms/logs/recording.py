@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
@@ -97,6 +98,19 @@ def problem_with(request: LogRequest) -> LogError | None:
         return LogError(
             _("%(name)s has no email address: record the email without sending it, or add one.")
             % {"name": request.contact.name},
+            "contact",
+        )
+    if request.kind == LogKind.EMAIL and request.contact.email_bounced_since:
+        return LogError(
+            _(
+                "%(name)s's email address bounced on %(date)s (the provider reported it as "
+                "undeliverable): correct the address or clear the flag on the contact's page, "
+                "or record the email without sending it."
+            )
+            % {
+                "name": request.contact.name,
+                "date": date_format(timezone.localtime(request.contact.email_bounced_since)),
+            },
             "contact",
         )
     if (
