@@ -212,7 +212,7 @@ def test_a_batch_exports_its_communications(admin_client, admin, register, templ
     assert f"batch-{batch.pk}-communications.{fmt}" in response["Content-Disposition"]
     content = body(response)
     header, *rows = csv_cells(content) if fmt == "csv" else xlsx_cells(content)
-    assert header[:3] == ["Channel", "Status", "Recipient"] and "Email" in header
+    assert header[:4] == ["Channel", "Status", "Delivery", "Recipient"] and "Email" in header
     exported = sorted(row[header.index("Email")] for row in rows)
     expected = sorted(batch.communications.filter(channel="email").values_list("email", flat=True))
     assert exported == expected and len(expected) > 1

@@ -245,3 +245,31 @@ def test_communication_page_shows_the_reports(admin_client, client, sent_email):
         reverse("wagtail_batchcomms_communication:index"), {"delivery_status": "delivered"}
     ).content.decode()
     assert f"communication_{sent_email.pk}_title" not in other
+
+
+def test_exports_carry_the_delivery_reported(admin_client, client, sent_email):
+    """The Communication Log's and the batch's exports (CSV and XLSX) have a Delivery column
+    with what the provider reported."""
+    import csv
+    import io
+
+    import openpyxl
+
+    post_postmark(client, postmark_event(sent_email.provider_message_id, sent_email.email))
+    urls = (
+        reverse("wagtail_batchcomms_communication:index"),
+        reverse("wagtail_batchcomms_batch:communications", args=[sent_email.batch_id]),
+    )
+    for url in urls:
+        for fmt in ("csv", "xlsx"):
+            response = admin_client.get(url, {"export": fmt})
+            assert response.status_code == 200, (url, fmt)
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            if fmt == "csv":
+                rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+            else:
+                sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+                rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+            heading, *data = rows
+            assert "Delivery" in heading, (url, fmt, heading)
+            assert [row[heading.index("Delivery")] for row in data] == ["Bounced"], (url, fmt)

@@ -79,6 +79,8 @@ COMMUNICATION_EXPORT = [
     "batch.name",
     "get_channel_display",
     "get_status_display",
+    # What the provider reported afterwards (tracking webhooks): delivered, bounced, ...
+    "get_delivery_status_display",
     "recipient_name",
     "recipient_organisation",
     "email",
@@ -115,6 +117,7 @@ COMMUNICATION_EXPORT_HEADINGS = {
     "logged_by_name": _("Logged by"),
     "get_channel_display": _("Channel"),
     "get_status_display": _("Status"),
+    "get_delivery_status_display": _("Delivery"),
     "address_line1": _("Address line 1"),
     "address_line2": _("Address line 2"),
     "location.account_number": _("Account number"),
