@@ -77,7 +77,7 @@ def test_a_filtered_export_is_queued_and_holds_only_the_filtered_rows(
     assert run.row_count == 8 and run.export_format == fmt
     assert run.file_name == f"assemblies.{fmt}"
     page = admin_client.get(run.get_admin_url())
-    assert b"data-export-progress" in page.content and b"export-progress.js" in page.content
+    assert b"data-export-progress" in page.content and b"run-progress.js" in page.content
 
     assert exports.run_export(run.pk) == "ready: 8 rows"
     run.refresh_from_db()

@@ -1,7 +1,8 @@
 /*
- * Export page: while the file is being written, polls the run's progress
- * endpoint, moves the bar, and reloads the page once the run is no longer busy (so the
- * download link shows).
+ * A background run's page (a register import being checked or written, a listing export being
+ * written): polls the run's progress endpoint (data-progress-url), moves the bar, and reloads
+ * the page once the run is no longer busy (so its counts, errors, buttons or download link
+ * are current).
  */
 (function () {
   'use strict';
@@ -11,7 +12,7 @@
   function start(section) {
     var url = section.dataset.progressUrl;
     var bar = section.querySelector('progress');
-    var text = section.querySelector('[data-export-progress-text]');
+    var text = section.querySelector('[data-run-progress-text]');
 
     function poll() {
       fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
@@ -38,5 +39,5 @@
     window.setTimeout(poll, INTERVAL_MS);
   }
 
-  document.querySelectorAll('[data-export-progress]').forEach(start);
+  document.querySelectorAll('[data-run-progress]').forEach(start);
 })();
