@@ -89,6 +89,32 @@ def test_the_import_refuses_when_a_record_the_dry_run_read_changed(change):
     assert not Assembly.objects.filter(serial_number="SN-4").exists()
 
 
+def test_a_dry_run_of_an_earlier_day_asks_for_a_new_one():
+    """Dates in the file were checked against the dry run's day: a dry run left overnight is
+    refused with its date, not as "the register changed"."""
+    import datetime
+
+    from wagtail_batchcomms.models import ImportRun
+
+    run = checked([row(serial_number="SN-9")])
+    yesterday = run.checked_at - datetime.timedelta(days=1)
+    ImportRun.objects.filter(pk=run.pk).update(checked_at=yesterday)
+    run.refresh_from_db()
+    runs.request_import(run, None)
+    run.refresh_from_db()
+    assert run.status == ImportStatus.UPLOADED
+    assert "The dry run was made on" in run.error and "run the dry run again" in run.error
+    assert "changed since" not in run.error
+    assert not Assembly.objects.filter(serial_number="SN-9").exists()
+    # A new dry run today imports it.
+    runs.request_check(run, None)
+    run.refresh_from_db()
+    runs.request_import(run, None)
+    run.refresh_from_db()
+    assert run.status == ImportStatus.IMPORTED, run.error
+    assert Assembly.objects.filter(serial_number="SN-9").exists()
+
+
 def test_a_stored_plan_holds_only_a_plans_types():
     run = checked([row()])
     name = stored.plan_name(run.file)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
@@ -220,6 +221,18 @@ def apply_import(run_id: int) -> str:
         if resumed:
             writes = Writes.from_plan(_plan(run))
         else:
+            checked_on = timezone.localdate(run.checked_at) if run.checked_at else None
+            if checked_on is not None and checked_on != timezone.localdate():
+                # The dry run's dates ("in the future", next test due) were today's then.
+                return _fail(
+                    run,
+                    _(
+                        "The dry run was made on %(day)s; dates in the file are checked against "
+                        "the day of the import. Nothing was written; run the dry run again."
+                    )
+                    % {"day": date_format(checked_on)},
+                    status=ImportStatus.UPLOADED,
+                )
             writes, keys = stored.load(run.file)
             if register_digest(existing.read(keys)) != run.fingerprint:
                 return _fail(
