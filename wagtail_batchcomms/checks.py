@@ -225,3 +225,30 @@ def check_copy_domains(app_configs: Any = None, **kwargs: Any) -> list:
             )
         ]
     return []
+
+
+@register(Tags.security)
+def check_webhook_secret(app_configs: Any = None, **kwargs: Any) -> list:
+    """batchcomms.W012: an email provider through django-anymail without a webhook secret.
+
+    anymail's tracking webhooks then accept unauthenticated posts (it only warns), and a
+    forged "bounced" event would flag a contact's email as undeliverable
+    (``emails.tracking``)."""
+    backend = str(getattr(settings, "EMAIL_BACKEND", ""))
+    if not backend.startswith("anymail."):
+        return []
+    anymail = getattr(settings, "ANYMAIL", None) or {}
+    secret = anymail.get("WEBHOOK_SECRET") if isinstance(anymail, dict) else None
+    if secret or getattr(settings, "ANYMAIL_WEBHOOK_SECRET", None):
+        return []
+    return [
+        Warning(
+            "EMAIL_BACKEND is an anymail backend but ANYMAIL['WEBHOOK_SECRET'] is not set: the "
+            "provider's tracking webhooks accept unauthenticated posts, so anyone could report "
+            "an email as bounced and flag the contact's address.",
+            hint="Set ANYMAIL['WEBHOOK_SECRET'] = 'user:long-random-password' and give the "
+            "provider https://user:long-random-password@<host>/anymail/<esp>/tracking/ "
+            "(README: Email providers).",
+            id="batchcomms.W012",
+        )
+    ]

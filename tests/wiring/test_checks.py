@@ -24,6 +24,7 @@ from wagtail_batchcomms.checks import (
     check_settings,
     check_wagtail_version,
     check_weasyprint,
+    check_webhook_secret,
 )
 from wagtail_batchcomms.compat import SUPPORTED_WAGTAIL, wagtail_requirement
 
@@ -54,6 +55,7 @@ def test_the_test_project_passes_every_check():
     assert ids(check_weasyprint()) == []
     assert ids(check_private_root()) == []
     assert ids(check_copy_domains()) == []
+    assert ids(check_webhook_secret()) == []
 
 
 def test_the_checks_are_registered_with_django():
@@ -368,3 +370,27 @@ def test_e001_copy_domains_not_a_list_of_domains(value, words):
     assert ids(messages) == ["batchcomms.E001"]
     assert words in messages[0].msg and "COPY_ADDRESS_DOMAINS" in messages[0].msg
     assert copies == []  # E001 says it; the copy check does not fail on it
+
+
+# --- W012: anymail's tracking webhooks without a secret -----------------------------------
+
+ANYMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"EMAIL_BACKEND": ANYMAIL_BACKEND, "ANYMAIL": {"POSTMARK_SERVER_TOKEN": "t"}}, True),
+        ({"EMAIL_BACKEND": ANYMAIL_BACKEND, "ANYMAIL": {"WEBHOOK_SECRET": ""}}, True),
+        ({"EMAIL_BACKEND": ANYMAIL_BACKEND}, True),
+        ({"EMAIL_BACKEND": ANYMAIL_BACKEND, "ANYMAIL": {"WEBHOOK_SECRET": "u:p"}}, False),
+        ({"EMAIL_BACKEND": ANYMAIL_BACKEND, "ANYMAIL_WEBHOOK_SECRET": "u:p"}, False),
+        ({"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend"}, False),
+    ],
+)
+def test_w012_anymail_without_a_webhook_secret(overrides, expected):
+    with override_settings(**overrides):
+        found = ids(check_webhook_secret())
+        registered = {message.id for message in run_checks(tags=["security"])}
+    assert found == (["batchcomms.W012"] if expected else [])
+    assert ("batchcomms.W012" in registered) is expected
