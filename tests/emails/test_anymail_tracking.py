@@ -273,3 +273,47 @@ def test_exports_carry_the_delivery_reported(admin_client, client, sent_email):
             heading, *data = rows
             assert "Delivery" in heading, (url, fmt, heading)
             assert [row[heading.index("Delivery")] for row in data] == ["Bounced"], (url, fmt)
+
+
+@pytest.mark.parametrize(
+    ("event", "fields", "status", "flags"),
+    [
+        # A permanent failure of a bad mailbox: a hard bounce.
+        ("failed", {"severity": "permanent", "reason": "bounce"}, "bounced", True),
+        ("failed", {"severity": "permanent", "reason": "suppress-bounce"}, "bounced", True),
+        # A temporary failure: anymail reports it as deferred; nothing is flagged.
+        ("failed", {"severity": "temporary", "reason": "generic"}, "deferred", False),
+        # A permanent failure for another reason (policy, size...): not the address.
+        ("failed", {"severity": "permanent", "reason": "generic"}, "bounced", False),
+        ("delivered", {}, "delivered", False),
+        ("complained", {}, "complained", False),
+    ],
+)
+def test_mailgun_events_signed_with_its_key(
+    client, sent_email, settings, event, fields, status, flags
+):
+    """Mailgun's webhooks (HMAC-signed JSON) through anymail's real view: the same events,
+    the same rule for what flags the contact."""
+    from anymail_data import MAILGUN_SIGNING_KEY, mailgun_event, post_mailgun
+
+    settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_SIGNING_KEY}
+    # Mailgun's send response names the message "<...@domain>" (anymail keeps it as is).
+    sent_email.provider_message_id = "<20261207.1234.5678@mg.riverbend.example>"
+    Communication.objects.filter(pk=sent_email.pk).update(
+        provider_message_id=sent_email.provider_message_id
+    )
+    payload = mailgun_event(sent_email.provider_message_id, sent_email.email, event, **fields)
+    assert post_mailgun(client, payload).status_code == 200
+    sent_email.refresh_from_db()
+    assert sent_email.delivery_status == status
+    assert sent_email.status == CommunicationStatus.SENT  # the send record stays
+    recorded = DeliveryEvent.objects.get(communication=sent_email)
+    assert recorded.esp_name.lower() == "mailgun" and recorded.raw_event_type.startswith(event)
+    flagged = Contact.objects.get(pk=sent_email.contact_id).email_bounced_since is not None
+    assert flagged is flags
+
+    # A forged signature is refused and records nothing.
+    forged = mailgun_event(sent_email.provider_message_id, sent_email.email, "failed")
+    forged["signature"]["signature"] = "0" * 64
+    assert post_mailgun(client, forged).status_code == 400
+    assert DeliveryEvent.objects.filter(communication=sent_email).count() == 1

@@ -129,3 +129,41 @@ def post_postmark(client, payload: dict, *, signed: bool = True):
         content_type="application/json",
         **headers,
     )
+
+
+MAILGUN_SIGNING_KEY = "mailgun-signing-key-for-tests"
+
+
+def mailgun_event(message_id: str, recipient: str, event: str = "failed", **fields) -> dict:
+    """A Mailgun tracking webhook's JSON body (``event-data`` + its HMAC ``signature`` block,
+    signed with ``MAILGUN_SIGNING_KEY``). Mailgun's message-id header has no angle brackets;
+    anymail adds them, as in the id its backend records at send time."""
+    import hashlib
+    import hmac
+    import time
+
+    timestamp, token = str(int(time.time())), uuid.uuid4().hex
+    signature = hmac.new(
+        MAILGUN_SIGNING_KEY.encode(), f"{timestamp}{token}".encode(), hashlib.sha256
+    ).hexdigest()
+    data = {
+        "event": event,
+        "id": uuid.uuid4().hex,
+        "timestamp": time.time(),
+        "recipient": recipient,
+        "message": {"headers": {"message-id": message_id.strip("<>")}},
+        **fields,
+    }
+    return {
+        "signature": {"timestamp": timestamp, "token": token, "signature": signature},
+        "event-data": data,
+    }
+
+
+def post_mailgun(client, payload: dict):
+    return client.post(
+        "/anymail/mailgun/tracking/",
+        data=json.dumps(payload),
+        content_type="application/json",
+        **auth_header(),
+    )
