@@ -146,6 +146,19 @@ def test_a_run_left_by_a_dead_worker_is_taken_over(admin_client, register, backg
     assert exports.run_export(run.pk) == "ready: 12 rows"
 
 
+def test_a_queued_run_whose_task_was_lost_is_queued_again(admin_client, register, background):
+    run = queue(admin_client, LIST_URL, export="csv")
+    # Just requested: its task is still on its way.
+    assert exports.exports_housekeeping() == {"expired": 0, "requeued": 0}
+    ExportRun.objects.filter(pk=run.pk).update(
+        created_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    assert exports.exports_housekeeping() == {"expired": 0, "requeued": 1}
+    assert exports.run_export(run.pk) == "ready: 12 rows"
+    assert exports.run_export(run.pk).startswith("not claimed")  # the duplicate does nothing
+    assert exports.exports_housekeeping() == {"expired": 0, "requeued": 0}
+
+
 def test_only_the_requester_or_a_superuser_who_may_see_the_listing_downloads(
     client, register, background
 ):

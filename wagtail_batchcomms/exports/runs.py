@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds without a heartbeat after which a running export is taken to have lost its worker.
 STALE_AFTER = 300
+#: A queued export not started this long after the request: its task is taken as lost.
+QUEUED_LOST_AFTER = 1800
 #: Seconds between two saves of the progress (each one is also the heartbeat).
 PROGRESS_EVERY = 1.0
 
@@ -197,16 +199,19 @@ def expire(run: ExportRun) -> bool:
 
 def exports_housekeeping() -> dict:
     """Scheduled: expire the files past ``expires_at``; queue again the runs whose worker
-    died (no heartbeat for ``STALE_AFTER``)."""
+    died (no heartbeat for ``STALE_AFTER``) and those still waiting ``QUEUED_LOST_AFTER``
+    after the request (their task message was lost; a duplicate claims nothing)."""
     now = timezone.now()
     expired = sum(
         expire(run)
         for run in ExportRun.objects.filter(status=ExportStatus.READY, expires_at__lte=now)
     )
     stale = now - timedelta(seconds=STALE_AFTER)
+    lost = now - timedelta(seconds=QUEUED_LOST_AFTER)
     requeued = 0
     for pk in ExportRun.objects.filter(
-        status=ExportStatus.RUNNING, claimed_at__lt=stale
+        Q(status=ExportStatus.RUNNING, claimed_at__lt=stale)
+        | Q(status=ExportStatus.QUEUED, created_at__lt=lost)
     ).values_list("pk", flat=True):
         jobs.enqueue("wagtail_batchcomms.tasks.write_export", pk, name=f"export {pk}")
         requeued += 1
