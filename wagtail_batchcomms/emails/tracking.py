@@ -36,6 +36,7 @@ from .. import history
 from ..exceptions import SendingError
 from ..models import Channel, Communication, Contact, DeliveryEvent, DeliveryStatus
 from ..permissions import user_can
+from ..register.contact_flags import EMAIL, clear_flag
 
 logger = logging.getLogger(__name__)
 
@@ -191,16 +192,7 @@ def clear_email_flag(contact_id: int, *, user, by: str = "admin") -> bool:
     contacts. ``by="email edited"`` when an edit of the email cleared it."""
     if not user_can(user, "change", Contact):
         raise SendingError(_("You do not have permission to change contacts."))
-    with transaction.atomic():
-        contact = Contact.objects.filter(pk=contact_id).first()
-        if contact is None:
-            return False
-        cleared = Contact.objects.filter(pk=contact_id, email_bounced_since__isnull=False).update(
-            email_bounced_since=None
-        )
-        if cleared:
-            log(contact, history.EMAIL_FLAG_CLEARED, user=user, data={"by": by})
-    return bool(cleared)
+    return clear_flag(EMAIL, contact_id, user=user, by=by)
 
 
 def _on_tracking(sender, event, esp_name="", **kwargs) -> None:

@@ -22,6 +22,7 @@ from .. import history
 from ..exceptions import LetterError
 from ..models import Batch, Channel, Communication, CommunicationStatus, Contact
 from ..permissions import user_can
+from ..register.contact_flags import ADDRESS, clear_flag
 
 
 @dataclass
@@ -98,13 +99,4 @@ def clear_address_flag(contact_id: int, *, user, by: str = "admin") -> bool:
     contacts. ``by="address edited"`` when the edit of the address cleared it."""
     if not user_can(user, "change", Contact):
         raise LetterError(_("You do not have permission to change contacts."))
-    with transaction.atomic():
-        contact = Contact.objects.filter(pk=contact_id).first()
-        if contact is None:
-            return False
-        cleared = Contact.objects.filter(
-            pk=contact_id, mailing_address_bad_since__isnull=False
-        ).update(mailing_address_bad_since=None)
-        if cleared:
-            log(contact, history.ADDRESS_FLAG_CLEARED, user=user, data={"by": by})
-    return bool(cleared)
+    return clear_flag(ADDRESS, contact_id, user=user, by=by)

@@ -7,9 +7,9 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import InlinePanel, Panel
 from wagtail.log_actions import log
 
-from ... import history
 from ...models import Contact, ContactRole
 from ...permissions import user_can_look
+from ...register.contact_flags import FLAGS
 
 
 class LocationForm(WagtailAdminModelForm):
@@ -69,39 +69,22 @@ class ContactsInlinePanel(InlinePanel):
             return not self.omitted and super().is_shown()
 
 
-#: The fields of a contact's mailing address: editing any of them clears the returned-mail flag.
-MAILING_FIELDS = (
-    "mailing_address_line1",
-    "mailing_address_line2",
-    "mailing_city",
-    "mailing_state",
-    "mailing_postal_code",
-)
-
-
 class ContactForm(WagtailAdminModelForm):
     """The contact form: a changed mailing address is a new address, so it is no longer the
-    one letters came back from (``Contact.mailing_address_bad_since`` is cleared); likewise a
-    changed email clears the bounced-email flag (``Contact.email_bounced_since``)."""
+    one letters came back from; likewise a changed email is not the one that bounced: saving
+    such an edit clears that flag (``register.contact_flags``), and says so in the history."""
 
     def save(self, commit=True):
-        self.address_flag_cleared = False
-        if self.instance.mailing_address_bad_since and set(MAILING_FIELDS) & set(self.changed_data):
-            self.instance.mailing_address_bad_since = None
-            self.address_flag_cleared = True
-        # A changed email is not the address that bounced (``emails.tracking``).
-        self.email_flag_cleared = False
-        if self.instance.email_bounced_since and "email" in self.changed_data:
-            self.instance.email_bounced_since = None
-            self.email_flag_cleared = True
+        changed = set(self.changed_data)
+        cleared = [
+            flag
+            for flag in FLAGS
+            if flag.is_set(self.instance) and changed & set(flag.edited_fields)
+        ]
+        for flag in cleared:
+            setattr(self.instance, flag.field, None)
         saved = super().save(commit=commit)
-        if self.address_flag_cleared and commit:
-            log(
-                saved,
-                history.ADDRESS_FLAG_CLEARED,
-                user=self.for_user,
-                data={"by": "address edited"},
-            )
-        if self.email_flag_cleared and commit:
-            log(saved, history.EMAIL_FLAG_CLEARED, user=self.for_user, data={"by": "email edited"})
+        if commit:
+            for flag in cleared:
+                log(saved, flag.cleared_action, user=self.for_user, data={"by": flag.edited_by})
         return saved

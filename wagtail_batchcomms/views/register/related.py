@@ -17,9 +17,10 @@ from wagtail.snippets.views.snippets import InspectView as SnippetInspectView
 
 from ...models import Assembly, Communication, Contact, Location, LocationContact
 from ...permissions import user_can_look
+from ...register.contact_flags import ADDRESS, EMAIL
 from ..columns import ComplianceColumn, DateTextColumn, LinkColumn, TextColumn, YesNoColumn
 from ..inspect_values import ReadableInspectMixin
-from .address_flag import address_flag_html, email_flag_html
+from .address_flag import flag_html
 from .communications import RegisterInspectView
 from .ladder import ladder
 
@@ -221,7 +222,7 @@ class ContactInspectView(RelatedInspectView):
             value = contact.mailing_address_lines
         else:
             value = _("Not set: letters go to the service address of each location")
-        flag = address_flag_html(contact, self.request.user, self.request)
+        flag = flag_html(contact, ADDRESS, self.request.user, self.request)
         if not flag:
             return value
         lines = value if isinstance(value, list) else [value]
@@ -231,7 +232,7 @@ class ContactInspectView(RelatedInspectView):
 
     def get_email_display_value(self):
         contact = self.object
-        flag = email_flag_html(contact, self.request.user, self.request)
+        flag = flag_html(contact, EMAIL, self.request.user, self.request)
         if not flag:
             return contact.email
         return format_html("<div>{}</div>{}", contact.email, flag)
