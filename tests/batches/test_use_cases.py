@@ -312,6 +312,48 @@ def test_delete_needs_the_delete_permission(register, superuser):
     assert Batch.objects.filter(pk=batch.pk).exists()
 
 
+# --- the working list's keys (migration 0011) ----------------------------------------------------
+
+
+def test_deleting_a_location_an_assembly_moved_from_takes_it_off_working_lists(register, superuser):
+    """The working list's location key has no database constraint (a snapshot's speed), so the
+    cascade is Django's: deleting the old location of an assembly that moved away removes the
+    rows that still point at it, and only those."""
+    batch = new(superuser, Assembly.objects.all())
+    moved = register[0]
+    old_location = moved.location
+    others = {(a.pk, a.location_id) for a in register if a.location_id != old_location.pk}
+    Assembly.objects.filter(location=old_location).update(location=factories.location())
+    old_location.delete()
+    assert working_list(batch) == others
+    assert not BatchAssembly.objects.filter(location_id=old_location.pk).exists()
+
+
+def test_the_working_list_still_refuses_an_assembly_that_does_not_exist(register, superuser):
+    """The assembly key keeps its constraint: it is what refuses a snapshot of an assembly
+    deleted while the snapshot was being taken (checked at commit)."""
+    from django.db import IntegrityError, connection, transaction
+
+    batch = new(superuser, Assembly.objects.filter(pk=register[0].pk))
+    gone = Assembly.objects.order_by("-pk").first().pk + 1000
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BatchAssembly.objects.create(batch=batch, assembly_id=gone, location=register[0].location)
+        connection.check_constraints(table_names=[BatchAssembly._meta.db_table])
+    assert working_list(batch) == {(register[0].pk, register[0].location_id)}
+
+
+def test_only_the_working_list_s_assembly_key_is_a_database_constraint():
+    """PostgreSQL checks each foreign key once per inserted row at commit: the batch and
+    location keys (which the snapshot cannot break) carry none, to keep a 100,000-assembly
+    snapshot under a second; the assembly key keeps its own."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, BatchAssembly._meta.db_table)
+    keys = {info["columns"][0] for info in constraints.values() if info["foreign_key"]}
+    assert keys == {"assembly_id"}
+
+
 # --- allowed_actions -----------------------------------------------------------------------------
 
 

@@ -307,16 +307,32 @@ class BatchAssembly(models.Model):
 
     ``location`` is copied from the assembly at snapshot time so that generation can group by
     location without a join, and so that moving an assembly later does not change the batch.
+
+    The working list is a copy taken in one statement, not the record: its ``batch`` and
+    ``location`` keys carry no database constraint (``db_constraint=False``), because
+    PostgreSQL checks a constraint once per inserted row at commit, which was two thirds of a
+    100,000-assembly snapshot, and neither check can fail there: the batch is new in the
+    snapshot's transaction or locked by it, and the location is read from the assembly in the
+    same statement. Deleting a batch or a location still removes its rows (Django cascades
+    them, as it does for every key). The ``assembly`` key keeps its constraint: it is what
+    refuses a snapshot of an assembly deleted while it was being taken.
     """
 
     # Both indexes below lead with the batch.
     batch = models.ForeignKey(
-        Batch, on_delete=models.CASCADE, related_name="batch_assemblies", db_index=False
+        Batch,
+        on_delete=models.CASCADE,
+        related_name="batch_assemblies",
+        db_index=False,
+        db_constraint=False,
     )
     assembly = models.ForeignKey(
         Assembly, on_delete=models.CASCADE, related_name="batch_memberships"
     )
-    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    # Indexed for the cascade when a location is deleted (an assembly moved away from it).
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
 
     class Meta:
         verbose_name = _("batch assembly")
