@@ -19,7 +19,8 @@ names (and dropped at the end). Migrates and seeds the demo register (``seed_dem
   bare insert).
 
 Prints the seconds and the ratio of generation to the floor.
-Targets (SQLite and PostgreSQL): snapshot under 1 s, generation under 3 s, ratio to the floor under 3.
+Targets (SQLite and PostgreSQL): snapshot under 1 s, generation under 3 s, ratio to the
+floor under 3.
 """
 
 from __future__ import annotations

@@ -186,6 +186,26 @@ def test_a_handful_of_queries_whatever_the_size(superuser):
     assert large <= 30
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner statistics")
+def test_generation_refreshes_the_planner_s_statistics_of_the_columns_it_queries(
+    register, superuser
+):
+    """After the bulk insert the planner knows the new rows: the row count (written in place,
+    so any earlier run's figure is replaced) and the key columns' statistics."""
+    table = Communication._meta.db_table
+    batch, _ = run(
+        make_batch(superuser, factories.notice_template(**RULES["several_roles_both"])), superuser
+    )
+    made = Communication.objects.filter(batch=batch).count()
+    assert made > 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        assert cursor.fetchone()[0] == made
+        cursor.execute("SELECT attname FROM pg_stats WHERE tablename = %s", [table])
+        analysed = {row[0] for row in cursor.fetchall()}
+    assert set(generation.STATISTICS_COLUMNS) <= analysed
+
+
 def test_running_twice_and_regenerating_give_the_same_rows(register, chunked, superuser):
     template = factories.notice_template(contact_roles=["owner", "tenant"], grouping="assembly")
     batch, _ = run(make_batch(superuser, template), superuser)

@@ -51,6 +51,20 @@ from .generation_sql import (
 
 logger = logging.getLogger(__name__)
 
+#: The communication table's columns that the queries after a generation filter and join on
+#: (the skipped report, the batch's counts, the send claims, the Log): their statistics are
+#: refreshed after the bulk insert (``refresh_statistics``).
+STATISTICS_COLUMNS = (
+    "batch_id",
+    "location_id",
+    "assembly_id",
+    "contact_id",
+    "channel",
+    "status",
+    "kind",
+    "created_at",
+)
+
 
 def _lock_current(batch_id: int, token: str) -> Batch | None:
     """The batch, locked, if this task still owns it; otherwise None."""
@@ -92,7 +106,7 @@ def generate(batch_id: int, token: str) -> str:
                 insert_chunk(batch_id, rules, lo, hi)
                 batch.progress_done = total if hi is None else min(total, (index + 1) * size)
                 batch.save(update_fields=["progress_done", "updated_at"])
-        refresh_statistics(Communication)
+        refresh_statistics(Communication, STATISTICS_COLUMNS)
         with transaction.atomic():
             batch = _lock_current(batch_id, token)
             if batch is None:

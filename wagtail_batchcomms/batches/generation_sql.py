@@ -381,17 +381,20 @@ def preview_counts(batch_id: Source, rules: ContactRules) -> tuple[dict[str, int
     return channels, skipped
 
 
-def refresh_statistics(*models) -> None:
+def refresh_statistics(model, columns: tuple[str, ...] = ()) -> None:
     """Let PostgreSQL's planner see the rows a batch just bulk-inserted.
 
     Until autovacuum gets round to it, the statistics say these tables hold what they held
     before the batch (often nothing), and the planner then picks nested loops that go
     quadratic: minutes instead of a second at 100,000 rows. ``ANALYZE`` samples a bounded
-    number of rows, so it costs little at any size. SQLite's planner does well without
+    number of rows, so it costs little at any size; given ``columns`` (the ones the next
+    queries filter and join on), only theirs are computed: the communication table's rendered
+    bodies made a whole-table ``ANALYZE`` four times as long (0.3-0.4 s at 100,000 notices).
+    The table's row count is refreshed either way. SQLite's planner does well without
     statistics (and its ANALYZE reads whole tables), so it is left alone.
     """
     if connection.vendor != "postgresql":
         return
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
     with connection.cursor() as cursor:
-        for model in models:
-            cursor.execute(f"ANALYZE {_table(model)}")
+        cursor.execute(f"ANALYZE {_table(model)}" + (f" ({names})" if names else ""))
