@@ -48,10 +48,13 @@ SCHEDULES: dict[str, tuple[str, int]] = {
         "wagtail_batchcomms.tasks.automatic_notices_tick",
         5,
     ),
-    # Register imports' uploaded files (names, addresses): gone once imported or abandoned.
+    # Re-queue register imports a lost task or a dead worker left checking or importing (an
+    # "importing" one holds the one-import-at-a-time lock); remove imports' uploaded files
+    # (names, addresses) once imported or abandoned. Named for its first job: the name is
+    # how migrate finds it, and an existing one keeps its timing (it was hourly).
     "wagtail_batchcomms: register import files": (
-        "wagtail_batchcomms.tasks.purge_register_import_files",
-        60,
+        "wagtail_batchcomms.tasks.imports_housekeeping",
+        10,
     ),
 }
 

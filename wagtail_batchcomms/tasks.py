@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from . import exports
 from .batches.generation import generate
 from .emails import sending
-from .imports.runs import apply_import, check_import
+from .imports.runs import apply_import, check_import, requeue_stopped
 from .imports.stored import purge_files as purge_import_files
 from .letters.chunks import merge_download, render_chunk
 from .letters.downloads import purge_expired_downloads, recover_letter_downloads
@@ -121,10 +121,18 @@ def check_register_import(run_id: int) -> str:
 
 
 def run_register_import(run_id: int) -> str:
-    """Import a checked register file; safe to run twice (upserts by natural keys)."""
+    """Import a checked register file; safe to run twice (the run is claimed first, and the
+    import upserts by natural keys)."""
     return apply_import(run_id)
 
 
+def imports_housekeeping() -> dict:
+    """Scheduled: queue again register imports whose task was lost or whose worker stopped;
+    remove imported and abandoned imports' uploaded files."""
+    return {"requeued": requeue_stopped(), "purged": purge_import_files()}
+
+
 def purge_register_import_files() -> int:
-    """Scheduled: remove imported and abandoned register imports' uploaded files."""
+    """Remove imported and abandoned register imports' uploaded files (the schedule's task
+    before ``imports_housekeeping``; kept for the tasks already queued under this name)."""
     return purge_import_files()

@@ -75,6 +75,8 @@ IMPORT_UPLOADED = f"{PREFIX}.import_uploaded"
 IMPORT_CHECKED = f"{PREFIX}.import_checked"
 IMPORT_DONE = f"{PREFIX}.import_done"
 IMPORT_FAILED = f"{PREFIX}.import_failed"
+#: A run whose task was lost or whose worker stopped, queued again by the housekeeping.
+IMPORT_REQUEUED = f"{PREFIX}.import_requeued"
 # --- listing exports written in the background (exports/) ---
 EXPORT_REQUESTED = f"{PREFIX}.export_requested"
 EXPORT_READY = f"{PREFIX}.export_ready"

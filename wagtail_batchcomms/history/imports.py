@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from wagtail.log_actions import LogFormatter
 
-from . import IMPORT_CHECKED, IMPORT_DONE, IMPORT_FAILED, IMPORT_UPLOADED
+from . import IMPORT_CHECKED, IMPORT_DONE, IMPORT_FAILED, IMPORT_REQUEUED, IMPORT_UPLOADED
 from .batches import number
 
 
@@ -51,9 +51,27 @@ class FailedFormatter(LogFormatter):
         return _("The import stopped: %(error)s") % {"error": log_entry.data.get("error", "")}
 
 
+class RequeuedFormatter(LogFormatter):
+    label = _("Import queued again")
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        if data.get("step") == "importing":
+            if data.get("reason") == "stopped":
+                return _(
+                    "The worker writing the import stopped; queued again to resume "
+                    "(nothing is written twice)"
+                )
+            return _("No worker started the import (its task was lost); queued again")
+        if data.get("reason") == "stopped":
+            return _("The worker checking the file stopped; the dry run was queued again")
+        return _("No worker started the dry run (its task was lost); queued again")
+
+
 FORMATTERS: dict[str, type[LogFormatter]] = {
     IMPORT_UPLOADED: UploadedFormatter,
     IMPORT_CHECKED: CheckedFormatter,
     IMPORT_DONE: DoneFormatter,
     IMPORT_FAILED: FailedFormatter,
+    IMPORT_REQUEUED: RequeuedFormatter,
 }

@@ -6,6 +6,12 @@ small file and in a django-q2 task for a bigger one (``INLINE_MAX_BYTES``); eith
 same functions do the work and the page shows the progress. Both are safe to run twice:
 the dry run writes only the run's own record, and the import re-reads the register and
 upserts by natural keys, so a second delivery or a resumed run writes only what is left.
+
+The task claims the run first (``claim``; a second delivery while the first is alive does
+nothing) and saves a heartbeat with its progress. ``requeue_stopped`` (scheduled) queues
+again a run whose worker stopped (no heartbeat for ``STALE_AFTER``) or whose task was lost
+(no worker started it ``QUEUED_LOST_AFTER`` after the request): else a lost "importing" run
+would hold the one-import-at-a-time lock for ever.
 """
 
 from __future__ import annotations
@@ -14,10 +20,12 @@ import csv
 import io
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -41,6 +49,19 @@ logger = logging.getLogger(__name__)
 INLINE_MAX_BYTES = 256 * 1024
 #: The most an upload may weigh (a 100,000-row export is ~20 MB as CSV).
 MAX_BYTES = 100 * 1024 * 1024
+#: Seconds without a heartbeat after which a run being checked or imported lost its worker.
+STALE_AFTER = 300
+#: A run no worker started this long after the request: its task is taken as lost.
+QUEUED_LOST_AFTER = 1800
+#: The task of each busy status.
+TASKS = {
+    ImportStatus.CHECKING: "wagtail_batchcomms.tasks.check_register_import",
+    ImportStatus.IMPORTING: "wagtail_batchcomms.tasks.run_register_import",
+}
+
+
+class Superseded(Exception):
+    """Another task took the run over (this one was taken for dead): stop."""
 
 
 def start_import(upload, user) -> ImportRun:
@@ -100,13 +121,36 @@ def _rows(run: ImportRun) -> tuple[list[str], Iterator]:
     return headers, rows
 
 
-def _plan(run: ImportRun) -> Plan:
+def _plan(run: ImportRun, progress: Callable[[int], None]) -> Plan:
     headers, rows = _rows(run)
+    return build_plan(headers, rows, run.mapping, progress)
+
+
+def claim(run_id: int, status: str, worker: str) -> bool:
+    """Take run ``run_id`` in ``status`` for this task: one no task has started, or one whose
+    worker stopped beating ``STALE_AFTER`` ago. Whether it did."""
+    stale = timezone.now() - timedelta(seconds=STALE_AFTER)
+    return bool(
+        ImportRun.objects.filter(pk=run_id, status=status)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+        .update(claimed_by=worker, claimed_at=timezone.now())
+    )
+
+
+def _heartbeat(run: ImportRun, worker: str) -> Callable[[int], None]:
+    """``progress(done)`` for the task holding ``run``: the progress saved with the heartbeat;
+    ``Superseded`` once another task took the run over."""
+    mine = ImportRun.objects.filter(pk=run.pk, claimed_by=worker)
 
     def progress(done: int) -> None:
-        ImportRun.objects.filter(pk=run.pk).update(progress_done=done)
+        if not mine.update(progress_done=done, claimed_at=timezone.now()):
+            raise Superseded
 
-    return build_plan(headers, rows, run.mapping, progress)
+    return progress
+
+
+def _queue(run: ImportRun) -> None:
+    jobs.enqueue(TASKS[run.status], run.pk, name=str(run))
 
 
 def _is_inline(run: ImportRun) -> bool:
@@ -130,36 +174,55 @@ def request_check(run: ImportRun, user) -> None:
         )
     run.status = ImportStatus.CHECKING
     run.progress_done, run.progress_total = 0, 0
-    run.save(update_fields=["status", "progress_done", "progress_total"])
+    run.requested_at, run.claimed_by, run.claimed_at = timezone.now(), "", None
+    run.save(
+        update_fields=[
+            "status",
+            "progress_done",
+            "progress_total",
+            "requested_at",
+            "claimed_by",
+            "claimed_at",
+        ]
+    )
     if _is_inline(run):
         check_import(run.pk)
     else:
-        jobs.enqueue("wagtail_batchcomms.tasks.check_register_import", run.pk, name=str(run))
+        _queue(run)
 
 
 def check_import(run_id: int) -> str:
     """The dry run (the task's body): counts, errors and changes on the run, nothing else
-    written. Does nothing unless the run is waiting to be checked."""
-    run = ImportRun.objects.filter(pk=run_id, status=ImportStatus.CHECKING).first()
-    if run is None:
-        return "not waiting to be checked"
+    written. Does nothing unless the run is waiting to be checked (``claim``)."""
+    worker = jobs.worker_id()
+    if not claim(run_id, ImportStatus.CHECKING, worker):
+        return "not claimed (being checked elsewhere, or not waiting to be checked)"
+    run = ImportRun.objects.get(pk=run_id)
     try:
-        plan = _plan(run)
+        plan = _plan(run, _heartbeat(run, worker))
+    except Superseded:
+        return "superseded"
     except ImportFileError as error:
-        return _fail(run, str(error), status=ImportStatus.UPLOADED)
-    run.refresh_from_db()
-    run.status = ImportStatus.CHECKED
-    run.row_count = plan.row_count
-    run.results = plan.counts()
-    run.errors = [error.as_dict() for error in plan.errors]
-    run.changes = plan.changes()
+        return _fail(run, worker, str(error), status=ImportStatus.UPLOADED)
     stored.save(run.file, Writes.from_plan(plan), plan.keys)
-    run.fingerprint = plan.register
-    run.checked_at = timezone.now()
-    run.progress_done = run.progress_total = plan.row_count
-    run.error = ""
-    run.save()
-    log(run, history.IMPORT_CHECKED, user=run.created_by, data=run.results)
+    with transaction.atomic():
+        if not ImportRun.objects.filter(
+            pk=run.pk, status=ImportStatus.CHECKING, claimed_by=worker
+        ).update(
+            status=ImportStatus.CHECKED,
+            row_count=plan.row_count,
+            results=plan.counts(),
+            errors=[error.as_dict() for error in plan.errors],
+            changes=plan.changes(),
+            fingerprint=plan.register,
+            checked_at=timezone.now(),
+            progress_done=plan.row_count,
+            progress_total=plan.row_count,
+            error="",
+        ):
+            return "superseded"
+        run.refresh_from_db()
+        log(run, history.IMPORT_CHECKED, user=run.created_by, data=run.results)
     return "checked"
 
 
@@ -184,6 +247,9 @@ def request_import(run: ImportRun, user, not_new: bool | None = None) -> None:
                 not_new=not_new,
                 progress_done=0,
                 progress_total=0,
+                requested_at=timezone.now(),
+                claimed_by="",
+                claimed_at=None,
             )
     except IntegrityError:
         run.refresh_from_db()
@@ -198,7 +264,7 @@ def request_import(run: ImportRun, user, not_new: bool | None = None) -> None:
     if _is_inline(run):
         apply_import(run.pk)
     else:
-        jobs.enqueue("wagtail_batchcomms.tasks.run_register_import", run.pk, name=str(run))
+        _queue(run)
 
 
 def register_is_empty() -> bool:
@@ -212,20 +278,25 @@ def apply_import(run_id: int) -> str:
     if they differ from the dry run's (the register changed since), nothing is written and
     the admin is asked to check again; else the dry run's stored plan is written. A run
     already writing (a task delivered twice, or resumed after its worker died) plans again
-    from the register and goes on: the upserts write only what is left."""
-    run = ImportRun.objects.filter(pk=run_id, status=ImportStatus.IMPORTING).first()
-    if run is None:
-        return "not waiting to be imported"
+    from the register and goes on: the upserts write only what is left. Does nothing unless
+    the run is waiting to be imported (``claim``)."""
+    worker = jobs.worker_id()
+    if not claim(run_id, ImportStatus.IMPORTING, worker):
+        return "not claimed (being imported elsewhere, or not waiting to be imported)"
+    run = ImportRun.objects.get(pk=run_id)
+    mine = ImportRun.objects.filter(pk=run.pk, claimed_by=worker)
+    progress = _heartbeat(run, worker)
     resumed = bool(run.results.get("writing"))
     try:
         if resumed:
-            writes = Writes.from_plan(_plan(run))
+            writes = Writes.from_plan(_plan(run, progress))
         else:
             checked_on = timezone.localdate(run.checked_at) if run.checked_at else None
             if checked_on is not None and checked_on != timezone.localdate():
                 # The dry run's dates ("in the future", next test due) were today's then.
                 return _fail(
                     run,
+                    worker,
                     _(
                         "The dry run was made on %(day)s; dates in the file are checked against "
                         "the day of the import. Nothing was written; run the dry run again."
@@ -237,46 +308,102 @@ def apply_import(run_id: int) -> str:
             if register_digest(existing.read(keys)) != run.fingerprint:
                 return _fail(
                     run,
+                    worker,
                     _(
                         "The register changed since the dry run, so the import would not do "
                         "what it showed. Nothing was written; run the dry run again."
                     ),
                     status=ImportStatus.UPLOADED,
                 )
+    except Superseded:
+        return "superseded"
     except ImportFileError as error:
-        return _fail(run, str(error), status=ImportStatus.UPLOADED)
+        return _fail(run, worker, str(error), status=ImportStatus.UPLOADED)
     total = writes.total
-    if total:
-        ImportRun.objects.filter(pk=run.pk).update(
-            results={**run.results, "writing": True}, progress_done=0, progress_total=total
-        )
-
-    def progress(done: int) -> None:
-        ImportRun.objects.filter(pk=run.pk).update(progress_done=done)
-
+    if total and not mine.update(
+        results={**run.results, "writing": True},
+        progress_done=0,
+        progress_total=total,
+        claimed_at=timezone.now(),
+    ):
+        return "superseded"
     try:
         apply_writes(writes, progress, not_new=run.not_new)
+    except Superseded:
+        return "superseded"
     except Exception as error:
         logger.exception("import %s failed", run.pk)
-        return _fail(run, str(error))
+        return _fail(run, worker, str(error))
     with transaction.atomic():
+        if not mine.filter(status=ImportStatus.IMPORTING).update(
+            status=ImportStatus.IMPORTED,
+            results={key: value for key, value in run.results.items() if key != "writing"},
+            imported_at=timezone.now(),
+            progress_done=F("progress_total"),
+        ):
+            return "superseded"
         run.refresh_from_db()
-        run.status = ImportStatus.IMPORTED
-        run.results = {key: value for key, value in run.results.items() if key != "writing"}
-        run.imported_at = timezone.now()
-        run.progress_done = run.progress_total
-        run.save()
         log(run, history.IMPORT_DONE, user=run.imported_by, data=run.results)
     # Its file goes with the next scheduled purge (``stored.purge_files``), not here: a
     # delivery of this task that resumes the run plans again from the file.
     return "imported"
 
 
-def _fail(run: ImportRun, message: str, status: str = ImportStatus.FAILED) -> str:
-    ImportRun.objects.filter(pk=run.pk).update(status=status, error=message)
-    run.refresh_from_db()
-    log(run, history.IMPORT_FAILED, user=run.imported_by or run.created_by, data={"error": message})
+def _fail(run: ImportRun, worker: str, message: str, status: str = ImportStatus.FAILED) -> str:
+    with transaction.atomic():
+        if not ImportRun.objects.filter(pk=run.pk, claimed_by=worker).update(
+            status=status, error=message
+        ):
+            return "superseded"
+        run.refresh_from_db()
+        user = run.imported_by or run.created_by
+        log(run, history.IMPORT_FAILED, user=user, data={"error": message})
     return message
+
+
+def _stopped_or_lost(now: datetime) -> Q:
+    stale = now - timedelta(seconds=STALE_AFTER)
+    lost = now - timedelta(seconds=QUEUED_LOST_AFTER)
+    # No ``requested_at``: left busy before it was recorded (lost then, or its worker died).
+    waiting = Q(requested_at__lt=lost) | Q(requested_at__isnull=True)
+    return Q(status__in=list(TASKS)) & (
+        Q(claimed_at__lt=stale) | (Q(claimed_at__isnull=True) & waiting)
+    )
+
+
+def requeue_stopped() -> int:
+    """Scheduled: queue again each run being checked or imported whose worker stopped (no
+    heartbeat for ``STALE_AFTER``) or whose task was lost (no worker started it
+    ``QUEUED_LOST_AFTER`` after the request), with a history entry; the run counts as
+    requested again now. The next task resumes it (a duplicate claims nothing). Returns how
+    many were queued."""
+    now = timezone.now()
+    count = 0
+    for run in ImportRun.objects.filter(_stopped_or_lost(now)):
+        with transaction.atomic():
+            # Unless a task claimed it since it was read.
+            if not ImportRun.objects.filter(
+                _stopped_or_lost(now), pk=run.pk, status=run.status
+            ).update(requested_at=now, claimed_by="", claimed_at=None):
+                continue
+            reason = "stopped" if run.claimed_at else "lost"
+            log(run, history.IMPORT_REQUEUED, data={"step": run.status, "reason": reason})
+            _queue(run)
+        count += 1
+    return count
+
+
+def waiting_since(run: ImportRun) -> tuple[str, datetime | None]:
+    """What a run being checked or imported waits for, for its page: ``("queued", when)``
+    while no worker has started it, ``("stopped", its last heartbeat)`` once its worker
+    stopped (``requeue_stopped`` queues it again), else ``("", None)``."""
+    if not run.is_busy:
+        return "", None
+    if run.claimed_at is None:
+        return "queued", run.requested_at
+    if run.claimed_at < timezone.now() - timedelta(seconds=STALE_AFTER):
+        return "stopped", run.claimed_at
+    return "", None
 
 
 def errors_csv(run: ImportRun) -> str:

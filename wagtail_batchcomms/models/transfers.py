@@ -23,6 +23,11 @@ class ImportRun(models.Model):
     digest of the register's records the dry run read (its plan is stored next to the file):
     the import refuses to write when they changed since. ``file_removed_at``: when the
     uploaded file went (``imports.stored``); the run itself is never deleted.
+
+    While it is checked or imported: ``requested_at`` is when that was asked for (or queued
+    again), ``claimed_by`` the task working on it and ``claimed_at`` its heartbeat (empty
+    while no task has started it); ``imports.runs.requeue_stopped`` queues again a run whose
+    task was lost or whose worker stopped.
     """
 
     file = models.CharField(_("file"), max_length=300)
@@ -72,6 +77,10 @@ class ImportRun(models.Model):
         blank=True,
         related_name="+",
     )
+    requested_at = models.DateTimeField(_("requested at"), null=True, blank=True)
+    claimed_by = models.CharField(max_length=120, blank=True)
+    #: The checking or importing task's heartbeat: a busy run without one for long lost its worker.
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -22,6 +22,7 @@ from ...imports.columns import COLUMNS
 from ...imports.reading import template_csv
 from ...models import ImportRun, ImportStatus
 from ...permissions import PolicyCheckedMixin
+from ...timetext import clock, duration
 from .forms import MappingForm, UploadForm
 
 #: Errors shown on the page; all of them are in the CSV.
@@ -149,9 +150,13 @@ class RunView(RunMixin, WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         run = self.object
+        waiting, since = runs.waiting_since(run)
         return {
             **super().get_context_data(**kwargs),
             "run": run,
+            "waiting": waiting,
+            "waiting_since": clock(since),
+            "lost_after": duration(runs.QUEUED_LOST_AFTER),
             "counts": self.counts,
             "errors": run.errors[:ERRORS_SHOWN],
             "error_total": len(run.errors),

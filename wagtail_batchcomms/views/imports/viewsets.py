@@ -57,6 +57,16 @@ class ImportHistoryView(HistoryView):
     any_permission_required = None
     permission_required = "import"
 
+    def get_edit_url(self, instance):
+        # No edit view: the breadcrumb back to the run goes to its page.
+        return pages.run_url(instance)
+
+    @cached_property
+    def header_buttons(self):
+        return [
+            HeaderButton(_("Import page"), url=pages.run_url(self.object), icon_name="arrow-left")
+        ]
+
 
 class ImportRunViewSet(PolicyViewSetMixin, ModelViewSet):
     model = ImportRun
