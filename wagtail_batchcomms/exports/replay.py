@@ -6,13 +6,22 @@ The view is found by URL, never imported: this capability sits below the views. 
 view takes part through ``views.listing_guards.GuardedListingMixin``, which looks for an
 ``ExportTarget`` (write into it) or a probe (answer 204 once its permission checks passed) on
 the request.
+
+The replayed request has what a browser's request has by the time it reaches the view (the
+session and messages middleware's attributes, the host and scheme of the admin's address), so
+a listing, or a Wagtail mixin, that reads them behaves as it did for the admin instead of
+failing only in the worker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
+from importlib import import_module
 from typing import IO
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, QueryDict
 from django.urls import Resolver404, resolve
@@ -38,8 +47,37 @@ class KeptMessages(list):
         self.append((level, message))
 
 
+@cache
+def throwaway_session_class(engine: str) -> type:
+    """The project's session class (``SESSION_ENGINE``) made never to store anything: the
+    replayed request's session is read and written like the browser's, then dropped (no
+    browser will send its cookie back, and a row or file per export would only pile up)."""
+    store = import_module(engine).SessionStore
+
+    class ThrowawaySession(store):
+        def create(self) -> None:
+            self.modified = True  # a new, empty session (``cycle_key``, ``flush``): no key
+
+        def save(self, must_create: bool = False) -> None:
+            pass
+
+    return ThrowawaySession
+
+
+class ReplayedRequest(HttpRequest):
+    """A GET request made here, not by a WSGI server: its scheme is the admin address's."""
+
+    def _get_scheme(self) -> str:
+        return self.META["wsgi.url_scheme"]
+
+
 def listing_request(path: str, query_string: str, user, **attributes) -> HttpRequest:
-    request = HttpRequest()
+    """A GET of the listing at ``path`` by ``user``, on the admin's address
+    (``WAGTAILADMIN_BASE_URL``: its host passes ``ALLOWED_HOSTS`` as the admin's did), with
+    an empty session that is never saved and no cookies."""
+    base = urlsplit(getattr(settings, "WAGTAILADMIN_BASE_URL", "") or "http://localhost")
+    scheme = base.scheme or "http"
+    request = ReplayedRequest()
     request.method = "GET"
     request.path = request.path_info = path
     request.GET = QueryDict(query_string)
@@ -47,10 +85,14 @@ def listing_request(path: str, query_string: str, user, **attributes) -> HttpReq
         "REQUEST_METHOD": "GET",
         "PATH_INFO": path,
         "QUERY_STRING": query_string,
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
+        "SERVER_NAME": base.hostname or "localhost",
+        "SERVER_PORT": str(base.port or (443 if scheme == "https" else 80)),
+        "HTTP_HOST": base.netloc or "localhost",
+        "HTTP_ACCEPT": "text/html,application/xhtml+xml,*/*;q=0.8",
+        "wsgi.url_scheme": scheme,
     }
     request.user = user
+    request.session = throwaway_session_class(settings.SESSION_ENGINE)()
     request._messages = KeptMessages()
     for name, value in attributes.items():
         setattr(request, name, value)
@@ -64,6 +106,7 @@ def call_listing(path: str, query_string: str, user, **attributes):
     except Resolver404:
         return None
     request = listing_request(path, query_string, user, **attributes)
+    request.resolver_match = match
     return match.func(request, *match.args, **match.kwargs)
 
 

@@ -23,6 +23,10 @@ communications and working list, the Communication Log) has ``GuardedListingMixi
 
 The filters' own fields refuse ids the database cannot hold
 (``filters.ModelMultipleChoiceFilter``).
+
+``exporting_listings`` names the listings that export (read from Wagtail's registered
+viewsets, so a new one counts), ``user_may_see_listing`` asks a listing's own permission check
+of its model's policy: "My exports" is offered to whoever may ask for an export.
 """
 
 from __future__ import annotations
@@ -35,9 +39,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.text import capfirst
 from django.utils.translation import gettext
+from wagtail.admin.viewsets import viewsets
+from wagtail.admin.viewsets.base import ViewSet
 
 from ..conf import batchcomms_settings
 from ..exports import replay, request_export
+from ..permissions import policy_for
 from ..register.filters import ListingSearchForm
 from ..spreadsheets import sheet_value
 
@@ -227,3 +234,35 @@ class GuardedListingMixin:
 
     def write_xlsx(self, queryset, output):
         return super().write_xlsx(Chunked(queryset), output)
+
+
+def exporting_listings() -> list[ViewSet]:
+    """The registered viewsets whose listing has the guard and columns to export: every listing
+    an export can be asked from (a batch's communications need the batch listing's permission
+    too, so it adds nobody)."""
+    found = []
+    for viewset in viewsets.viewsets:
+        view_class = getattr(viewset, "index_view_class", None)
+        if view_class is None or not issubclass(view_class, GuardedListingMixin):
+            continue
+        # A viewset's own columns (a list), else the view's (Wagtail's "not set" is no list).
+        columns = getattr(viewset, "list_export", None)
+        if not isinstance(columns, list | tuple):
+            columns = view_class.list_export
+        if columns:
+            found.append(viewset)
+    return found
+
+
+def user_may_see_listing(user, viewset: ViewSet) -> bool:
+    """Whether ``user`` passes the permission check of ``viewset``'s listing: its
+    ``permission_required`` and ``any_permission_required`` asked of its model's policy, as
+    the listing and its menu item ask them."""
+    view_class, policy = viewset.index_view_class, policy_for(viewset.model)
+    if view_class.permission_required and not policy.user_has_permission(
+        user, view_class.permission_required
+    ):
+        return False
+    return not view_class.any_permission_required or policy.user_has_any_permission(
+        user, view_class.any_permission_required
+    )

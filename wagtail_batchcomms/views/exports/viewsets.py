@@ -1,13 +1,18 @@
 """``ExportRunViewSet``: "My exports" in the sidebar's Assemblies group, a listing of the
 exports the user asked for (a superuser sees everyone's). No add, edit or delete: an export is
-requested from a listing's Download button and is a record of what was exported."""
+requested from a listing's Download button and is a record of what was exported.
+
+It is offered (menu item and page alike, ``offers_exports``) to superusers, to whoever may see a
+listing that exports, and to whoever has exports of their own; anyone else is refused."""
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.urls import path
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import (
     Column,
     DateColumn,
@@ -20,14 +25,38 @@ from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from ...models import ExportRun
-from ...permissions import PolicyViewSetMixin
-from ..listing_guards import GuardedListingMixin
+from ...permissions import PolicyViewSetMixin, policy_for, user_can
+from ..listing_guards import GuardedListingMixin, exporting_listings, user_may_see_listing
 from . import pages
+
+
+def offers_exports(user) -> bool:
+    """Whether "My exports" is for ``user``: a superuser; whoever may see a listing that
+    exports (its own permission check), so may ask for one; whoever has exports of their own,
+    also after losing the listing (the page lists them; a download asks the listing again)."""
+    if not user_can(user, "view", ExportRun):
+        return False
+    if user.is_superuser:
+        return True
+    if any(user_may_see_listing(user, listing) for listing in exporting_listings()):
+        return True
+    return policy_for(ExportRun).instances_user_has_any_permission_for(user, ["view"]).exists()
+
+
+class ExportsMenuItem(MenuItem):
+    def is_shown(self, request):
+        return offers_exports(request.user)
 
 
 class ExportIndexView(GuardedListingMixin, generic.IndexView):
     default_ordering = ["-created_at", "-pk"]
     page_title = _("My exports")
+
+    def dispatch(self, request, *args, **kwargs):
+        # As the menu item: a page the sidebar does not offer is refused like any other.
+        if not offers_exports(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
 
     def get_base_queryset(self):
         queryset = super().get_base_queryset().select_related("requested_by")
@@ -58,6 +87,7 @@ class ExportRunViewSet(PolicyViewSetMixin, ModelViewSet):
     inspect_view_enabled = False
     add_to_reference_index = False
     index_view_class = ExportIndexView
+    menu_item_class = ExportsMenuItem
     ordering = ["-created_at", "-pk"]
     list_display = [
         "listing_title",
