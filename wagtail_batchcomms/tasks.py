@@ -13,7 +13,8 @@ from django.contrib.auth import get_user_model
 from . import exports
 from .batches.generation import generate
 from .emails import sending
-from .imports.runs import apply_import, check_import, requeue_stopped
+from .imports.recovery import requeue_stopped
+from .imports.runs import apply_import, check_import
 from .imports.stored import purge_files as purge_import_files
 from .letters.chunks import merge_download, render_chunk
 from .letters.downloads import purge_expired_downloads, recover_letter_downloads
@@ -112,7 +113,7 @@ def make_one_time_letter(communication_id: int) -> str:
     return run_letter_task(communication_id)
 
 
-# --- importing the register (imports.runs) ------------------------------------------------
+# --- importing the register (imports.runs, imports.recovery) ------------------------------
 
 
 def check_register_import(run_id: int) -> str:

@@ -17,7 +17,7 @@ from import_data import checked, row
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms import history, tasks
-from wagtail_batchcomms.imports import runs, stored
+from wagtail_batchcomms.imports import recovery, runs, stored
 from wagtail_batchcomms.imports.applying import apply_writes
 from wagtail_batchcomms.models import (
     Assembly,
@@ -178,7 +178,7 @@ def test_an_import_whose_worker_died_is_resumed_with_the_right_counts(
     dry_run = run.results
     runs.request_import(run, None)
     # A worker took it, wrote the locations and the contacts (each chunk committed), died.
-    assert runs.claim(run.pk, ImportStatus.IMPORTING, "dead-host:1:abc")
+    assert recovery.claim(run.pk, ImportStatus.IMPORTING, "dead-host:1:abc")
     writes, _keys = stored.load(run.file)
     ImportRun.objects.filter(pk=run.pk).update(
         results={**dry_run, "writing": True}, progress_total=writes.total
@@ -194,7 +194,7 @@ def test_an_import_whose_worker_died_is_resumed_with_the_right_counts(
     assert "data-import-stopped" not in page and "data-import-waiting" not in page
 
     # No heartbeat for STALE_AFTER: the page says so, and the housekeeping queues it again.
-    last_beat = timezone.now() - datetime.timedelta(seconds=runs.STALE_AFTER + 60)
+    last_beat = timezone.now() - datetime.timedelta(seconds=recovery.STALE_AFTER + 60)
     ImportRun.objects.filter(pk=run.pk).update(claimed_at=last_beat)
     page = _page(admin_client, run)
     assert "data-import-stopped" in page and "No progress since" in page

@@ -18,7 +18,7 @@ from wagtail.models import ModelLogEntry
 from workers import wait_until
 
 from wagtail_batchcomms import history
-from wagtail_batchcomms.imports import runs
+from wagtail_batchcomms.imports import recovery, runs
 from wagtail_batchcomms.models import Assembly, ImportRun, ImportStatus, Location
 
 pytestmark = [pytest.mark.slow]
@@ -80,7 +80,7 @@ def test_a_big_file_is_checked_and_imported_by_workers(qcluster, tmp_path, monke
         assert _result(task, cluster).startswith("not claimed")
         assert _status(run) == ImportStatus.IMPORTING
         ImportRun.objects.filter(pk=run.pk).update(
-            claimed_at=timezone.now() - timedelta(seconds=runs.STALE_AFTER + 60)
+            claimed_at=timezone.now() - timedelta(seconds=recovery.STALE_AFTER + 60)
         )
         # (The schedule's own run may be the one that queues it: either way, once.)
         cluster.async_task("wagtail_batchcomms.tasks.imports_housekeeping")
@@ -109,7 +109,7 @@ def test_an_import_whose_task_was_lost_is_queued_again_and_written_once(
         assert _status(run) == ImportStatus.IMPORTING and Assembly.objects.count() == 0
         # Half an hour on, nothing started it: queued again, and a worker writes it.
         ImportRun.objects.filter(pk=run.pk).update(
-            requested_at=timezone.now() - timedelta(seconds=runs.QUEUED_LOST_AFTER + 60)
+            requested_at=timezone.now() - timedelta(seconds=recovery.QUEUED_LOST_AFTER + 60)
         )
         cluster.async_task("wagtail_batchcomms.tasks.imports_housekeeping")
         wait_until(

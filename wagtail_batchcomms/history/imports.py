@@ -1,4 +1,5 @@
-"""History entries of register imports (``imports.runs`` writes them on the ``ImportRun``)."""
+"""History entries of register imports (``imports.runs`` and ``imports.recovery`` write them
+on the ``ImportRun``)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@
 error per row against the register without writing (``planning``: the dry run), keep that plan
 with the run (``stored``, which also removes a run's files), then write exactly that plan in
 set-based raw SQL (``applying`` through ``sql``) once the register's records it read are
-unchanged; ``runs`` holds the use cases the views and tasks call, and queues again a run
-whose task was lost or whose worker died (each task claims its run and beats a heartbeat).
+unchanged; ``runs`` holds the use cases the views and tasks call, and ``recovery`` queues
+again a run whose task was lost or whose worker died (each task claims its run and beats a
+heartbeat).
 
 Natural keys (``planning``): a location by its account number; an assembly by (manufacturer,
 serial number); a contact by its email when the row has one, else by (name, mailing address

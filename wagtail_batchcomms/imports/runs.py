@@ -7,11 +7,8 @@ same functions do the work and the page shows the progress. Both are safe to run
 the dry run writes only the run's own record, and the import re-reads the register and
 upserts by natural keys, so a second delivery or a resumed run writes only what is left.
 
-The task claims the run first (``claim``; a second delivery while the first is alive does
-nothing) and saves a heartbeat with its progress. ``requeue_stopped`` (scheduled) queues
-again a run whose worker stopped (no heartbeat for ``STALE_AFTER``) or whose task was lost
-(no worker started it ``QUEUED_LOST_AFTER`` after the request): else a lost "importing" run
-would hold the one-import-at-a-time lock for ever.
+The task claims the run first and saves a heartbeat with its progress; a run whose task was
+lost or whose worker stopped is queued again by the scheduled housekeeping (``recovery``).
 """
 
 from __future__ import annotations
@@ -21,11 +18,10 @@ import io
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -41,6 +37,7 @@ from .applying import Writes, apply_writes
 from .columns import guess_mapping, mapping_problems
 from .planning import Plan, build_plan, register_digest
 from .reading import file_kind, read_headers, read_rows
+from .recovery import Superseded, claim, heartbeat, queue
 
 logger = logging.getLogger(__name__)
 
@@ -49,19 +46,6 @@ logger = logging.getLogger(__name__)
 INLINE_MAX_BYTES = 256 * 1024
 #: The most an upload may weigh (a 100,000-row export is ~20 MB as CSV).
 MAX_BYTES = 100 * 1024 * 1024
-#: Seconds without a heartbeat after which a run being checked or imported lost its worker.
-STALE_AFTER = 300
-#: A run no worker started this long after the request: its task is taken as lost.
-QUEUED_LOST_AFTER = 1800
-#: The task of each busy status.
-TASKS = {
-    ImportStatus.CHECKING: "wagtail_batchcomms.tasks.check_register_import",
-    ImportStatus.IMPORTING: "wagtail_batchcomms.tasks.run_register_import",
-}
-
-
-class Superseded(Exception):
-    """Another task took the run over (this one was taken for dead): stop."""
 
 
 def start_import(upload, user) -> ImportRun:
@@ -126,33 +110,6 @@ def _plan(run: ImportRun, progress: Callable[[int], None]) -> Plan:
     return build_plan(headers, rows, run.mapping, progress)
 
 
-def claim(run_id: int, status: str, worker: str) -> bool:
-    """Take run ``run_id`` in ``status`` for this task: one no task has started, or one whose
-    worker stopped beating ``STALE_AFTER`` ago. Whether it did."""
-    stale = timezone.now() - timedelta(seconds=STALE_AFTER)
-    return bool(
-        ImportRun.objects.filter(pk=run_id, status=status)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
-        .update(claimed_by=worker, claimed_at=timezone.now())
-    )
-
-
-def _heartbeat(run: ImportRun, worker: str) -> Callable[[int], None]:
-    """``progress(done)`` for the task holding ``run``: the progress saved with the heartbeat;
-    ``Superseded`` once another task took the run over."""
-    mine = ImportRun.objects.filter(pk=run.pk, claimed_by=worker)
-
-    def progress(done: int) -> None:
-        if not mine.update(progress_done=done, claimed_at=timezone.now()):
-            raise Superseded
-
-    return progress
-
-
-def _queue(run: ImportRun) -> None:
-    jobs.enqueue(TASKS[run.status], run.pk, name=str(run))
-
-
 def _is_inline(run: ImportRun) -> bool:
     try:
         return letter_storage().size(run.file) <= INLINE_MAX_BYTES
@@ -188,7 +145,7 @@ def request_check(run: ImportRun, user) -> None:
     if _is_inline(run):
         check_import(run.pk)
     else:
-        _queue(run)
+        queue(run)
 
 
 def check_import(run_id: int) -> str:
@@ -199,7 +156,7 @@ def check_import(run_id: int) -> str:
         return "not claimed (being checked elsewhere, or not waiting to be checked)"
     run = ImportRun.objects.get(pk=run_id)
     try:
-        plan = _plan(run, _heartbeat(run, worker))
+        plan = _plan(run, heartbeat(run, worker))
     except Superseded:
         return "superseded"
     except ImportFileError as error:
@@ -264,7 +221,7 @@ def request_import(run: ImportRun, user, not_new: bool | None = None) -> None:
     if _is_inline(run):
         apply_import(run.pk)
     else:
-        _queue(run)
+        queue(run)
 
 
 def register_is_empty() -> bool:
@@ -285,7 +242,7 @@ def apply_import(run_id: int) -> str:
         return "not claimed (being imported elsewhere, or not waiting to be imported)"
     run = ImportRun.objects.get(pk=run_id)
     mine = ImportRun.objects.filter(pk=run.pk, claimed_by=worker)
-    progress = _heartbeat(run, worker)
+    progress = heartbeat(run, worker)
     resumed = bool(run.results.get("writing"))
     try:
         if resumed:
@@ -359,51 +316,6 @@ def _fail(run: ImportRun, worker: str, message: str, status: str = ImportStatus.
         user = run.imported_by or run.created_by
         log(run, history.IMPORT_FAILED, user=user, data={"error": message})
     return message
-
-
-def _stopped_or_lost(now: datetime) -> Q:
-    stale = now - timedelta(seconds=STALE_AFTER)
-    lost = now - timedelta(seconds=QUEUED_LOST_AFTER)
-    # No ``requested_at``: left busy before it was recorded (lost then, or its worker died).
-    waiting = Q(requested_at__lt=lost) | Q(requested_at__isnull=True)
-    return Q(status__in=list(TASKS)) & (
-        Q(claimed_at__lt=stale) | (Q(claimed_at__isnull=True) & waiting)
-    )
-
-
-def requeue_stopped() -> int:
-    """Scheduled: queue again each run being checked or imported whose worker stopped (no
-    heartbeat for ``STALE_AFTER``) or whose task was lost (no worker started it
-    ``QUEUED_LOST_AFTER`` after the request), with a history entry; the run counts as
-    requested again now. The next task resumes it (a duplicate claims nothing). Returns how
-    many were queued."""
-    now = timezone.now()
-    count = 0
-    for run in ImportRun.objects.filter(_stopped_or_lost(now)):
-        with transaction.atomic():
-            # Unless a task claimed it since it was read.
-            if not ImportRun.objects.filter(
-                _stopped_or_lost(now), pk=run.pk, status=run.status
-            ).update(requested_at=now, claimed_by="", claimed_at=None):
-                continue
-            reason = "stopped" if run.claimed_at else "lost"
-            log(run, history.IMPORT_REQUEUED, data={"step": run.status, "reason": reason})
-            _queue(run)
-        count += 1
-    return count
-
-
-def waiting_since(run: ImportRun) -> tuple[str, datetime | None]:
-    """What a run being checked or imported waits for, for its page: ``("queued", when)``
-    while no worker has started it, ``("stopped", its last heartbeat)`` once its worker
-    stopped (``requeue_stopped`` queues it again), else ``("", None)``."""
-    if not run.is_busy:
-        return "", None
-    if run.claimed_at is None:
-        return "queued", run.requested_at
-    if run.claimed_at < timezone.now() - timedelta(seconds=STALE_AFTER):
-        return "stopped", run.claimed_at
-    return "", None
 
 
 def errors_csv(run: ImportRun) -> str:

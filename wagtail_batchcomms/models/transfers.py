@@ -26,8 +26,8 @@ class ImportRun(models.Model):
 
     While it is checked or imported: ``requested_at`` is when that was asked for (or queued
     again), ``claimed_by`` the task working on it and ``claimed_at`` its heartbeat (empty
-    while no task has started it); ``imports.runs.requeue_stopped`` queues again a run whose
-    task was lost or whose worker stopped.
+    while no task has started it); ``imports.recovery.requeue_stopped`` queues again a run
+    whose task was lost or whose worker stopped.
     """
 
     file = models.CharField(_("file"), max_length=300)

@@ -17,7 +17,7 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
 
 from ...exceptions import ImportFileError
-from ...imports import runs
+from ...imports import recovery, runs
 from ...imports.columns import COLUMNS
 from ...imports.reading import template_csv
 from ...models import ImportRun, ImportStatus
@@ -150,13 +150,13 @@ class RunView(RunMixin, WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         run = self.object
-        waiting, since = runs.waiting_since(run)
+        waiting, since = recovery.waiting_since(run)
         return {
             **super().get_context_data(**kwargs),
             "run": run,
             "waiting": waiting,
             "waiting_since": clock(since),
-            "lost_after": duration(runs.QUEUED_LOST_AFTER),
+            "lost_after": duration(recovery.QUEUED_LOST_AFTER),
             "counts": self.counts,
             "errors": run.errors[:ERRORS_SHOWN],
             "error_total": len(run.errors),
