@@ -1,5 +1,6 @@
 """Everything that knows django-q2: queueing work on commit, naming the task runs that take
-it, how long a task may run, and the app's schedules.
+it, how long a task may run, how often a run whose worker died is tried again, and the app's
+schedules.
 
 The scheduled tasks are django-q2 ``Schedule`` rows, created (or brought up to date) after
 every ``migrate``: a host that runs ``migrate`` and a ``qcluster`` gets them with no extra
@@ -24,6 +25,12 @@ from django_q.conf import Conf
 from .conf import batchcomms_settings
 
 logger = logging.getLogger(__name__)
+
+#: How many times a run whose worker stopped, or whose task was lost, is started again (queued
+#: again by its housekeeping, or taken over by a task the broker delivered again) before the
+#: housekeeping marks it failed instead: a task that kills its worker every time (a file too
+#: big for its memory, Q_CLUSTER's "timeout") must not be run for ever. Imports and exports.
+MAX_REQUEUES = 3
 
 #: name -> (function, minutes between runs)
 SCHEDULES: dict[str, tuple[str, int]] = {

@@ -81,7 +81,8 @@ def write_export(run_id: int) -> str:
 
 
 def exports_housekeeping() -> dict:
-    """Scheduled: remove expired export files (records kept); re-queue dead workers' runs."""
+    """Scheduled: remove expired export files (records kept); re-queue dead workers' runs (or
+    fail those started again too often)."""
     return exports.exports_housekeeping()
 
 
@@ -128,9 +129,10 @@ def run_register_import(run_id: int) -> str:
 
 
 def imports_housekeeping() -> dict:
-    """Scheduled: queue again register imports whose task was lost or whose worker stopped;
-    remove imported and abandoned imports' uploaded files."""
-    return {"requeued": requeue_stopped(), "purged": purge_import_files()}
+    """Scheduled: queue again register imports whose task was lost or whose worker stopped
+    (or fail those started again too often); remove imported and abandoned imports' uploaded
+    files."""
+    return {**requeue_stopped(), "purged": purge_import_files()}
 
 
 def purge_register_import_files() -> int:

@@ -12,8 +12,7 @@ from concurrency import run_at_once
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
-from django_q.models import OrmQ
-from import_data import checked, row
+from import_data import checked, housekeeping, requeued, row
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms import history, tasks
@@ -72,22 +71,6 @@ def _register() -> tuple[int, int, int, int]:
     )
 
 
-def _housekeeping(capture) -> tuple[dict, list]:
-    """The scheduled task, and the tasks it queued (on commit, to django-q2's ORM broker)."""
-    OrmQ.objects.all().delete()
-    with capture(execute=True):
-        result = tasks.imports_housekeeping()
-    return result, [(q.task["func"], list(q.task["args"])) for q in OrmQ.objects.all()]
-
-
-def _requeued(run) -> list[dict]:
-    return list(
-        ModelLogEntry.objects.for_instance(run)
-        .filter(action=history.IMPORT_REQUEUED)
-        .values_list("data", flat=True)
-    )
-
-
 def _page(client, run) -> str:
     return client.get(run.get_admin_url()).content.decode()
 
@@ -120,17 +103,17 @@ def test_an_import_whose_task_was_lost_is_queued_again_and_writes_each_row_once(
     assert "data-import-waiting" in _page(admin_client, run)
 
     # Just requested: its task may still be on its way.
-    assert _housekeeping(django_capture_on_commit_callbacks) == (
-        {"requeued": 0, "purged": 0},
+    assert housekeeping(django_capture_on_commit_callbacks) == (
+        {"requeued": 0, "failed": 0, "purged": 0},
         [],
     )
     # Still waiting half an hour later: the task was lost (the lock is still held).
     ImportRun.objects.filter(pk=run.pk).update(requested_at=timezone.now() - LONG_AGO)
-    assert _housekeeping(django_capture_on_commit_callbacks) == (
-        {"requeued": 1, "purged": 0},
+    assert housekeeping(django_capture_on_commit_callbacks) == (
+        {"requeued": 1, "failed": 0, "purged": 0},
         [("wagtail_batchcomms.tasks.run_register_import", [run.pk])],
     )
-    assert _requeued(run) == [{"step": "importing", "reason": "lost"}]
+    assert requeued(run) == [{"step": "importing", "reason": "lost"}]
     run.refresh_from_db()
     assert timezone.now() - run.requested_at < datetime.timedelta(minutes=1)
     history_page = admin_client.get(reverse("wagtail_batchcomms_import:history", args=[run.pk]))
@@ -138,7 +121,7 @@ def test_an_import_whose_task_was_lost_is_queued_again_and_writes_each_row_once(
         history_page.content.decode()
     )
     # Queued again once: the next housekeeping waits for the task it queued.
-    assert _housekeeping(django_capture_on_commit_callbacks)[0]["requeued"] == 0
+    assert housekeeping(django_capture_on_commit_callbacks)[0]["requeued"] == 0
 
     assert tasks.run_register_import(run.pk) == "imported"
     assert _register() == (10, 10, 10, 30)
@@ -148,7 +131,7 @@ def test_an_import_whose_task_was_lost_is_queued_again_and_writes_each_row_once(
     run.refresh_from_db()
     assert run.status == ImportStatus.IMPORTED and run.results == dry_run
     assert ModelLogEntry.objects.filter(action=history.IMPORT_DONE).count() == 1
-    assert _housekeeping(django_capture_on_commit_callbacks)[0]["requeued"] == 0
+    assert housekeeping(django_capture_on_commit_callbacks)[0]["requeued"] == 0
 
 
 @pytest.mark.django_db
@@ -158,11 +141,11 @@ def test_a_dry_run_whose_task_was_lost_is_queued_again(
     run = checked(_rows())
     assert run.status == ImportStatus.CHECKING
     ImportRun.objects.filter(pk=run.pk).update(requested_at=timezone.now() - LONG_AGO)
-    assert _housekeeping(django_capture_on_commit_callbacks) == (
-        {"requeued": 1, "purged": 0},
+    assert housekeeping(django_capture_on_commit_callbacks) == (
+        {"requeued": 1, "failed": 0, "purged": 0},
         [("wagtail_batchcomms.tasks.check_register_import", [run.pk])],
     )
-    assert _requeued(run) == [{"step": "checking", "reason": "lost"}]
+    assert requeued(run) == [{"step": "checking", "reason": "lost"}]
     assert tasks.check_register_import(run.pk) == "checked"
     assert tasks.check_register_import(run.pk).startswith("not claimed")
     run.refresh_from_db()
@@ -189,7 +172,7 @@ def test_an_import_whose_worker_died_is_resumed_with_the_right_counts(
 
     # While its heartbeat is fresh, another delivery of the task leaves it to that worker.
     assert tasks.run_register_import(run.pk).startswith("not claimed")
-    assert _housekeeping(django_capture_on_commit_callbacks)[0]["requeued"] == 0
+    assert housekeeping(django_capture_on_commit_callbacks)[0]["requeued"] == 0
     page = _page(admin_client, run)
     assert "data-import-stopped" not in page and "data-import-waiting" not in page
 
@@ -198,11 +181,11 @@ def test_an_import_whose_worker_died_is_resumed_with_the_right_counts(
     ImportRun.objects.filter(pk=run.pk).update(claimed_at=last_beat)
     page = _page(admin_client, run)
     assert "data-import-stopped" in page and "No progress since" in page
-    assert _housekeeping(django_capture_on_commit_callbacks) == (
-        {"requeued": 1, "purged": 0},
+    assert housekeeping(django_capture_on_commit_callbacks) == (
+        {"requeued": 1, "failed": 0, "purged": 0},
         [("wagtail_batchcomms.tasks.run_register_import", [run.pk])],
     )
-    assert _requeued(run) == [{"step": "importing", "reason": "stopped"}]
+    assert requeued(run) == [{"step": "importing", "reason": "stopped"}]
     run.refresh_from_db()
     assert (run.claimed_by, run.claimed_at) == ("", None)
     assert "data-import-waiting" in _page(admin_client, run)
@@ -229,7 +212,7 @@ def test_a_run_left_busy_before_its_request_time_was_recorded_is_queued_again(
 ):
     run = checked(_rows())
     ImportRun.objects.filter(pk=run.pk).update(requested_at=None)
-    assert _housekeeping(django_capture_on_commit_callbacks)[0]["requeued"] == 1
+    assert housekeeping(django_capture_on_commit_callbacks)[0]["requeued"] == 1
     assert tasks.check_register_import(run.pk) == "checked"
 
 

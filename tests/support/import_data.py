@@ -1,5 +1,6 @@
-"""Builders for the import tests: register files as CSV or XLSX bytes, uploads, and a run
-taken through its dry run (the real ``imports.runs`` functions; no worker)."""
+"""Builders for the import tests: register files as CSV or XLSX bytes, uploads, a run taken
+through its dry run (the real ``imports.runs`` functions; no worker), and the scheduled
+housekeeping with what it queued and wrote in the history."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import csv
 import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django_q.models import OrmQ
+from wagtail.models import ModelLogEntry
 
+from wagtail_batchcomms import history, tasks
 from wagtail_batchcomms.imports import runs
 from wagtail_batchcomms.imports.columns import DEFAULT_HEADERS
 from wagtail_batchcomms.models import ImportRun
@@ -82,3 +86,18 @@ def imported(rows: list[dict], user=None, **kwargs) -> ImportRun:
     runs.request_import(run, user)
     run.refresh_from_db()
     return run
+
+
+def housekeeping(capture) -> tuple[dict, list]:
+    """The scheduled task, and the tasks it queued (on commit, to django-q2's ORM broker);
+    ``capture``: pytest-django's ``django_capture_on_commit_callbacks``."""
+    OrmQ.objects.all().delete()
+    with capture(execute=True):
+        result = tasks.imports_housekeeping()
+    return result, [(q.task["func"], list(q.task["args"])) for q in OrmQ.objects.all()]
+
+
+def requeued(run) -> list[dict]:
+    """The history's "queued again" entries of ``run``, oldest first."""
+    entries = ModelLogEntry.objects.for_instance(run).filter(action=history.IMPORT_REQUEUED)
+    return list(entries.order_by("pk").values_list("data", flat=True))

@@ -7,7 +7,8 @@ export writes, and the listing's own permission checks run again in the worker.
 
 Use cases: ``request_export`` (from the listing's export button), ``run_export`` (the task),
 ``download_problem`` / ``open_export`` (the download view), ``exports_housekeeping``
-(schedule: expire old files, re-queue runs a dead worker left).
+(schedule: expire old files, re-queue runs a dead worker or a lost task left, fail those
+started again ``jobs.MAX_REQUEUES`` times).
 """
 
 from __future__ import annotations

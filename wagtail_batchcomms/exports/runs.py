@@ -5,7 +5,10 @@ or failed with the reason.
 Idempotent: django-q2's ORM broker may deliver the task twice. The run is claimed in the
 database first (queued -> running); a second delivery finds it claimed and does nothing, and
 a run whose worker died (no heartbeat for ``STALE_AFTER``) is claimed again by the next task
-(``exports_housekeeping`` queues one).
+(``exports_housekeeping`` queues one, as it does for a run whose task was lost). A run started
+again ``jobs.MAX_REQUEUES`` times that stops or is lost once more is failed instead, with
+what to do: its task kills its worker every time (too many rows for the worker's memory or
+Q_CLUSTER's ``timeout``), or no worker takes its tasks.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO
 
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
@@ -81,16 +85,21 @@ def request_export(
 
 
 def claim(run_id: int, worker: str) -> bool:
+    """Take export ``run_id`` for this task: a queued one, or a running one whose worker
+    stopped beating ``STALE_AFTER`` ago (taking that over starts it again: counted, and
+    refused past ``jobs.MAX_REQUEUES``; the housekeeping then fails it). Whether it did."""
     now = timezone.now()
     stale = now - timedelta(seconds=STALE_AFTER)
+    run = ExportRun.objects.filter(pk=run_id)
+    taken = {"status": ExportStatus.RUNNING, "claimed_by": worker, "claimed_at": now}
+    if run.filter(
+        Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.RUNNING, claimed_at=None)
+    ).update(**taken, progress_done=0):
+        return True
     return bool(
-        ExportRun.objects.filter(pk=run_id)
-        .filter(
-            Q(status=ExportStatus.QUEUED)
-            | Q(status=ExportStatus.RUNNING, claimed_at__lt=stale)
-            | Q(status=ExportStatus.RUNNING, claimed_at__isnull=True)
-        )
-        .update(status=ExportStatus.RUNNING, claimed_by=worker, claimed_at=now, progress_done=0)
+        run.filter(
+            status=ExportStatus.RUNNING, claimed_at__lt=stale, requeues__lt=jobs.MAX_REQUEUES
+        ).update(**taken, progress_done=0, requeues=F("requeues") + 1)
     )
 
 
@@ -197,22 +206,105 @@ def expire(run: ExportRun) -> bool:
     return True
 
 
+def _stopped_or_lost(now: datetime) -> Q:
+    stale = now - timedelta(seconds=STALE_AFTER)
+    lost = now - timedelta(seconds=QUEUED_LOST_AFTER)
+    return Q(status=ExportStatus.RUNNING, claimed_at__lt=stale) | Q(
+        status=ExportStatus.QUEUED, waiting_since__lt=lost
+    )
+
+
+def _runs(now: datetime):
+    waiting = Coalesce("requeued_at", "created_at")
+    return ExportRun.objects.alias(waiting_since=waiting).filter(_stopped_or_lost(now))
+
+
+def requeue_stopped() -> dict[str, int]:
+    """Queue again each export whose worker died (no heartbeat for ``STALE_AFTER``) or still
+    waiting ``QUEUED_LOST_AFTER`` after the request or its last re-queue (its task message was
+    lost; a duplicate claims nothing): it is queued again, waiting for a worker. One started
+    again ``jobs.MAX_REQUEUES`` times is failed instead (``give_up``). Returns how many were
+    queued again and how many failed."""
+    now = timezone.now()
+    done = {"requeued": 0, "failed": 0}
+    for run in _runs(now):
+        reason = "stopped" if run.status == ExportStatus.RUNNING else "lost"
+        if run.requeues >= jobs.MAX_REQUEUES:
+            done["failed"] += give_up(run, reason, now)
+            continue
+        with transaction.atomic():
+            # Unless a task claimed it since it was read. Its dead worker, if only slow, stops
+            # at its next heartbeat (``Superseded``).
+            if (
+                not _runs(now)
+                .filter(pk=run.pk, status=run.status, requeues__lt=jobs.MAX_REQUEUES)
+                .update(
+                    status=ExportStatus.QUEUED,
+                    claimed_by="",
+                    claimed_at=None,
+                    progress_done=0,
+                    requeued_at=now,
+                    requeues=F("requeues") + 1,
+                )
+            ):
+                continue
+            jobs.enqueue("wagtail_batchcomms.tasks.write_export", run.pk, name=f"export {run.pk}")
+        done["requeued"] += 1
+    return done
+
+
+def give_up(run: ExportRun, reason: str, now: datetime) -> bool:
+    """Fail ``run`` (still stopped or lost at ``now``, as ``reason`` says) for good, with the
+    admin's message and a history entry; no file is kept (the task writes to a temporary file
+    and stores it only once complete). Whether it did (a task may have claimed it)."""
+    values = {"tries": run.requeues + 1}
+    if reason == "lost":
+        message = (
+            _(
+                "The export was tried %(tries)s times and no worker started it the last time: is a "
+                "django-q2 worker (qcluster) running? Nothing more will be tried; export the "
+                "listing again once a worker runs."
+            )
+            % values
+        )
+    else:
+        message = (
+            _(
+                "The worker stopped while writing this export, %(tries)s tries in all (it may be "
+                "too large for the worker's memory or time limit: Q_CLUSTER 'timeout'). Nothing "
+                "more will be tried and no file was kept; export the listing again with fewer rows "
+                "(filter it) or raise the limit."
+            )
+            % values
+        )
+    with transaction.atomic():
+        if (
+            not _runs(now)
+            .filter(pk=run.pk, status=run.status, requeues=run.requeues)
+            .update(
+                status=ExportStatus.FAILED,
+                error=message,
+                finished_at=now,
+                claimed_by="",
+                claimed_at=None,
+            )
+        ):
+            return False
+        log(
+            run,
+            history.EXPORT_FAILED,
+            data={"error": message, "reason": reason, "tries": run.requeues + 1},
+        )
+    return True
+
+
 def exports_housekeeping() -> dict:
     """Scheduled: expire the files past ``expires_at``; queue again the runs whose worker
-    died (no heartbeat for ``STALE_AFTER``) and those still waiting ``QUEUED_LOST_AFTER``
-    after the request (their task message was lost; a duplicate claims nothing)."""
+    died or whose task was lost, and fail those started again too often
+    (``requeue_stopped``)."""
     now = timezone.now()
     expired = sum(
         expire(run)
         for run in ExportRun.objects.filter(status=ExportStatus.READY, expires_at__lte=now)
     )
-    stale = now - timedelta(seconds=STALE_AFTER)
-    lost = now - timedelta(seconds=QUEUED_LOST_AFTER)
-    requeued = 0
-    for pk in ExportRun.objects.filter(
-        Q(status=ExportStatus.RUNNING, claimed_at__lt=stale)
-        | Q(status=ExportStatus.QUEUED, created_at__lt=lost)
-    ).values_list("pk", flat=True):
-        jobs.enqueue("wagtail_batchcomms.tasks.write_export", pk, name=f"export {pk}")
-        requeued += 1
-    return {"expired": expired, "requeued": requeued}
+    return {"expired": expired, **requeue_stopped()}

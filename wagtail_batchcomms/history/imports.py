@@ -57,6 +57,14 @@ class RequeuedFormatter(LogFormatter):
 
     def format_message(self, log_entry):
         data = log_entry.data
+        if data.get("reason") == "taken over":
+            if data.get("step") == "importing":
+                return _(
+                    "The worker writing the import stopped; its task, delivered again, resumed it"
+                )
+            return _(
+                "The worker checking the file stopped; its task, delivered again, restarted it"
+            )
         if data.get("step") == "importing":
             if data.get("reason") == "stopped":
                 return _(

@@ -8,7 +8,8 @@ the dry run writes only the run's own record, and the import re-reads the regist
 upserts by natural keys, so a second delivery or a resumed run writes only what is left.
 
 The task claims the run first and saves a heartbeat with its progress; a run whose task was
-lost or whose worker stopped is queued again by the scheduled housekeeping (``recovery``).
+lost or whose worker stopped is queued again by the scheduled housekeeping, and failed once it
+was started again ``jobs.MAX_REQUEUES`` times (``recovery``).
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ def request_check(run: ImportRun, user) -> None:
     run.status = ImportStatus.CHECKING
     run.progress_done, run.progress_total = 0, 0
     run.requested_at, run.claimed_by, run.claimed_at = timezone.now(), "", None
+    run.requeues = 0
     run.save(
         update_fields=[
             "status",
@@ -140,6 +142,7 @@ def request_check(run: ImportRun, user) -> None:
             "requested_at",
             "claimed_by",
             "claimed_at",
+            "requeues",
         ]
     )
     if _is_inline(run):
@@ -207,6 +210,7 @@ def request_import(run: ImportRun, user, not_new: bool | None = None) -> None:
                 requested_at=timezone.now(),
                 claimed_by="",
                 claimed_at=None,
+                requeues=0,
             )
     except IntegrityError:
         run.refresh_from_db()
@@ -246,7 +250,10 @@ def apply_import(run_id: int) -> str:
     resumed = bool(run.results.get("writing"))
     try:
         if resumed:
-            writes = Writes.from_plan(_plan(run, progress))
+            # Only the heartbeat while planning: the progress stays what the last try wrote
+            # until this one writes (``recovery.written`` reads it if this try stops too).
+            beat = heartbeat(run, worker, saves_progress=False)
+            writes = Writes.from_plan(_plan(run, beat))
         else:
             checked_on = timezone.localdate(run.checked_at) if run.checked_at else None
             if checked_on is not None and checked_on != timezone.localdate():

@@ -27,7 +27,8 @@ class ImportRun(models.Model):
     While it is checked or imported: ``requested_at`` is when that was asked for (or queued
     again), ``claimed_by`` the task working on it and ``claimed_at`` its heartbeat (empty
     while no task has started it); ``imports.recovery.requeue_stopped`` queues again a run
-    whose task was lost or whose worker stopped.
+    whose task was lost or whose worker stopped. ``requeues`` counts the times it was started
+    again so since the admin asked (``jobs.MAX_REQUEUES``: then it is failed instead).
     """
 
     file = models.CharField(_("file"), max_length=300)
@@ -81,6 +82,9 @@ class ImportRun(models.Model):
     claimed_by = models.CharField(max_length=120, blank=True)
     #: The checking or importing task's heartbeat: a busy run without one for long lost its worker.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    #: Times the check or import asked for last was started again after its worker stopped
+    #: or its task was lost.
+    requeues = models.PositiveSmallIntegerField(_("times queued again"), default=0)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -116,7 +120,9 @@ class ExportRun(models.Model):
     with exactly the filters, search and ordering they had (``listing_path`` and
     ``query_string``: the task replays that listing as them), the format, and the file once
     written (in private storage, ``storage.letter_storage``) until ``expires_at``. The record
-    is kept after the file expires."""
+    is kept after the file expires. ``requeues`` counts the times it was started again after
+    its worker stopped or its task was lost, the last of them at ``requeued_at``
+    (``jobs.MAX_REQUEUES``: then it is failed instead)."""
 
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -145,6 +151,8 @@ class ExportRun(models.Model):
     claimed_by = models.CharField(max_length=120, blank=True)
     #: The writing task's heartbeat: a run left "running" without one for long lost its worker.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    requeues = models.PositiveSmallIntegerField(_("times queued again"), default=0)
+    requeued_at = models.DateTimeField(_("queued again at"), null=True, blank=True)
     created_at = models.DateTimeField(_("requested at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)

@@ -157,6 +157,7 @@ class RunView(RunMixin, WagtailAdminTemplateMixin, TemplateView):
             "waiting": waiting,
             "waiting_since": clock(since),
             "lost_after": duration(recovery.QUEUED_LOST_AFTER),
+            "tries_left": recovery.tries_left(run),
             "counts": self.counts,
             "errors": run.errors[:ERRORS_SHOWN],
             "error_total": len(run.errors),
