@@ -264,3 +264,23 @@ def test_a_task_delivered_again_that_takes_over_a_stopped_run_counts_and_stops_a
     run.refresh_from_db()
     assert run.status == ImportStatus.FAILED
     assert "4 tries in all" in run.error and "nothing was written to the register" in run.error
+
+
+@pytest.mark.django_db
+def test_a_resumed_try_that_is_killed_while_it_plans_keeps_the_count_of_what_was_written(
+    queued,
+):
+    """A resumed try plans the file again (the heartbeat every 5,000 rows) before it writes:
+    its heartbeat then leaves the progress what the last try wrote, which the failure's
+    message counts from."""
+    run = _importing()
+    _killed_writing(run, "contact")
+    run.refresh_from_db()
+    assert (run.progress_done, run.progress_total) == (10, 60)
+    ImportRun.objects.filter(pk=run.pk).update(claimed_at=None)
+    assert recovery.claim(run.pk, ImportStatus.IMPORTING, "host:2")
+    before = ImportRun.objects.values_list("claimed_at", flat=True).get(pk=run.pk)
+    recovery.heartbeat(run, "host:2", saves_progress=False)(5000)
+    run.refresh_from_db()
+    assert run.claimed_at > before and (run.progress_done, run.progress_total) == (10, 60)
+    assert recovery.written(run) == (10, 60)
