@@ -16,10 +16,12 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
 from django.db import connections, transaction
+from django.db.models import F, QuerySet
 from django_q.conf import Conf
 
 from .conf import batchcomms_settings
@@ -31,6 +33,40 @@ logger = logging.getLogger(__name__)
 #: housekeeping marks it failed instead: a task that kills its worker every time (a file too
 #: big for its memory, Q_CLUSTER's "timeout") must not be run for ever. Imports and exports.
 MAX_REQUEUES = 3
+
+
+def restart_stopped(
+    stopped: QuerySet,
+    *,
+    reason: Callable[[Any], str],
+    restarted: dict[str, Any],
+    on_restart: Callable[[Any, str], None],
+    give_up: Callable[[Any, str], bool],
+) -> dict[str, int]:
+    """A housekeeping's pass over the runs whose worker stopped or whose task was lost.
+
+    ``stopped`` is the queryset of them; each row is updated through it again, so a run a
+    task claimed since it was read is left alone. A run is started again (``restarted``: the
+    fields that put it back, ``requeues`` counted; then ``on_restart(run, reason(run))`` in
+    the same transaction: its history entry, its task queued) or, once started again
+    ``MAX_REQUEUES`` times, handed to ``give_up(run, reason(run))`` (whether it failed it).
+    Returns how many were started again and how many failed.
+    """
+    done = {"requeued": 0, "failed": 0}
+    for run in stopped:
+        why = reason(run)
+        if run.requeues >= MAX_REQUEUES:
+            done["failed"] += give_up(run, why)
+            continue
+        with transaction.atomic():
+            if not stopped.filter(pk=run.pk, status=run.status, requeues__lt=MAX_REQUEUES).update(
+                requeues=F("requeues") + 1, **restarted
+            ):
+                continue
+            on_restart(run, why)
+        done["requeued"] += 1
+    return done
+
 
 #: name -> (function, minutes between runs)
 SCHEDULES: dict[str, tuple[str, int]] = {

@@ -226,31 +226,22 @@ def requeue_stopped() -> dict[str, int]:
     again ``jobs.MAX_REQUEUES`` times is failed instead (``give_up``). Returns how many were
     queued again and how many failed."""
     now = timezone.now()
-    done = {"requeued": 0, "failed": 0}
-    for run in _runs(now):
-        reason = "stopped" if run.status == ExportStatus.RUNNING else "lost"
-        if run.requeues >= jobs.MAX_REQUEUES:
-            done["failed"] += give_up(run, reason, now)
-            continue
-        with transaction.atomic():
-            # Unless a task claimed it since it was read. Its dead worker, if only slow, stops
-            # at its next heartbeat (``Superseded``).
-            if (
-                not _runs(now)
-                .filter(pk=run.pk, status=run.status, requeues__lt=jobs.MAX_REQUEUES)
-                .update(
-                    status=ExportStatus.QUEUED,
-                    claimed_by="",
-                    claimed_at=None,
-                    progress_done=0,
-                    requeued_at=now,
-                    requeues=F("requeues") + 1,
-                )
-            ):
-                continue
-            jobs.enqueue("wagtail_batchcomms.tasks.write_export", run.pk, name=f"export {run.pk}")
-        done["requeued"] += 1
-    return done
+    return jobs.restart_stopped(
+        _runs(now),
+        reason=lambda run: "stopped" if run.status == ExportStatus.RUNNING else "lost",
+        # Its dead worker, if only slow, stops at its next heartbeat (``Superseded``).
+        restarted={
+            "status": ExportStatus.QUEUED,
+            "claimed_by": "",
+            "claimed_at": None,
+            "progress_done": 0,
+            "requeued_at": now,
+        },
+        on_restart=lambda run, reason: jobs.enqueue(
+            "wagtail_batchcomms.tasks.write_export", run.pk, name=f"export {run.pk}"
+        ),
+        give_up=lambda run, reason: give_up(run, reason, now),
+    )
 
 
 def give_up(run: ExportRun, reason: str, now: datetime) -> bool:

@@ -100,25 +100,18 @@ def requeue_stopped() -> dict[str, int]:
     already started again ``jobs.MAX_REQUEUES`` times is failed instead (``give_up``).
     Returns how many were queued again and how many failed."""
     now = timezone.now()
-    done = {"requeued": 0, "failed": 0}
-    for run in ImportRun.objects.filter(_stopped_or_lost(now)):
-        reason = "stopped" if run.claimed_at else "lost"
-        if run.requeues >= jobs.MAX_REQUEUES:
-            done["failed"] += give_up(run, reason, now)
-            continue
-        with transaction.atomic():
-            # Unless a task claimed it since it was read.
-            if not ImportRun.objects.filter(
-                _stopped_or_lost(now),
-                pk=run.pk,
-                status=run.status,
-                requeues__lt=jobs.MAX_REQUEUES,
-            ).update(requested_at=now, claimed_by="", claimed_at=None, requeues=F("requeues") + 1):
-                continue
-            log(run, history.IMPORT_REQUEUED, data={"step": run.status, "reason": reason})
-            queue(run)
-        done["requeued"] += 1
-    return done
+
+    def restarted(run: ImportRun, reason: str) -> None:
+        log(run, history.IMPORT_REQUEUED, data={"step": run.status, "reason": reason})
+        queue(run)
+
+    return jobs.restart_stopped(
+        ImportRun.objects.filter(_stopped_or_lost(now)),
+        reason=lambda run: "stopped" if run.claimed_at else "lost",
+        restarted={"requested_at": now, "claimed_by": "", "claimed_at": None},
+        on_restart=restarted,
+        give_up=lambda run, reason: give_up(run, reason, now),
+    )
 
 
 def give_up(run: ImportRun, reason: str, now: datetime) -> bool:
