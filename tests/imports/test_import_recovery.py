@@ -12,7 +12,7 @@ from concurrency import run_at_once
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
-from import_data import checked, housekeeping, requeued, row
+from import_data import checked, housekeeping, owned_rows, requeued, row
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms import history, tasks
@@ -33,25 +33,6 @@ LONG_AGO = datetime.timedelta(hours=1)
 @pytest.fixture(autouse=True)
 def _private(private_root):
     return private_root
-
-
-@pytest.fixture
-def queued(monkeypatch):
-    """Checking and importing go to a task whatever the file's size."""
-    monkeypatch.setattr(runs, "INLINE_MAX_BYTES", 0)
-
-
-def _rows() -> list[dict]:
-    """30 assemblies at 10 locations, each with its own owner."""
-    return [
-        row(
-            account_number=f"A-{n // 3:03d}",
-            contact_name=f"Owner {n // 3}",
-            email=f"owner{n // 3}@example.com",
-            serial_number=f"S-{n:03d}",
-        )
-        for n in range(30)
-    ]
 
 
 def _checked(rows: list[dict]) -> ImportRun:
@@ -95,7 +76,7 @@ def _dies_after(chunks: int):
 def test_an_import_whose_task_was_lost_is_queued_again_and_writes_each_row_once(
     admin_client, queued, django_capture_on_commit_callbacks
 ):
-    run = _checked(_rows())
+    run = _checked(owned_rows())
     dry_run = run.results
     runs.request_import(run, None)
     run.refresh_from_db()
@@ -138,7 +119,7 @@ def test_an_import_whose_task_was_lost_is_queued_again_and_writes_each_row_once(
 def test_a_dry_run_whose_task_was_lost_is_queued_again(
     admin_client, queued, django_capture_on_commit_callbacks
 ):
-    run = checked(_rows())
+    run = checked(owned_rows())
     assert run.status == ImportStatus.CHECKING
     ImportRun.objects.filter(pk=run.pk).update(requested_at=timezone.now() - LONG_AGO)
     assert housekeeping(django_capture_on_commit_callbacks) == (
@@ -157,7 +138,7 @@ def test_a_dry_run_whose_task_was_lost_is_queued_again(
 def test_an_import_whose_worker_died_is_resumed_with_the_right_counts(
     admin_client, queued, django_capture_on_commit_callbacks
 ):
-    run = _checked(_rows())
+    run = _checked(owned_rows())
     dry_run = run.results
     runs.request_import(run, None)
     # A worker took it, wrote the locations and the contacts (each chunk committed), died.
@@ -210,7 +191,7 @@ def test_an_import_whose_worker_died_is_resumed_with_the_right_counts(
 def test_a_run_left_busy_before_its_request_time_was_recorded_is_queued_again(
     queued, django_capture_on_commit_callbacks
 ):
-    run = checked(_rows())
+    run = checked(owned_rows())
     ImportRun.objects.filter(pk=run.pk).update(requested_at=None)
     assert housekeeping(django_capture_on_commit_callbacks)[0]["requeued"] == 1
     assert tasks.check_register_import(run.pk) == "checked"
@@ -221,7 +202,7 @@ def test_two_deliveries_at_once_claim_the_run_once(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("concurrent deliveries race on PostgreSQL (DATABASE_URL=postgres://...)")
     monkeypatch.setattr(runs, "INLINE_MAX_BYTES", 0)
-    run = checked(_rows())
+    run = checked(owned_rows())
     results = run_at_once(2, lambda: tasks.check_register_import(run.pk))
     assert sorted(result.split(" (")[0] for result in results) == ["checked", "not claimed"]
     runs.request_import(ImportRun.objects.get(pk=run.pk), None)

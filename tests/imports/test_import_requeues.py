@@ -14,7 +14,7 @@ import pytest
 from db_faults import killed_at
 from django.urls import reverse
 from django.utils import timezone
-from import_data import checked, housekeeping, requeued, row
+from import_data import checked, housekeeping, owned_rows, requeued, row
 from wagtail.models import ModelLogEntry
 
 from wagtail_batchcomms import history, jobs, tasks
@@ -30,29 +30,9 @@ def _private(private_root):
     return private_root
 
 
-@pytest.fixture
-def queued(monkeypatch):
-    """Checking and importing go to a task whatever the file's size."""
-    monkeypatch.setattr(runs, "INLINE_MAX_BYTES", 0)
-
-
-def _rows() -> list[dict]:
-    """30 assemblies at 10 locations, each with its own owner: 60 records to write (10
-    locations, 10 contacts, their 10 roles, 30 assemblies)."""
-    return [
-        row(
-            account_number=f"A-{n // 3:03d}",
-            contact_name=f"Owner {n // 3}",
-            email=f"owner{n // 3}@example.com",
-            serial_number=f"S-{n:03d}",
-        )
-        for n in range(30)
-    ]
-
-
 def _importing() -> ImportRun:
     """Checked by its task, then its import requested (queued, holding the lock)."""
-    run = checked(_rows())
+    run = checked(owned_rows())
     assert tasks.check_register_import(run.pk) == "checked"
     runs.request_import(ImportRun.objects.get(pk=run.pk), None)
     run.refresh_from_db()
@@ -151,7 +131,7 @@ def test_an_import_whose_worker_dies_every_time_is_failed_after_three_requeues(
 def test_a_dry_run_whose_task_is_lost_every_time_is_failed_after_three_requeues(
     admin_client, queued, django_capture_on_commit_callbacks
 ):
-    run = checked(_rows())
+    run = checked(owned_rows())
     assert run.status == ImportStatus.CHECKING
     for time in (1, 2, 3, 4):
         # No worker started it half an hour after it was (queued again and) requested.

@@ -44,6 +44,20 @@ def row(**changes) -> dict:
     return {**BASE_ROW, **changes}
 
 
+def owned_rows(count: int = 30) -> list[dict]:
+    """``count`` assemblies, three per location, each location with its own owner (30: 60
+    records to write: 10 locations, 10 contacts, their 10 roles, 30 assemblies)."""
+    return [
+        row(
+            account_number=f"A-{n // 3:03d}",
+            contact_name=f"Owner {n // 3}",
+            email=f"owner{n // 3}@example.com",
+            serial_number=f"S-{n:03d}",
+        )
+        for n in range(count)
+    ]
+
+
 def csv_bytes(rows: list[dict], headers: tuple[str, ...] | list[str] = DEFAULT_HEADERS) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(headers), extrasaction="ignore")
